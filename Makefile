@@ -1,0 +1,52 @@
+# OneTrip — the commands a newcomer needs. `make run` and `make test` work on a fresh clone:
+# they create .venv, install the project and the embedded engine, then do their job.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENGINE := engine
+
+.PHONY: run test lint bench soak screenshots browser deps clean
+
+deps: $(VENV)/.installed $(ENGINE)/node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is not installed: install Node.js >= 18 with npm (e.g. apt-get install nodejs npm), or set COUCHDB_URL"; exit 1; }
+	cd $(ENGINE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests and screenshots (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: browser tests will be skipped"; }
+
+run: deps
+	$(BIN)/onetrip up
+
+test: deps browser
+	$(BIN)/pytest -q -m "not soak"
+
+soak: deps
+	$(BIN)/pytest -q -m soak
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: deps
+	$(BIN)/python -m bench
+
+screenshots: deps browser
+	$(BIN)/python -m bench.screenshots
+
+clean:
+	rm -rf $(VENV) $(ENGINE)/node_modules

@@ -1,0 +1,1 @@
+"""OneTrip device side: local store, replicator and the Flet app (村代办员 app)."""

@@ -1,0 +1,1 @@
+"""OneTrip server: auth, replication gateway, citizen pages, workers."""

@@ -1,0 +1,46 @@
+"""The embedded engine starts with an admin password, restarts when it dies, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sync_server.engine import Engine, EngineError, running_engine_url
+
+
+def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_engine_requires_admin_and_restarts_after_a_crash(tmp_path: Path) -> None:
+    with Engine(tmp_path) as engine:
+        assert (tmp_path / "secrets" / "couchdb-admin.json").stat().st_mode & 0o077 == 0
+        anonymous = engine.url.replace(f"admin:{engine.password}@", "")
+        assert httpx.get(anonymous + "/_session").json()["userCtx"]["name"] is None
+        assert httpx.put(engine.url + "/kept").status_code == 201
+        assert httpx.put(engine.url + "/kept/doc", json={"a": 1}).status_code == 201
+        assert running_engine_url(tmp_path) == engine.url
+        time.sleep(1)  # let LevelDB flush before the crash
+        first_pid = engine.pid
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL)
+        wait_for(lambda: engine.restarts == 1)
+        assert engine.pid != first_pid
+        assert httpx.get(engine.url + "/kept/doc").json()["a"] == 1
+    assert running_engine_url(tmp_path) is None
+
+
+def test_missing_engine_install_gives_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONETRIP_ENGINE_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(EngineError, match="npm ci"):
+        Engine(tmp_path).start()
