@@ -40,7 +40,9 @@ def test_engine_requires_admin_and_restarts_after_a_crash(tmp_path: Path) -> Non
     assert running_engine_url(tmp_path) is None
 
 
-def test_missing_engine_install_gives_one_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_engine_install_gives_one_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ONETRIP_ENGINE_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(EngineError, match="npm ci"):
         Engine(tmp_path).start()

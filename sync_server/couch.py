@@ -1,0 +1,183 @@
+"""Async CouchDB client (CouchDB 客户端) used by the server, gateway and workers.
+
+A thin layer over `httpx.AsyncClient` that speaks to Apache CouchDB 3.x or pouchdb-server
+with admin credentials taken from the base URL. It follows CouchDB's documented API only:
+`seq` values are passed back untouched, errors are CouchDB's `{"error", "reason"}` bodies.
+
+    CouchError                 any non-2xx answer (status, error, reason)
+    └── CouchUnavailable       the server could not be reached (connection refused, timeout)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+JSON = dict[str, Any]
+
+# Workers use longpoll feeds: the client timeout must outlast CouchDB's feed timeout.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class CouchError(Exception):
+    """A CouchDB answer outside 2xx, carrying CouchDB's error and reason."""
+
+    def __init__(self, status: int, error: str, reason: str) -> None:
+        super().__init__(f"{status} {error}: {reason}")
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+
+class CouchUnavailable(CouchError):
+    """CouchDB could not be reached at all."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(503, "service_unavailable", reason)
+
+
+def split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """`http://u:p@host:5984/` → (`http://host:5984`, BasicAuth(u, p))."""
+    parts = urlsplit(url.rstrip("/"))
+    auth = None
+    if parts.username is not None:
+        from urllib.parse import unquote
+
+        auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")), auth
+
+
+def doc_path(db: str, doc_id: str) -> str:
+    """URL path of a document; `_design/` and `_local/` keep their slash."""
+    for prefix in ("_design/", "_local/"):
+        if doc_id.startswith(prefix):
+            return f"/{quote(db, safe='')}/{prefix}{quote(doc_id[len(prefix):], safe='')}"
+    return f"/{quote(db, safe='')}/{quote(doc_id, safe='')}"
+
+
+class Couch:
+    """One connection pool to one CouchDB server, with admin rights."""
+
+    def __init__(self, url: str, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        base, auth = split_credentials(url)
+        self.base_url = base
+        self.client = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=transport,
+                                        headers={"Accept": "application/json"})
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                      json_body: Any = None, content: bytes | None = None,
+                      headers: Mapping[str, str] | None = None,
+                      timeout: float | None = None) -> httpx.Response:
+        """Send one request; raise `CouchError` on a non-2xx answer, `CouchUnavailable` when unreachable."""
+        body = content if json_body is None else json.dumps(json_body).encode()
+        hdrs = dict(headers or {})
+        if json_body is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        try:
+            response = await self.client.request(
+                method, path, params=_encode_params(params), content=body, headers=hdrs,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
+        except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError,
+                httpx.ReadError, httpx.WriteError) as exc:
+            raise CouchUnavailable(f"CouchDB is unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        return (await self.request("GET", path, params=params)).json()
+
+    async def up(self) -> bool:
+        """True when the server answers `GET /` with its welcome."""
+        try:
+            await self.request("GET", "/", timeout=5.0)
+        except CouchError:
+            return False
+        return True
+
+    async def db_exists(self, db: str) -> bool:
+        try:
+            await self.request("HEAD", f"/{quote(db, safe='')}")
+        except CouchError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    async def create_db(self, db: str) -> bool:
+        """Create `db`; False when it already exists."""
+        try:
+            await self.request("PUT", f"/{quote(db, safe='')}")
+        except CouchError as exc:
+            if exc.status == 412:
+                return False
+            raise
+        return True
+
+    async def get_doc(self, db: str, doc_id: str, **params: Any) -> JSON | None:
+        """The document, or None when missing or deleted."""
+        try:
+            result: JSON = await self.get_json(doc_path(db, doc_id), **params)
+        except CouchError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    async def put_doc(self, db: str, doc: JSON, **params: Any) -> JSON:
+        response = await self.request("PUT", doc_path(db, doc["_id"]), params=params, json_body=doc)
+        result: JSON = response.json()
+        return result
+
+    async def bulk_docs(self, db: str, docs: list[JSON], *, new_edits: bool = True) -> list[JSON]:
+        body: JSON = {"docs": docs}
+        if not new_edits:
+            body["new_edits"] = False
+        response = await self.request("POST", f"/{quote(db, safe='')}/_bulk_docs", json_body=body)
+        result: list[JSON] = response.json()
+        return result
+
+    async def changes(self, db: str, **params: Any) -> JSON:
+        result: JSON = await self.get_json(f"/{quote(db, safe='')}/_changes", **params)
+        return result
+
+    async def all_dbs(self) -> list[str]:
+        result: list[str] = await self.get_json("/_all_dbs")
+        return result
+
+
+def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """CouchDB wants JSON values for keys like `open_revs`, `startkey`; booleans as true/false."""
+    if params is None:
+        return None
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[key] = "true" if value else "false"
+        elif isinstance(value, (list, dict)) or key in {"startkey", "endkey", "key", "start_key", "end_key"}:
+            encoded[key] = json.dumps(value)
+        else:
+            encoded[key] = str(value)
+    return encoded
+
+
+def _error(response: httpx.Response) -> CouchError:
+    try:
+        body = response.json()
+        error = str(body.get("error", "unknown_error"))
+        reason = str(body.get("reason", ""))
+    except (ValueError, AttributeError):
+        error, reason = "unknown_error", response.text[:200]
+    return CouchError(response.status_code, error, reason)
