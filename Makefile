@@ -22,12 +22,13 @@ $(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
 	cd $(ENGINE) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium for the browser tests and screenshots (never a downloaded browser).
+# Debian's Chromium and a CJK font for the browser tests, screenshots and receipt images
+# (never a downloaded browser). Skipped with a message where apt-get is not available.
 browser:
-	@command -v chromium >/dev/null || { \
-	  echo "installing Debian chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "could not install chromium: browser tests will be skipped"; }
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "installing Debian chromium and fonts-noto-cjk for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	  || echo "could not install chromium: browser tests will be skipped"; fi
 
 run: deps
 	$(BIN)/onetrip up
