@@ -14,11 +14,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
+
 
 from sync_server.engine import Engine
 
 # httpx logs full URLs at INFO, and engine URLs carry the admin password.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+# Several test runs may share this checkout: no shared example database, and a failing
+# example is printed as a blob that replays it (`@reproduce_failure`).
+hypothesis_settings.register_profile("onetrip", database=None, print_blob=True, deadline=None)
+hypothesis_settings.load_profile("onetrip")
 
 
 @pytest.fixture(scope="session")

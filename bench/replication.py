@@ -1,0 +1,201 @@
+"""Replication benchmark (同步基准): ours against PouchDB, same data, same server, same run.
+
+5,000 case documents of about 2 KB plus 300 with a 150 KB scan (incompressible, like JPEG). Pull:
+server → fresh local database; push: local database → fresh server database. Ours is
+`mobile.replication.replicate` with a `LocalStore`; PouchDB is npm `pouchdb` with its leveldb
+adapter, driven by `tests/integration/mobile/js/pouch.js`. Then a run through a shaping proxy
+(2 Mbit/s, 150 ms each way) on a smaller set, against the bound "bytes ÷ bandwidth".
+
+    python -m bench.replication [COUCHDB_URL]      (without a URL an embedded engine is started)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.shaping import ShapingProxy
+from mobile.replication import RemoteDB, replicate
+from mobile.store import LocalStore
+
+POUCH = Path(__file__).resolve().parents[1] / "tests" / "integration" / "mobile" / "js" / "pouch.js"
+CASES, SCANS, SCAN_BYTES = 5000, 300, 150_000
+SHAPED_CASES, SHAPED_SCANS = 200, 10
+RATE = 2_000_000 / 8  # 2 Mbit/s in bytes per second
+LATENCY = 0.150  # seconds each way
+ROUNDS = 2
+
+
+def case(n: int) -> dict[str, Any]:
+    village = "330212001001"
+    return {"_id": f"case:{n:026d}", "type": "case", "item_code": "330212-001", "situation": "first",
+            "division": {"village": village, "township": village[:9], "county": village[:6]},
+            "applicant": {"name": f"张{n}", "id_number": "33021219800101001X", "phone": "13800000000"},
+            "answers": {"note": f"{n} " + "代办说明 " * 120}, "materials": [], "status": "submitted"}
+
+
+def scan(n: int) -> bytes:
+    return b"\xff\xd8\xff\xe0" + os.urandom(SCAN_BYTES - 4)
+
+
+async def seed(url: str, cases: int, scans: int) -> int:
+    """Fill a server database; returns the bytes of JSON and scans written."""
+    total = 0
+    async with httpx.AsyncClient(timeout=300) as client:
+        (await client.put(url)).raise_for_status()
+        for start in range(0, cases, 500):
+            docs = [case(n) for n in range(start, min(cases, start + 500))]
+            total += sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs)
+            (await client.post(f"{url}/_bulk_docs", json={"docs": docs})).raise_for_status()
+        for start in range(0, scans, 20):
+            docs = []
+            for n in range(start, min(scans, start + 20)):
+                data = scan(n)
+                total += len(data)
+                docs.append({**case(100_000 + n), "_attachments": {
+                    "id-1.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(data).decode()}}})
+            (await client.post(f"{url}/_bulk_docs", json={"docs": docs})).raise_for_status()
+    return total
+
+
+def pouch(command: str, **args: Any) -> dict[str, Any]:
+    proc = subprocess.run(["node", str(POUCH), command], input=json.dumps(args), capture_output=True,
+                          text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def ours_pull(url: str, path: Path) -> tuple[float, int]:
+    store = LocalStore(path)
+    async with RemoteDB(url) as remote:
+        started = time.perf_counter()
+        summary = await replicate(remote, store)
+        elapsed = time.perf_counter() - started
+    store.close()
+    return elapsed, summary.docs_written
+
+
+async def ours_push(path: Path, url: str) -> tuple[float, int]:
+    store = LocalStore(path)
+    async with httpx.AsyncClient() as client:
+        (await client.put(url)).raise_for_status()
+    async with RemoteDB(url) as remote:
+        started = time.perf_counter()
+        summary = await replicate(store, remote)
+        elapsed = time.perf_counter() - started
+    store.close()
+    return elapsed, summary.docs_written
+
+
+def rates(seconds: float, docs: int, total_bytes: int) -> dict[str, float]:
+    return {"seconds": round(seconds, 2), "docs_per_s": round(docs / seconds), "mb_per_s":
+            round(total_bytes / seconds / 1e6, 1)}
+
+
+def compare(ours: float, pouchdb: float, docs: int, total: int) -> dict[str, Any]:
+    """Both rates and how many times longer PouchDB took than ours (> 1: ours is faster)."""
+    return {"ours": rates(ours, docs, total), "pouchdb": rates(pouchdb, docs, total),
+            "pouchdb_time_over_ours": round(pouchdb / ours, 2)}
+
+
+async def full_run(server: str, tmp: Path, rounds: int = ROUNDS) -> dict[str, Any]:
+    """`rounds` alternating runs of each side; the best time of each counts (the machine is shared)."""
+    tag = uuid.uuid4().hex[:8]
+    source = f"{server}/bench-src-{tag}"
+    total = await seed(source, CASES, SCANS)
+    docs = CASES + SCANS
+    times: dict[str, list[float]] = {"ours_pull": [], "ours_push": [], "pouch_pull": [], "pouch_push": []}
+    async with httpx.AsyncClient(timeout=300) as client:
+        for r in range(rounds):
+            seconds, n1 = await ours_pull(source, tmp / f"ours{r}.sqlite")
+            times["ours_pull"].append(seconds)
+            pulled = pouch("pull", dir=str(tmp / f"pouch{r}"), url=source)
+            times["pouch_pull"].append(pulled["seconds"])
+            seconds, n2 = await ours_push(tmp / f"ours{r}.sqlite", f"{server}/bench-ours-{tag}-{r}")
+            times["ours_push"].append(seconds)
+            (await client.put(f"{server}/bench-pouch-{tag}-{r}")).raise_for_status()
+            pushed = pouch("push", dir=str(tmp / f"pouch{r}"), url=f"{server}/bench-pouch-{tag}-{r}")
+            times["pouch_push"].append(pushed["seconds"])
+            assert n1 == n2 == docs == pulled["docs_written"] == pushed["docs_written"], (n1, n2)
+            for name in ("ours", "pouch"):
+                await client.delete(f"{server}/bench-{name}-{tag}-{r}")
+        await client.delete(source)
+    best = {k: min(v) for k, v in times.items()}
+    return {
+        "data": {"docs": docs, "scans": SCANS, "mb": round(total / 1e6, 1)},
+        "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
+        "pull": compare(best["ours_pull"], best["pouch_pull"], docs, total),
+        "push": compare(best["ours_push"], best["pouch_push"], docs, total),
+    }
+
+
+async def shaped_run(server: str, tmp: Path) -> dict[str, Any]:
+    """Through a 2 Mbit/s, 150 ms link: time against the bound bytes ÷ bandwidth."""
+    tag = uuid.uuid4().hex[:8]
+    parts = urlsplit(server)
+    proxy = ShapingProxy(parts.hostname or "127.0.0.1", parts.port or 5984, RATE, LATENCY)
+    port = await proxy.start()
+    shaped = f"http://{parts.username}:{parts.password}@127.0.0.1:{port}"
+    total = await seed(f"{server}/shaped-src-{tag}", SHAPED_CASES, SHAPED_SCANS)
+    scan_bytes = SHAPED_SCANS * SCAN_BYTES
+    try:
+        pull_s, _ = await ours_pull(f"{shaped}/shaped-src-{tag}", tmp / "shaped.sqlite")
+        pulled = proxy.down.bytes
+        push_s, _ = await ours_push(tmp / "shaped.sqlite", f"{shaped}/shaped-dst-{tag}")
+        pushed = proxy.up.bytes
+    finally:
+        await proxy.stop()
+        async with httpx.AsyncClient() as client:
+            for name in ("src", "dst"):
+                await client.delete(f"{server}/shaped-{name}-{tag}")
+    bound = scan_bytes / RATE
+    return {"link": "2 Mbit/s, 150 ms each way", "docs": SHAPED_CASES + SHAPED_SCANS,
+            "data_mb": round(total / 1e6, 2), "bound_scans_over_bandwidth_s": round(bound, 1),
+            "pull": {"seconds": round(pull_s, 1), "wire_mb_down": round(pulled / 1e6, 2),
+                     "over_bound": round(pull_s / bound, 2)},
+            "push": {"seconds": round(push_s, 1), "wire_mb_up": round(pushed / 1e6, 2),
+                     "over_bound": round(push_s / bound, 2)}}
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown")
+    return {"nproc": os.cpu_count(), "cpu": model, "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "python": sys.version.split()[0],
+            "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()}
+
+
+async def bench_replication(server: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        full = await full_run(server, Path(tmp))
+        shaped = await shaped_run(server, Path(tmp))
+    return {"machine": machine(), "full": full, "shaped": shaped}
+
+
+def main(url: str | None = None) -> None:
+    from sync_server.engine import Engine
+
+    url = url or (sys.argv[1] if len(sys.argv) > 1 else None)
+    if url:
+        print(json.dumps(asyncio.run(bench_replication(url.rstrip("/"))), indent=2, ensure_ascii=False))
+        return
+    with tempfile.TemporaryDirectory() as data, Engine(Path(data)) as engine:
+        print(json.dumps(asyncio.run(bench_replication(engine.url)), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Local store benchmark: does a township's case list (20,000 cases) open at once?
+
+Run: `.venv/bin/python -m bench.store_bench [--cases 20000] [--dir DIR]`. Not a test: it
+prints the rate of loading the cases (bulk_docs, as a pull writes them) — and, in the same
+run, PouchDB's (node, leveldb adapter, from engine/node_modules) writing the same replicated
+documents — then milliseconds for the list screen's queries, each the median of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mobile.store import LocalStore
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
+STATUSES = ["draft", "submitted", "needs_materials", "accepted", "forwarded", "approved", "delivered"]
+VILLAGES = [f"330212001{n:03d}" for n in range(1, 21)]
+BATCH = 500  # documents per bulk_docs, about what one replication batch writes
+ENGINE = Path(__file__).resolve().parents[1] / "engine"
+POUCHDB_WRITE = """
+const PouchDB = require('pouchdb');
+const fs = require('fs');
+(async () => {
+  const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const db = new PouchDB(input.path);
+  const started = Date.now();
+  for (let i = 0; i < input.docs.length; i += input.batch) {
+    await db.bulkDocs(input.docs.slice(i, i + input.batch), {new_edits: false});
+  }
+  process.stdout.write(String((Date.now() - started) / 1000));
+  await db.close();
+})().catch((err) => { console.error(err); process.exit(1); });
+"""
+
+
+def make_case(n: int, rng: random.Random) -> dict[str, Any]:
+    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+    village = rng.choice(VILLAGES)
+    return {
+        "_id": f"case:{n:026d}",
+        "type": "case",
+        "item_code": "330212-dibao",
+        "situation": "first",
+        "division": {"village": village, "township": village[:9], "county": village[:6]},
+        "applicant": {
+            "name": name,
+            "id_number": f"330212{rng.randint(1950, 2005)}0101{n % 10000:04d}",
+            "phone": "138" + f"{rng.randrange(10**8):08d}",
+        },
+        "answers": {"household_size": rng.randint(1, 6), "income": rng.randint(0, 3000), "note": "x" * 600},
+        "materials": [{"requirement": "id_card", "attachment": "id_card-1.jpg", "source": "captured"}],
+        "missing": [],
+        "status": rng.choice(STATUSES),
+        "tracking_code": f"K{n:07d}",
+        "agent": "agent1",
+        "created_at": "2026-11-01T06:30:00Z",
+        "updated_at": f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
+        "needs_review": rng.random() < 0.02,
+        "meta": {"fields": {}},
+    }
+
+
+def _as_replicated(doc: dict[str, Any], n: int) -> dict[str, Any]:
+    """The same case as a pull hands it over: three revisions of history."""
+    ids = [f"{n:08x}{g:024x}" for g in (3, 2, 1)]
+    return {**doc, "_rev": f"3-{ids[0]}", "_revisions": {"start": 3, "ids": ids}}
+
+
+def _pouchdb_seconds(docs: list[dict[str, Any]], path: Path) -> float | None:
+    """Seconds PouchDB (leveldb) takes for the same bulk_docs; None without node or the engine."""
+    node = shutil.which("node")
+    if node is None or not (ENGINE / "node_modules" / "pouchdb").exists():
+        return None
+    done = subprocess.run(
+        [node, "-e", POUCHDB_WRITE],
+        input=json.dumps({"path": str(path), "docs": docs, "batch": BATCH}),
+        capture_output=True,
+        text=True,
+        cwd=ENGINE,
+        env={"NODE_PATH": str(ENGINE / "node_modules"), "PATH": str(Path(node).parent)},
+        check=True,
+    )
+    return float(done.stdout)
+
+
+def median_ms(action: Callable[[], object], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory(dir=args.dir) as folder:
+        path = Path(folder) / "bench.sqlite"
+        with LocalStore(path) as db:
+            docs = [make_case(n, rng) for n in range(args.cases)]
+            started = time.perf_counter()
+            for i in range(0, len(docs), BATCH):
+                db.bulk_docs(docs[i : i + BATCH])
+            load_s = time.perf_counter() - started
+            print(f"load {args.cases} cases: {load_s:.1f} s ({args.cases / load_s:.0f} docs/s)")
+            replicated = [_as_replicated(doc, n) for n, doc in enumerate(docs)]
+            with LocalStore(Path(folder) / "pulled.sqlite") as pulled:
+                started = time.perf_counter()
+                for i in range(0, len(replicated), BATCH):
+                    pulled.bulk_docs(replicated[i : i + BATCH], new_edits=False)
+                pull_s = time.perf_counter() - started
+            print(f"write {args.cases} replicated cases: {pull_s:.1f} s ({args.cases / pull_s:.0f} docs/s)")
+            pouch_s = _pouchdb_seconds(replicated, Path(folder) / "pouch")
+            if pouch_s is not None:
+                print(
+                    f"PouchDB writes the same: {pouch_s:.1f} s ({args.cases / pouch_s:.0f} docs/s); "
+                    f"ours/PouchDB {pouch_s / pull_s:.2f}"
+                )
+            figures = {
+                "first page, all cases": lambda: db.find_cases(limit=50),
+                "count all cases": lambda: db.count_cases(),
+                "first page, one status": lambda: db.find_cases(status="submitted"),
+                "first page, one village": lambda: db.find_cases(village=VILLAGES[3]),
+                "review queue": lambda: db.find_cases(needs_review=True),
+                "search by name": lambda: db.find_cases(text="王伟"),
+                "search by pinyin initials": lambda: db.find_cases(text="wf"),
+                "search by ID tail": lambda: db.find_cases(text="1234"),
+                "search by tracking code": lambda: db.find_cases(text="K0012345"),
+                "page 200 (offset 10,000)": lambda: db.find_cases(offset=10_000),
+                "changes since 0, limit 100": lambda: db.changes(limit=100),
+                "get one case": lambda: db.get("case:" + "1".zfill(26)),
+            }
+            for label, action in figures.items():
+                print(f"{label:32s} {median_ms(action):8.2f} ms")
+        print(f"file size: {path.stat().st_size / 1e6:.1f} MB" if path.exists() else "")
+
+
+if __name__ == "__main__":
+    main()

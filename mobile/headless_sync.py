@@ -1,0 +1,207 @@
+"""Headless sync (无界面同步): `onetrip-device sync`, the same replication the app runs, from a shell.
+
+Logs in with `POST {server}/api/auth/login`, then for every database the user may sync pushes the
+local store's documents of that village and pulls the database, all through the gateway
+`{server}/sync/{db}` with the access token. One local store holds every village of the user; a
+document belongs to `ot-v-<village>` by `division.village`, or — for events and reviews, which
+carry no division — by the case they belong to. Databases other than `ot-v-*` (the catalog) are
+pull-only. The last stdout line is `{"pushed", "pulled", "conflicts", "databases"}` (CONTRACTS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mobile.replication import RemoteDB, ReplicationError, Unauthorized, replicate
+from mobile.replication.endpoint import JSON
+from mobile.store import LocalStore, NotFound
+
+log = logging.getLogger(__name__)
+
+DEVICE_DOC = "_local/onetrip-device"
+VILLAGE_PREFIX = "ot-v-"
+
+
+class LoginFailed(Exception):
+    """The server refused the login or could not be reached; the message is for people."""
+
+
+@dataclass(frozen=True)
+class Login:
+    """What the login answer gives a device."""
+
+    access_token: str
+    databases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """Totals of one headless sync."""
+
+    pushed: int = 0
+    pulled: int = 0
+    conflicts: int = 0
+    databases: tuple[str, ...] = ()
+    failures: tuple[JSON, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "conflicts": self.conflicts,
+            "databases": list(self.databases),
+        }
+
+
+def device_id_of(store: LocalStore, given: str | None) -> str:
+    """The device id: given, or the one this store remembers, or a new one it will remember."""
+    if given:
+        return given
+    try:
+        return str(store.get(DEVICE_DOC)["device_id"])
+    except NotFound:
+        value = f"dev-{uuid.uuid4().hex}"
+        store.put({"_id": DEVICE_DOC, "device_id": value})
+        return value
+
+
+async def login(
+    client: httpx.AsyncClient, server: str, username: str, password: str, device_id: str
+) -> Login:
+    credentials = {"username": username, "password": password, "device_id": device_id}
+    try:
+        response = await client.post(f"{server}/api/auth/login", json=credentials)
+    except httpx.TransportError as exc:
+        raise LoginFailed(f"无法连接服务器 / Cannot reach the server ({type(exc).__name__})") from exc
+    if response.status_code == 401:
+        raise LoginFailed("登录失败：用户名或密码错误 / Login failed: wrong username or password")
+    if response.status_code == 429:
+        raise LoginFailed("登录尝试过多，请稍后再试 / Too many login attempts; wait and try again")
+    if response.status_code >= 400:
+        raise LoginFailed(f"登录失败 / Login failed: HTTP {response.status_code}")
+    body = response.json()
+    return Login(str(body["access_token"]), tuple(body.get("user", {}).get("databases", [])))
+
+
+def village_filter(store: LocalStore, db: str) -> Callable[[JSON], bool]:
+    """Does a document of the store belong to village database `db`?"""
+    village = db.removeprefix(VILLAGE_PREFIX)
+    cache: dict[str, str | None] = {}
+
+    def case_village(case_id: str) -> str | None:
+        if case_id not in cache:
+            try:
+                cache[case_id] = (store.get(case_id).get("division") or {}).get("village")
+            except NotFound:
+                cache[case_id] = None
+        return cache[case_id]
+
+    def belongs(doc: JSON) -> bool:
+        division = doc.get("division")
+        if isinstance(division, dict) and division.get("village"):
+            return bool(division["village"] == village)
+        case_id = doc.get("case_id") or _case_of(str(doc.get("_id", "")))
+        return case_id is not None and case_village(case_id) == village
+
+    return belongs
+
+
+def _case_of(doc_id: str) -> str | None:
+    """`event:<case ULID>:<ULID>` and `review:<case ULID>` belong to `case:<case ULID>`."""
+    kind, _, rest = doc_id.partition(":")
+    if kind in ("event", "review") and rest:
+        return f"case:{rest.split(':', 1)[0]}"
+    return None
+
+
+async def sync_databases(
+    store: LocalStore,
+    server: str,
+    token: str,
+    databases: tuple[str, ...],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> SyncResult:
+    """Push (village databases only) then pull each database through the gateway."""
+    pushed = pulled = conflicts = 0
+    failures: list[JSON] = []
+    for db in databases:
+        async with RemoteDB(f"{server}/sync/{db}", token=token, transport=transport) as remote:
+            if db.startswith(VILLAGE_PREFIX):
+                up = await replicate(
+                    store, remote, doc_filter=village_filter(store, db), filter_id=f"village:{db}"
+                )
+                pushed += up.docs_written
+                conflicts += up.conflicts_seen
+                failures.extend(up.doc_write_failures)
+            down = await replicate(remote, store)
+            pulled += down.docs_written
+            conflicts += down.conflicts_seen
+            failures.extend(down.doc_write_failures)
+        log.info("synced %s", db)
+    return SyncResult(pushed, pulled, conflicts, databases, tuple(failures))
+
+
+async def run_sync(
+    store_path: str, server: str, username: str, password: str, device_id: str | None
+) -> SyncResult:
+    server = server.rstrip("/")
+    store = LocalStore(store_path)
+    try:
+        device = device_id_of(store, device_id)
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server, username, password, device)
+        return await sync_databases(store, server, account.access_token, account.databases)
+    finally:
+        store.close()
+
+
+def add_sync_command(commands: Any) -> None:
+    """Register `sync` on the `onetrip-device` subcommands (an argparse `_SubParsersAction`)."""
+    sync = commands.add_parser("sync", help="headless push and pull 无界面同步")
+    sync.add_argument("--store", required=True, help="local store file (created if missing)")
+    sync.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    sync.add_argument("--username", required=True)
+    sync.add_argument("--password", required=True)
+    sync.add_argument("--device-id", default=None, help="device id (default: the one the store remembers)")
+    sync.set_defaults(handler=sync_command)
+
+
+def sync_command(args: argparse.Namespace) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs
+    try:
+        result = asyncio.run(run_sync(args.store, args.server, args.username, args.password, args.device_id))
+    except LoginFailed as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Unauthorized as exc:
+        print(
+            f"服务器拒绝同步，请重新登录或联系管理员 / The server refused the sync ({exc.status}); "
+            "log in again or ask an administrator",
+            file=sys.stderr,
+        )
+        return 3
+    except ReplicationError as exc:
+        print(
+            f"同步中断，稍后重试即可从断点继续 / Sync interrupted; run it again to resume ({exc})",
+            file=sys.stderr,
+        )
+        return 4
+    if result.failures:
+        print(
+            f"{len(result.failures)} 条记录被服务器拒绝 / {len(result.failures)} documents were refused: "
+            + ", ".join(sorted({str(f.get("reason") or f.get("error")) for f in result.failures})[:5]),
+            file=sys.stderr,
+        )
+    print(json.dumps(result.as_json(), ensure_ascii=False))
+    return 1 if result.failures else 0

@@ -1,0 +1,78 @@
+"""Replication ids and checkpoints (同步检查点).
+
+The replication log `_local/<replication id>` is written to BOTH databases after every batch:
+
+    {"_id": "_local/<id>", "_rev": …, "session_id": "<uuid of the run that wrote it>",
+     "source_last_seq": <seq>, "replication_id_version": 1,
+     "history": [{"session_id", "recorded_seq", "start_time", "end_time",
+                  "docs_read", "docs_written"}, …]}          newest first, at most HISTORY_SIZE
+
+A run starts from `source_last_seq` when both logs carry the same session id. Otherwise (one side
+was restored from a backup, or a write reached only one side) it walks the source history for the
+newest session the target also recorded and resumes at that session's `recorded_seq`; with no common
+session it starts over from 0, which is always safe because `_revs_diff` skips what the target has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mobile.replication.endpoint import JSON, Seq
+
+# CouchDB keeps 50 sessions too: enough to find a common one after a restore, small enough to rewrite.
+HISTORY_SIZE = 50
+VERSION = 1
+
+
+def replication_id(source_identity: str, target_identity: str, filter_id: str | None = None) -> str:
+    """Deterministic id of the (source, target, filter) triple, the key of its checkpoints."""
+    material = json.dumps([VERSION, source_identity, target_identity, filter_id or ""])
+    return hashlib.md5(material.encode(), usedforsecurity=False).hexdigest()
+
+
+def start_seq(source_log: JSON | None, target_log: JSON | None) -> Seq:
+    """Where to resume, from the two replication logs (either may be missing)."""
+    if not source_log or not target_log:
+        return 0
+    if source_log.get("session_id") == target_log.get("session_id"):
+        return source_log.get("source_last_seq", 0)
+    target_sessions = {h.get("session_id") for h in target_log.get("history", [])}
+    for entry in source_log.get("history", []):
+        if entry.get("session_id") in target_sessions:
+            return entry.get("recorded_seq", 0)
+    return 0
+
+
+@dataclass(frozen=True)
+class Session:
+    """One run of a replication: what its checkpoints record."""
+
+    session_id: str
+    start_time: str
+
+
+def next_log(
+    previous: JSON | None, doc_id: str, session: Session, seq: Seq, end_time: str, stats: dict[str, Any]
+) -> JSON:
+    """The replication log to write after a batch: this session's entry first, older sessions kept."""
+    history = [h for h in (previous or {}).get("history", []) if h.get("session_id") != session.session_id]
+    entry = {
+        "session_id": session.session_id,
+        "recorded_seq": seq,
+        "start_time": session.start_time,
+        "end_time": end_time,
+        **stats,
+    }
+    log: JSON = {
+        "_id": doc_id,
+        "session_id": session.session_id,
+        "source_last_seq": seq,
+        "replication_id_version": VERSION,
+        "history": [entry, *history][:HISTORY_SIZE],
+    }
+    if previous and "_rev" in previous:
+        log["_rev"] = previous["_rev"]
+    return log

@@ -1,0 +1,373 @@
+"""A CouchDB database over HTTP (远程数据库): Apache CouchDB 3.x, pouchdb-server or the gateway `/sync/{db}`.
+
+Only the replication subset of the CouchDB API is used. JSON request bodies above `GZIP_MIN_BYTES` go
+gzip-compressed once a probe showed the server accepts them (the gateway and pouchdb-server do; a
+server answering the probe with an error simply gets plain bodies), answers are asked for with
+`Accept-Encoding: gzip`. Network errors and 5xx are retried with exponential backoff; 401/403 raise
+`Unauthorized` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import httpx
+
+from mobile.replication.backoff import Backoff, with_retries
+from mobile.replication.endpoint import (
+    JSON,
+    AttachmentRef,
+    Seq,
+    Traffic,
+    attachment_stubs,
+    generation,
+    revision_ancestry,
+)
+from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
+from mobile.replication.multipart import encode_related, has_data
+
+log = logging.getLogger(__name__)
+
+# Below about one TCP segment gzip saves nothing worth a CPU cycle on a phone.
+GZIP_MIN_BYTES = 1400
+# Four attachment transfers at once fill a village link without starving the JSON requests (DESIGN §7).
+ATTACHMENT_CONCURRENCY = 4
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_BACKOFF = Backoff()
+# Answers that mean "this server has no _bulk_get": CouchDB < 2.0 (404/405), some proxies (400).
+NO_BULK_GET = (400, 404, 405, 501)
+
+
+def split_url(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """`http://u:p@host:5984/db` → (`http://host:5984/db`, BasicAuth(u, p))."""
+    parts = urlsplit(url.rstrip("/"))
+    auth = None
+    if parts.username is not None:
+        auth = httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    host = parts.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")), auth
+
+
+def doc_path(doc_id: str) -> str:
+    for prefix in ("_design/", "_local/"):
+        if doc_id.startswith(prefix):
+            return prefix + quote(doc_id[len(prefix) :], safe="")
+    return quote(doc_id, safe="")
+
+
+class RemoteDB:
+    """One remote database; `url` is the database URL, credentials either in it or as a bearer `token`."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        compress_requests: bool | None = None,
+        attachment_concurrency: int = ATTACHMENT_CONCURRENCY,
+    ) -> None:
+        self.url, auth = split_url(url)
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        self.client = httpx.AsyncClient(
+            base_url=self.url + "/", auth=auth, headers=headers, timeout=timeout, transport=transport
+        )
+        self.backoff = backoff
+        self.traffic = Traffic()
+        self._gzip: bool | None = compress_requests  # None: probe on the first large body
+        self._gzip_lock = asyncio.Lock()
+        self._bulk_get = True
+        self._slots = asyncio.Semaphore(attachment_concurrency)
+
+    def __repr__(self) -> str:
+        return f"RemoteDB({self.url!r})"
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> RemoteDB:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request with retries; raises `Unauthorized`, `RemoteError` or `Unreachable`."""
+        hdrs = dict(headers or {})
+        body = content
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+            hdrs["Content-Type"] = "application/json"
+            if len(body) >= GZIP_MIN_BYTES and await self._accepts_gzip():
+                body = gzip.compress(body, compresslevel=6)
+                hdrs["Content-Encoding"] = "gzip"
+        query = _encode_params(params)
+
+        async def send() -> httpx.Response:
+            self.traffic.requests += 1
+            self.traffic.bytes_sent += len(body or b"")
+            try:
+                response = await self.client.request(method, path, params=query, content=body, headers=hdrs)
+            except httpx.TransportError as exc:
+                raise Unreachable(f"{type(exc).__name__} talking to {self.url}") from exc
+            self.traffic.bytes_received += response.num_bytes_downloaded
+            if response.status_code >= 400:
+                raise _error(response)
+            return response
+
+        try:
+            return await with_retries(send, self.backoff, _retryable)
+        except RemoteError as exc:
+            if exc.status >= 500:
+                raise Unreachable(str(exc)) from exc
+            raise
+
+    async def _accepts_gzip(self) -> bool:
+        async with self._gzip_lock:
+            if self._gzip is None:
+                self._gzip = await self._probe_gzip()
+            return self._gzip
+
+    async def _probe_gzip(self) -> bool:
+        """POST an empty gzipped `_revs_diff`; a server that decodes it answers `{}`."""
+        try:
+            response = await self.client.post(
+                "_revs_diff",
+                content=gzip.compress(b"{}"),
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            )
+        except httpx.TransportError:
+            return False
+        self.traffic.requests += 1
+        if response.status_code in (401, 403):
+            raise _error(response)
+        try:
+            return response.status_code == 200 and response.json() == {}
+        except ValueError:
+            return False
+
+    async def get_json(self, path: str, **params: Any) -> Any:
+        return (await self.request("GET", path, params=params)).json()
+
+    # -- Endpoint ----------------------------------------------------------------------------------
+
+    async def identity(self) -> str:
+        return self.url
+
+    async def info(self) -> JSON:
+        result: JSON = await self.get_json("")
+        return result
+
+    async def get_local(self, doc_id: str) -> JSON | None:
+        try:
+            result: JSON = await self.get_json(doc_path(doc_id))
+        except RemoteError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    async def put_local(self, doc: JSON) -> str:
+        """Overwrite a `_local/` document: a 409 (e.g. after a retried PUT that had arrived) takes its rev."""
+        try:
+            response = await self.request("PUT", doc_path(doc["_id"]), json_body=doc)
+        except RemoteError as exc:
+            if exc.status != 409:
+                raise
+            current = await self.get_local(doc["_id"]) or {}
+            fresh = (
+                {**doc, "_rev": current["_rev"]}
+                if "_rev" in current
+                else {k: v for k, v in doc.items() if k != "_rev"}
+            )
+            response = await self.request("PUT", doc_path(doc["_id"]), json_body=fresh)
+        return str(response.json().get("rev", ""))
+
+    async def changes(self, since: Seq, limit: int) -> JSON:
+        result: JSON = await self.get_json("_changes", style="all_docs", since=since, limit=limit)
+        return result
+
+    async def revs_diff(self, revs: Mapping[str, list[str]]) -> dict[str, JSON]:
+        if not revs:
+            return {}
+        result: dict[str, JSON] = (await self.request("POST", "_revs_diff", json_body=dict(revs))).json()
+        return result
+
+    async def bulk_get(self, wanted: list[tuple[str, str]]) -> list[JSON]:
+        if not wanted:
+            return []
+        if self._bulk_get:
+            try:
+                response = await self.request(
+                    "POST",
+                    "_bulk_get",
+                    params={"revs": True},
+                    json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]},
+                )
+            except RemoteError as exc:
+                if exc.status not in NO_BULK_GET:
+                    raise
+                log.info("%s has no _bulk_get (%s): falling back to open_revs", self.url, exc.status)
+                self._bulk_get = False
+            else:
+                return [d["ok"] for row in response.json()["results"] for d in row["docs"] if "ok" in d]
+        return await self._open_revs(wanted)
+
+    async def _open_revs(self, wanted: list[tuple[str, str]]) -> list[JSON]:
+        by_id: dict[str, list[str]] = {}
+        for doc_id, rev in wanted:
+            by_id.setdefault(doc_id, []).append(rev)
+
+        async def one(doc_id: str, revs: list[str]) -> list[JSON]:
+            async with self._slots:
+                rows = await self.get_json(doc_path(doc_id), open_revs=revs, revs=True)
+            return [row["ok"] for row in rows if "ok" in row]
+
+        found = await asyncio.gather(*(one(i, r) for i, r in by_id.items()))
+        return [doc for docs in found for doc in docs]
+
+    async def get_attachment(self, ref: AttachmentRef) -> bytes:
+        async with self._slots:
+            response = await self.request(
+                "GET",
+                f"{doc_path(ref.doc_id)}/{quote(ref.name, safe='')}",
+                params={"rev": ref.rev},
+                headers={"Accept": "*/*"},
+            )
+        return response.content
+
+    async def missing_attachments(
+        self, docs: list[JSON], ancestors: Mapping[str, list[str]]
+    ) -> set[tuple[str, str, str]]:
+        """Stubs newer than the newest ancestor this database holds (CouchDB's `revpos` rule).
+
+        Apache CouchDB reports `possible_ancestors` in `_revs_diff`; pouchdb-server does not, so the
+        ancestors of such documents are asked for in one more `_revs_diff`.
+        """
+        with_atts = [d for d in docs if attachment_stubs(d)]
+        held: dict[tuple[str, str], int] = {}
+        probe: dict[str, list[str]] = {}
+        for doc in with_atts:
+            ancestry = revision_ancestry(doc)
+            known = set(ancestors.get(doc["_id"], [])) & set(ancestry[1:])
+            if known:
+                held[(doc["_id"], doc["_rev"])] = max(generation(r) for r in known)
+            elif len(ancestry) > 1:
+                probe.setdefault(doc["_id"], []).extend(ancestry[1:])
+        if probe:
+            diff = await self.revs_diff({k: sorted(set(v)) for k, v in probe.items()})
+            for doc in with_atts:
+                if doc["_id"] not in probe:
+                    continue
+                missing = set(diff.get(doc["_id"], {}).get("missing", []))
+                present = [r for r in revision_ancestry(doc)[1:] if r not in missing]
+                if present:
+                    held[(doc["_id"], doc["_rev"])] = max(generation(r) for r in present)
+        lacking: set[tuple[str, str, str]] = set()
+        for doc in with_atts:
+            base = held.get((doc["_id"], doc["_rev"]), 0)
+            for name, att in attachment_stubs(doc).items():
+                if int(att.get("revpos", generation(doc["_rev"]))) > base:
+                    lacking.add((doc["_id"], doc["_rev"], name))
+        return lacking
+
+    async def write_docs(self, docs: list[JSON]) -> list[JSON]:
+        """Documents carrying bytes go one by one as multipart/related, the rest in one `_bulk_docs`."""
+        plain = [d for d in docs if not has_data(d)]
+        rich = [d for d in docs if has_data(d)]
+        failures: list[JSON] = []
+        if plain:
+            response = await self.request("POST", "_bulk_docs", json_body={"docs": plain, "new_edits": False})
+            failures.extend(row for row in response.json() if "error" in row)
+        results = await asyncio.gather(*(self._put_related(d) for d in rich), return_exceptions=True)
+        for result in results:  # the PUTs that went through stay written even when one failed
+            if isinstance(result, BaseException):
+                raise result
+            if result is not None:
+                failures.append(result)
+        return failures
+
+    async def _put_related(self, doc: JSON) -> JSON | None:
+        body, content_type = encode_related(doc)
+        async with self._slots:
+            try:
+                await self.request(
+                    "PUT",
+                    doc_path(doc["_id"]),
+                    params={"new_edits": False},
+                    content=body,
+                    headers={"Content-Type": content_type},
+                )
+            except MissingStub:
+                raise
+            except Unauthorized as exc:
+                if exc.status == 401:
+                    raise
+                return {"id": doc["_id"], "error": "forbidden", "reason": exc.reason}
+            except RemoteError as exc:
+                return {"id": doc["_id"], "error": exc.error, "reason": exc.reason}
+        return None
+
+    async def conflicted(self, ids: Iterable[str]) -> set[str] | None:
+        return None
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, Unreachable):
+        return True
+    return isinstance(exc, RemoteError) and exc.retryable
+
+
+def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """CouchDB wants JSON for lists (`open_revs`) and `true`/`false` for booleans; seqs pass through."""
+    if not params:
+        return None
+    encoded: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[key] = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            encoded[key] = json.dumps(value, separators=(",", ":"))
+        else:
+            encoded[key] = str(value)
+    return encoded
+
+
+def _error(response: httpx.Response) -> Exception:
+    try:
+        body = response.json()
+        error = str(body.get("error", "unknown_error"))
+        reason = str(body.get("reason", ""))
+    except (ValueError, AttributeError):
+        error, reason = "unknown_error", response.reason_phrase
+    if response.status_code in (401, 403):
+        return Unauthorized(response.status_code, reason or error)
+    if response.status_code == 412 and error == "missing_stub":
+        return MissingStub(412, error, reason)
+    return RemoteError(response.status_code, error, reason)

@@ -1,0 +1,1 @@
+"""Device services without Flet: scans, signatures, QR codes, receipts, PIN, translations."""

@@ -1,0 +1,55 @@
+"""Township staff API client (乡镇审核与监察): `/api/reviews` and `/api/supervision` (online only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from mobile.services.errors import ServiceError
+
+TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+
+
+class StaffApiError(ServiceError):
+    """The server could not be reached or refused; the message says which."""
+
+
+class StaffApi:
+    """Bearer-authenticated calls for township staff."""
+
+    def __init__(
+        self, server_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.token = token
+        self.transport = transport
+
+    async def reviews(self, township: str) -> list[dict[str, Any]]:
+        data = await self._call("GET", "/api/reviews", params={"township": township})
+        return list(data.get("reviews", []))
+
+    async def decide(self, case_id: str, database: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return await self._call(
+            "POST", f"/api/reviews/{case_id}", json={"database": database, "fields": dict(fields)}
+        )
+
+    async def supervision(self, township: str) -> dict[str, Any]:
+        return await self._call("GET", "/api/supervision", params={"township": township})
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self.transport) as client:
+                response = await client.request(method, self.server_url + path, headers=headers, **kwargs)
+        except httpx.HTTPError as error:
+            raise StaffApiError("需要网络：请联网后再试 Needs the network: try again when online") from error
+        if response.status_code >= 400:
+            try:
+                reason = str(response.json().get("reason", ""))
+            except ValueError:
+                reason = ""
+            raise StaffApiError(reason or f"服务器出错 Server error {response.status_code}")
+        data = response.json()
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,72 @@
+"""A document as written to the store: its id, the rev it edits, its body and its specials.
+
+CouchDB reserves top-level fields starting with `_`. Writable ones are `_id`, `_rev`,
+`_deleted`, `_attachments` and, on the replication path, `_revisions`; the ones a read
+adds (`_conflicts`, `_deleted_conflicts`, `_revs_info`, `_local_seq`) are accepted and
+dropped so that a document read with `conflicts=True` can be written back as it is; any
+other `_` field is refused, as CouchDB does ("Bad special document member").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mobile.store.errors import BadRequest
+
+LOCAL_PREFIX = "_local/"
+_WRITABLE = frozenset({"_id", "_rev", "_deleted", "_attachments", "_revisions"})
+_READ_ONLY = frozenset({"_conflicts", "_deleted_conflicts", "_revs_info", "_local_seq"})
+_RESERVED_ID_PREFIXES = ("_design/", LOCAL_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A document to write, split into its special fields and its body."""
+
+    id: str
+    rev: str | None
+    deleted: bool
+    body: dict[str, Any]
+    attachments: object
+    revisions: Mapping[str, Any] | None
+
+
+def is_local(doc_id: str) -> bool:
+    return doc_id.startswith(LOCAL_PREFIX)
+
+
+def check_id(doc_id: object) -> str:
+    """The `_id` if CouchDB would accept it, else BadRequest."""
+    if not isinstance(doc_id, str) or not doc_id:
+        raise BadRequest("Document id must be a non-empty string")
+    if doc_id.startswith("_") and not doc_id.startswith(_RESERVED_ID_PREFIXES):
+        raise BadRequest("Only reserved document ids may start with underscore.")
+    return doc_id
+
+
+def parse(doc: object, default_id: str | None = None) -> Incoming:
+    """Validate and split a document; `default_id` serves a document without `_id`."""
+    if not isinstance(doc, Mapping):
+        raise BadRequest("Document must be a JSON object")
+    doc_id = check_id(doc.get("_id", default_id))
+    rev = doc.get("_rev")
+    if rev is not None and not isinstance(rev, str):
+        raise BadRequest("Invalid rev format")
+    deleted = doc.get("_deleted", False)
+    if not isinstance(deleted, bool):
+        raise BadRequest("_deleted must be a boolean")
+    revisions = doc.get("_revisions")
+    if revisions is not None and not isinstance(revisions, Mapping):
+        raise BadRequest("Invalid _revisions")
+    body: dict[str, Any] = {}
+    for key, value in doc.items():
+        if not isinstance(key, str):
+            raise BadRequest("Document keys must be strings")
+        if key.startswith("_"):
+            if key not in _WRITABLE and key not in _READ_ONLY:
+                raise BadRequest(f"Bad special document member: {key}")
+            continue
+        body[key] = value
+    return Incoming(doc_id, rev, deleted, body, doc.get("_attachments"), revisions)

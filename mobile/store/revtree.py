@@ -1,0 +1,236 @@
+"""Revision tree (修订树) of one document, as pure functions over an immutable value.
+
+CouchDB keeps every document as a tree of revisions: each edit adds a child to a leaf,
+concurrent edits on two devices add two children to the same parent (a conflict), and
+replication copies the branches across unchanged. Its own code (`couch_key_tree`) and
+PouchDB's (`pouchdb-merge`) hold the tree as nested lists; here it is flat:
+
+    {"3-c7…": RevNode(pos=3, hash="c7…", parent="a1…", deleted=False), …}
+
+keyed by the rev string, each node naming its parent's hash (the parent sits at `pos - 1`)
+or `None` for a root — the first revision, or the oldest one kept after stemming. A flat
+map makes every operation a loop instead of a recursion (a 1,000-revision chain would
+exceed Python's recursion limit) and makes merging a set union: a node is identified by
+`pos` and `hash`, so merging the same paths in any order gives the same tree.
+
+Stored as JSON `[[pos, hash, parent_hash_or_null, deleted_0_or_1], …]` sorted by
+(pos, hash).
+
+A path, as replication carries it in `_revisions`, is `RevPath(start, ids, deleted)`:
+`ids` from the leaf (at `start`) back towards the root, `deleted` for the leaf only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+RevTree = Mapping[str, "RevNode"]
+
+
+@dataclass(frozen=True, slots=True)
+class RevNode:
+    """One revision: generation, hash, parent hash (None for a root), deletion flag."""
+
+    pos: int
+    hash: str
+    parent: str | None
+    deleted: bool
+
+    @property
+    def rev(self) -> str:
+        return f"{self.pos}-{self.hash}"
+
+
+@dataclass(frozen=True, slots=True)
+class RevPath:
+    """A leaf and its known ancestors, leaf first — CouchDB's `_revisions` {start, ids}."""
+
+    start: int
+    ids: tuple[str, ...]
+    deleted: bool = False
+
+    @property
+    def rev(self) -> str:
+        return f"{self.start}-{self.ids[0]}"
+
+
+class RevFormatError(ValueError):
+    """A rev string that is not `<positive int>-<hash>`."""
+
+
+def parse_rev(rev: str) -> tuple[int, str]:
+    """Split "3-abc" into (3, "abc"); raise RevFormatError on anything else."""
+    if not isinstance(rev, str):
+        raise RevFormatError(f"Invalid rev format: {rev!r}")
+    pos_text, sep, rev_hash = rev.partition("-")
+    if not sep or not rev_hash or not pos_text.isdigit() or int(pos_text) < 1:
+        raise RevFormatError(f"Invalid rev format: {rev!r}")
+    return int(pos_text), rev_hash
+
+
+def path_from_revisions(rev: str, revisions: Mapping[str, Any] | None, deleted: bool) -> RevPath:
+    """Build the path of `rev` from an optional `_revisions` value; check they agree."""
+    pos, rev_hash = parse_rev(rev)
+    if revisions is None:
+        return RevPath(pos, (rev_hash,), deleted)
+    start, ids = revisions.get("start"), revisions.get("ids")
+    if (
+        not isinstance(start, int)
+        or not isinstance(ids, list)
+        or not ids
+        or not all(isinstance(i, str) and i for i in ids)
+        or start < len(ids)
+    ):
+        raise RevFormatError("Invalid _revisions")
+    if start != pos or ids[0] != rev_hash:
+        raise RevFormatError("_rev does not match _revisions")
+    return RevPath(start, tuple(ids), deleted)
+
+
+def merge(tree: RevTree, path: RevPath, revs_limit: int) -> dict[str, RevNode]:
+    """Add `path` to `tree`, then stem to `revs_limit`; the input is left untouched."""
+    nodes = dict(tree)
+    ids = path.ids
+    for offset, rev_hash in enumerate(ids):
+        pos = path.start - offset
+        parent = ids[offset + 1] if offset + 1 < len(ids) else None
+        deleted = path.deleted and offset == 0
+        key = f"{pos}-{rev_hash}"
+        old = nodes.get(key)
+        if old is None:
+            nodes[key] = RevNode(pos, rev_hash, parent, deleted)
+        elif (old.parent is None and parent is not None) or (deleted and not old.deleted):
+            # A root known only after stemming gets its parent back from a longer path;
+            # the deletion flag belongs to the revision, so either side saying so wins.
+            nodes[key] = RevNode(pos, rev_hash, old.parent or parent, old.deleted or deleted)
+    return stem(nodes, revs_limit)
+
+
+def stem(tree: RevTree, revs_limit: int) -> dict[str, RevNode]:
+    """Keep the last `revs_limit` revisions of every root-to-leaf path (CouchDB 3's rule).
+
+    A node survives when some leaf below it is fewer than `revs_limit` generations away;
+    a survivor whose parent is cut becomes a root.
+    """
+    # revisions still allowed above each kept node; a walk stops where an earlier walk
+    # already went at least as far, so the cost stays linear in the tree size
+    budget: dict[str, int] = {}
+    for leaf in leaves(tree):
+        node: RevNode | None = leaf
+        remaining = revs_limit
+        while node is not None and remaining > 0 and budget.get(node.rev, 0) < remaining:
+            budget[node.rev] = remaining
+            remaining -= 1
+            node = _parent(tree, node)
+    kept = budget.keys()
+    if len(kept) == len(tree):
+        return dict(tree)
+    out: dict[str, RevNode] = {}
+    for key in kept:
+        node = tree[key]
+        if node.parent is not None and f"{node.pos - 1}-{node.parent}" not in kept:
+            node = RevNode(node.pos, node.hash, None, node.deleted)
+        out[key] = node
+    return out
+
+
+def _parent(tree: RevTree, node: RevNode) -> RevNode | None:
+    if node.parent is None:
+        return None
+    return tree.get(f"{node.pos - 1}-{node.parent}")
+
+
+def leaves(tree: RevTree) -> list[RevNode]:
+    """Leaf revisions, in winning order: the winner first (see `winning_key`)."""
+    parents = {f"{n.pos - 1}-{n.parent}" for n in tree.values() if n.parent is not None}
+    found = [n for key, n in tree.items() if key not in parents]
+    return sorted(found, key=winning_key, reverse=True)
+
+
+def winning_key(node: RevNode) -> tuple[bool, int, str]:
+    """CouchDB's order: a live leaf beats a deleted one, then the longer path, then the larger hash."""
+    return (not node.deleted, node.pos, node.hash)
+
+
+def winning_rev(tree: RevTree) -> RevNode:
+    """The leaf every replica agrees to show; raise ValueError on an empty tree."""
+    if not tree:
+        raise ValueError("empty revision tree")
+    return leaves(tree)[0]
+
+
+def collect_conflicts(tree: RevTree) -> list[str]:
+    """Live leaves other than the winner (`_conflicts`), in winning order."""
+    return [n.rev for n in leaves(tree)[1:] if not n.deleted]
+
+
+def deleted_conflicts(tree: RevTree) -> list[str]:
+    """Deleted leaves other than the winner (`_deleted_conflicts`)."""
+    return [n.rev for n in leaves(tree)[1:] if n.deleted]
+
+
+def ancestry(tree: RevTree, rev: str) -> RevPath:
+    """The path from `rev` back to its root, as `_revisions` reports it; KeyError if absent."""
+    leaf = tree[rev]
+    node: RevNode | None = leaf
+    ids: list[str] = []
+    while node is not None:
+        ids.append(node.hash)
+        node = _parent(tree, node)
+    return RevPath(leaf.pos, tuple(ids), leaf.deleted)
+
+
+def is_leaf(tree: RevTree, rev: str) -> bool:
+    node = tree.get(rev)
+    if node is None:
+        return False
+    return not any(n.parent == node.hash and n.pos == node.pos + 1 for n in tree.values())
+
+
+def latest(tree: RevTree, rev: str) -> str:
+    """The best leaf descending from `rev` (itself when a leaf); KeyError if `rev` is absent."""
+    if rev not in tree:
+        raise KeyError(rev)
+    for leaf in leaves(tree):
+        node: RevNode | None = leaf
+        while node is not None and node.pos >= tree[rev].pos:
+            if node.rev == rev:
+                return leaf.rev
+            node = _parent(tree, node)
+    return rev
+
+
+def to_json(tree: RevTree) -> str:
+    """Serialise as `[[pos, hash, parent, deleted], …]` sorted by (pos, hash)."""
+    rows = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in sorted(tree.values(), key=_node_order)]
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def from_json(text: str) -> dict[str, RevNode]:
+    nodes = (RevNode(int(p), str(h), parent, bool(d)) for p, h, parent, d in json.loads(text))
+    return {n.rev: n for n in nodes}
+
+
+def _node_order(node: RevNode) -> tuple[int, str]:
+    return (node.pos, node.hash)
+
+
+def rev_hash(
+    body: Mapping[str, Any],
+    parent_rev: str | None,
+    deleted: bool,
+    attachment_digests: Iterable[tuple[str, str]] = (),
+) -> str:
+    """Deterministic id of a new revision: md5 over body, parent, deletion and attachments.
+
+    Like CouchDB, the same edit made on two devices gives the same rev (so replicating it
+    twice is no conflict); the bytes hashed differ from CouchDB's, which is allowed — only
+    the `<pos>-<32 hex>` form is part of the protocol.
+    """
+    payload = [int(deleted), parent_rev or "", dict(body), sorted(attachment_digests)]
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()

@@ -1,0 +1,267 @@
+"""Case detail (办件详情): fields, materials, timeline from the events, deadline, and the
+actions the signed-in role may take (the buttons come from `shared.status.allowed_transitions`,
+the same table the gateway enforces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from mobile.services.errors import ScanError
+from mobile.services.i18n import Translator
+from mobile.services.scan import process_scan
+from mobile.viewmodels.badges import Badge, deadline_badge
+from mobile.viewmodels.casebook import CaseBook, iso
+from mobile.viewmodels.items import ItemChoice, Requirement
+from shared.errors import DomainError
+from shared.idnumber import mask_id_number
+from shared.status import Status, allowed_transitions, check_transition
+
+JSON = dict[str, Any]
+Deadline = Callable[[date, int], date]
+
+# The event each status change writes (DESIGN §4 kinds).
+EVENT_OF: dict[Status, str] = {
+    Status.SUBMITTED: "submitted",
+    Status.ACCEPTED: "accepted",
+    Status.NEEDS_MATERIALS: "materials_requested",
+    Status.REJECTED: "rejected",
+    Status.FORWARDED: "forwarded",
+    Status.APPROVED: "approved",
+    Status.RESULT_READY: "result_ready",
+    Status.DELIVERED: "delivered",
+    Status.WITHDRAWN: "withdrawn",
+}
+# Label keys of the action buttons, by target status.
+ACTION_KEYS: dict[Status, str] = {
+    Status.SUBMITTED: "resubmit",
+    Status.ACCEPTED: "accept",
+    Status.NEEDS_MATERIALS: "request_materials",
+    Status.REJECTED: "reject",
+    Status.FORWARDED: "forward",
+    Status.APPROVED: "approve",
+    Status.RESULT_READY: "mark_result_ready",
+    Status.DELIVERED: "deliver",
+    Status.WITHDRAWN: "withdraw",
+}
+NEEDS_REASON = frozenset({Status.REJECTED, Status.WITHDRAWN})
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button: its target status, label, and what it asks for first."""
+
+    target: Status
+    label: str
+    needs_reason: bool
+    needs_list: bool
+    opens_delivery: bool
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    time: str
+    label: str
+    who: str
+    note: str
+
+
+@dataclass(frozen=True)
+class MaterialView:
+    requirement: str
+    name: str
+    material_id: str
+    source: str
+
+
+class CaseDetailViewModel:
+    """One case as the detail screen shows it; `deadline_of(accepted_on, days)` is the domain calendar."""
+
+    def __init__(
+        self,
+        book: CaseBook,
+        items: Sequence[ItemChoice],
+        t: Translator,
+        *,
+        today: Callable[[], date],
+        deadline_of: Deadline,
+    ) -> None:
+        self.book = book
+        self.items = {i.code: i for i in items}
+        self.t = t
+        self.today = today
+        self.deadline_of = deadline_of
+        self.case: JSON = {}
+        self.events: list[JSON] = []
+        self.error = ""
+        self.message = ""
+
+    def load(self, case_id: str) -> None:
+        self.case = self.book.get(case_id)
+        self.events = self.book.events(case_id)
+
+    # -- what the screen shows -----------------------------------------------------------
+
+    @property
+    def item(self) -> ItemChoice | None:
+        return self.items.get(str(self.case.get("item_code")))
+
+    @property
+    def status(self) -> Status:
+        return Status(self.case["status"])
+
+    def fields(self) -> list[tuple[str, str]]:
+        a = self.case.get("applicant", {})
+        number = str(a.get("id_number") or "")
+        item = self.item
+        situation = item.situation(str(self.case.get("situation"))) if item else None
+        rows = [
+            (self.t("tracking_code"), str(self.case.get("tracking_code") or "—")),
+            (self.t("step_item"), item.name if item else str(self.case.get("item_code"))),
+            (self.t("step_situation"), situation.name if situation else "—"),
+            (self.t("applicant_name"), str(a.get("name") or "—")),
+            (self.t("id_number"), mask_id_number(number) if len(number) == 18 else number or "—"),
+            (self.t("phone"), str(a.get("phone") or "—")),
+            ("状态 Status", self.t(f"status_{self.status.value}")),
+            (self.t("deadline"), str(self.case.get("deadline") or "—")),
+        ]
+        if self.case.get("missing"):
+            rows.append((self.t("step_notice"), "、".join(self._names(self.case["missing"]))))
+        return rows
+
+    def badge(self) -> Badge:
+        return deadline_badge(self.case["status"], self.case.get("deadline"), self.today(), self.t)
+
+    def materials(self) -> list[MaterialView]:
+        names = {r.code: r.name for r in self._requirements()}
+        return [
+            MaterialView(
+                requirement=str(e["requirement"]),
+                name=names.get(str(e["requirement"]), str(e["requirement"])),
+                material_id=str(e.get("material_id", "")),
+                source=str(e.get("source", "")),
+            )
+            for e in self.case.get("materials", [])
+        ]
+
+    def thumbnail(self, material_id: str) -> bytes | None:
+        return self.book.thumbnail(material_id)
+
+    def full_scan(self, material_id: str) -> bytes | None:
+        return self.book.scan(material_id)
+
+    def timeline(self) -> list[TimelineRow]:
+        rows = []
+        for event in self.events:
+            data = event.get("data", {})
+            note = str(data.get("reason") or "")
+            if data.get("missing"):
+                note = (note + " " if note else "") + "、".join(self._names(data["missing"]))
+            rows.append(
+                TimelineRow(
+                    time=_local_time(str(event.get("server_time") or event.get("device_time") or "")),
+                    label=self.t(f"event_{event['kind']}"),
+                    who=str(event.get("by", "")),
+                    note=note,
+                )
+            )
+        return rows
+
+    # -- actions -------------------------------------------------------------------------
+
+    def actions(self) -> list[Action]:
+        role = self.book.account.role
+        level = self.item.level if self.item else None
+        targets = allowed_transitions(role, self.status, level=level)
+        return [
+            Action(
+                target=target,
+                label=self.t(ACTION_KEYS[target]),
+                needs_reason=target in NEEDS_REASON,
+                needs_list=target is Status.NEEDS_MATERIALS,
+                opens_delivery=target is Status.DELIVERED and role == "village_agent",
+            )
+            for target in targets
+            if target is not Status.NEEDS_MATERIALS or not self._notice_given()
+        ]
+
+    def requirements(self) -> list[Requirement]:
+        """The checklist of the case's situation, for choosing what to request."""
+        return self._requirements()
+
+    def perform(self, target: Status, reason: str = "", missing: Sequence[str] = ()) -> bool:
+        """Makes one status change with its event; `error` says why not."""
+        self.error = self.message = ""
+        level = self.item.level if self.item else None
+        try:
+            check_transition(self.book.account.role, self.status, target, level=level)
+        except DomainError as error:
+            self.error = str(error)
+            return False
+        if target in NEEDS_REASON and not reason.strip():
+            self.error = self.t("reason_required")
+            return False
+        if target is Status.NEEDS_MATERIALS and not missing:
+            self.error = self.t("notice_intro")
+            return False
+        changes: JSON = {"status": target.value}
+        now = self.book.clock()
+        if target is Status.ACCEPTED:
+            changes["accepted_at"] = iso(now)
+            days = self.item.time_limit_days if self.item else 3
+            changes["deadline"] = self.deadline_of(now.date(), days).isoformat()
+        if target is Status.NEEDS_MATERIALS:
+            changes["missing"] = list(missing)
+        data: JSON = {"from": self.status.value, "to": target.value}
+        if reason.strip():
+            data["reason"] = reason.strip()
+        if missing:
+            data["missing"] = list(missing)
+        self.case = self.book.save(self.case, {**self.case, **changes})
+        self.book.add_event(self.case, EVENT_OF[target], data)
+        self.events = self.book.events(str(self.case["_id"]))
+        self.message = self.t("action_done")
+        return True
+
+    def supplement(self, requirement: str, data: bytes) -> bool:
+        """Adds a missing material after 补正 (agent), removing it from the missing list."""
+        self.error = ""
+        try:
+            scan = process_scan(data)
+        except ScanError as error:
+            self.error = str(error)
+            return False
+        number = str(self.case["applicant"]["id_number"])
+        req = next((r for r in self._requirements() if r.code == requirement), None)
+        kind = req.reuse_key if req else requirement
+        material = self.book.add_material(
+            number, mask_id_number(number), kind, scan.jpeg, scan.thumbnail, None, self.case["division"]
+        )
+        entries = [e for e in self.case.get("materials", []) if e["requirement"] != requirement]
+        entries.append({"requirement": requirement, "material_id": material["_id"], "source": "captured"})
+        missing = [m for m in self.case.get("missing", []) if m != requirement]
+        self.case = self.book.save(self.case, {**self.case, "materials": entries, "missing": missing})
+        return True
+
+    def _notice_given(self) -> bool:
+        # 一次性告知: the citizen gets one complete list per application, never a second.
+        return any(e.get("kind") == "materials_requested" for e in self.events)
+
+    def _requirements(self) -> list[Requirement]:
+        item = self.item
+        situation = item.situation(str(self.case.get("situation"))) if item else None
+        return list(situation.requirements) if situation else []
+
+    def _names(self, codes: Sequence[str]) -> list[str]:
+        names = {r.code: r.name for r in self._requirements()}
+        return [names.get(c, c) for c in codes]
+
+
+def _local_time(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return text

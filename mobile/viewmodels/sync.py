@@ -1,0 +1,96 @@
+"""Sync bar and sync screen (同步): what the replicator is doing, in plain words.
+
+The app fills a `SyncSnapshot` from the background sync (mobile.replication's LiveSync) and
+the screens read `bar()` and `databases`; nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from mobile.services.i18n import Translator
+
+
+class SyncLevel(StrEnum):
+    OK = "ok"
+    PENDING = "pending"
+    RUNNING = "running"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class DatabaseProgress:
+    """Per-database progress of the current or last sync."""
+
+    name: str
+    docs_pushed: int = 0
+    docs_pulled: int = 0
+    bytes: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class SyncSnapshot:
+    """The replicator's state as the screens need it."""
+
+    running: bool = False
+    online: bool = True
+    pending: int = 0
+    last_sync: datetime | None = None
+    error: str = ""
+    progress: float | None = None
+    databases: tuple[DatabaseProgress, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SyncBar:
+    """One line at the top of the case list; `level` is also spelled out in `text` (not colour only)."""
+
+    text: str
+    level: SyncLevel
+    pending: int
+    progress: float | None
+
+
+class SyncViewModel:
+    """Holds the latest snapshot; `sync_now` asks the background sync for a run."""
+
+    def __init__(self, t: Translator, run: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.t = t
+        self.run = run
+        self.snapshot = SyncSnapshot()
+
+    def update(self, snapshot: SyncSnapshot) -> None:
+        self.snapshot = snapshot
+
+    def set_pending(self, pending: int) -> None:
+        self.snapshot = replace(self.snapshot, pending=pending)
+
+    def bar(self) -> SyncBar:
+        s = self.snapshot
+        pending = self.t("sync_pending", n=s.pending)
+        if s.running:
+            level, head = SyncLevel.RUNNING, self.t("sync_running")
+        elif s.error:
+            level, head = SyncLevel.ERROR, f"{self.t('sync_error')}: {s.error}"
+        elif not s.online:
+            level, head = SyncLevel.OFFLINE, self.t("sync_offline")
+        elif s.pending:
+            level, head = SyncLevel.PENDING, self._last()
+        else:
+            level, head = SyncLevel.OK, self._last()
+        text = f"{head} · {pending}" if s.pending or level is not SyncLevel.OK else f"{head}"
+        return SyncBar(text=text, level=level, pending=s.pending, progress=s.progress if s.running else None)
+
+    def _last(self) -> str:
+        if self.snapshot.last_sync is None:
+            return self.t("sync_never")
+        return self.t("sync_last", time=self.snapshot.last_sync.astimezone().strftime("%m-%d %H:%M"))
+
+    async def sync_now(self) -> None:
+        if self.run is not None and not self.snapshot.running:
+            await self.run()

@@ -1,0 +1,411 @@
+"""New application wizard (新建申请): item → situation → applicant → materials → one-time
+notice (一次性告知) → signature → review → submit.
+
+Every action saves the draft case in the local store, so a draft survives an app restart
+at any step; `resume` derives the step from what the draft already holds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum
+from typing import Any
+
+from mobile.services.errors import ScanError, SignatureError
+from mobile.services.i18n import Translator
+from mobile.services.scan import ScanMode, process_scan
+from mobile.services.signature import Stroke, render_signature
+from mobile.viewmodels.casebook import CaseBook, iso
+from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
+from shared.errors import IdNumberError
+from shared.idnumber import mask_id_number, parse_id_number
+from shared.ids import new_tracking_code
+
+JSON = dict[str, Any]
+SIGNATURE = "signature.png"
+
+
+class Step(IntEnum):
+    ITEM = 0
+    SITUATION = 1
+    APPLICANT = 2
+    MATERIALS = 3
+    NOTICE = 4
+    SIGNATURE = 5
+    REVIEW = 6
+    DONE = 7
+
+
+STEP_KEYS = (
+    "step_item",
+    "step_situation",
+    "step_applicant",
+    "step_materials",
+    "step_notice",
+    "step_signature",
+    "step_review",
+    "receipt",
+)
+
+
+@dataclass(frozen=True)
+class MaterialRow:
+    """One line of the checklist as shown: received or not, how, and a blur warning."""
+
+    requirement: Requirement
+    received: bool
+    source: str
+    material_id: str
+    blurry: bool
+    reusable: str
+    error: str
+
+
+class WizardViewModel:
+    """State and actions of the wizard for one draft case."""
+
+    def __init__(
+        self,
+        book: CaseBook,
+        items: Sequence[ItemChoice],
+        t: Translator,
+        *,
+        village: str,
+        today: Callable[[], date],
+        recent: Sequence[str] = (),
+        remember_item: Callable[[str], None] = lambda code: None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.book = book
+        self.items = list(items)
+        self.t = t
+        self.village = village
+        self.today = today
+        self.recent_codes = list(recent)
+        self.remember_item = remember_item
+        self.random_bytes = random_bytes
+        self.step = Step.ITEM
+        self.case: JSON | None = None
+        self.search = ""
+        self.category = ""
+        self.error = ""
+        self.id_message = ""
+        self.id_ok = False
+        self.known: dict[str, str] = {}
+        self.blurry: set[str] = set()
+        self.row_errors: dict[str, str] = {}
+
+    # -- navigation ----------------------------------------------------------------------
+
+    @property
+    def step_title(self) -> str:
+        return self.t(STEP_KEYS[self.step])
+
+    @property
+    def progress(self) -> str:
+        return f"{min(self.step, Step.REVIEW) + 1}/{len(Step) - 1}"
+
+    def resume(self, case_id: str) -> None:
+        """Opens a saved draft at the first step it has not completed."""
+        self.case = self.book.get(case_id)
+        self._check_id(str(self.case["applicant"].get("id_number", "")))
+        if self.item is None:
+            self.step = Step.ITEM
+        elif self.situation is None:
+            self.step = Step.SITUATION
+        elif not self._applicant_complete():
+            self.step = Step.APPLICANT
+        elif SIGNATURE in self.case.get("_attachments", {}):
+            self.step = Step.REVIEW
+        else:
+            self.step = Step.MATERIALS
+
+    def back(self) -> None:
+        self.error = ""
+        if Step.ITEM < self.step < Step.DONE:
+            self.step = Step(self.step - 1)
+
+    def next(self) -> bool:
+        """Validates the current step and moves on; `error` says what is missing."""
+        self.error = ""
+        check: Callable[[], str] | None = {
+            Step.ITEM: lambda: "" if self.item else self.t("choose_item_first"),
+            Step.SITUATION: lambda: "" if self.situation else self.t("choose_situation_first"),
+            Step.APPLICANT: self._applicant_error,
+            Step.MATERIALS: lambda: "",
+            Step.NOTICE: lambda: "",
+            Step.SIGNATURE: lambda: "" if self._has_signature() else self.t("signature_help"),
+        }.get(self.step)
+        if check is None:
+            return False
+        self.error = check()
+        if self.error:
+            return False
+        if self.step is Step.MATERIALS:
+            self._save({"missing": [r.code for r in self.missing]})
+        self.step = Step(self.step + 1)
+        return True
+
+    # -- step 1: item --------------------------------------------------------------------
+
+    @property
+    def categories(self) -> list[str]:
+        return categories(self.items)
+
+    def visible_items(self) -> list[ItemChoice]:
+        return [
+            i
+            for i in self.items
+            if (not self.category or i.category == self.category) and i.matches(self.search)
+        ]
+
+    def recent_items(self) -> list[ItemChoice]:
+        by_code = {i.code: i for i in self.items}
+        return [by_code[c] for c in self.recent_codes if c in by_code]
+
+    def choose_item(self, code: str) -> None:
+        item = next(i for i in self.items if i.code == code)
+        if self.case is None:
+            self.case = self.book.new_draft(code, self.village)
+        elif self.case["item_code"] != code:
+            self._save({"item_code": code, "situation": "", "materials": [], "missing": []})
+        self.step = Step.SITUATION
+        if len(item.situations) == 1:
+            self.choose_situation(item.situations[0].code)
+
+    @property
+    def item(self) -> ItemChoice | None:
+        if self.case is None:
+            return None
+        return next((i for i in self.items if i.code == self.case["item_code"]), None)
+
+    # -- step 2: situation ---------------------------------------------------------------
+
+    @property
+    def situation(self) -> Situation | None:
+        item = self.item
+        return item.situation(str(self.case.get("situation", ""))) if item and self.case else None
+
+    def choose_situation(self, code: str) -> None:
+        assert self.case is not None
+        if self.case.get("situation") != code:
+            self._save({"situation": code, "materials": [], "missing": []})
+        self.step = Step.APPLICANT
+
+    # -- step 3: applicant ---------------------------------------------------------------
+
+    @property
+    def applicant(self) -> dict[str, str]:
+        return dict(self.case["applicant"]) if self.case else {"name": "", "id_number": "", "phone": ""}
+
+    def set_applicant(
+        self, name: str | None = None, id_number: str | None = None, phone: str | None = None
+    ) -> None:
+        """Saves what was typed; the ID number is checked as it is typed."""
+        assert self.case is not None
+        applicant = self.applicant
+        if name is not None:
+            applicant["name"] = name.strip()
+        if phone is not None:
+            applicant["phone"] = "".join(phone.split())
+        if id_number is not None:
+            applicant["id_number"] = "".join(id_number.split()).upper()
+            self._check_id(applicant["id_number"])
+        self._save({"applicant": applicant})
+
+    def preview_id(self, text: str) -> str:
+        """The live message while typing, without saving (saved on Next)."""
+        self._check_id("".join(text.split()).upper())
+        return self.id_message
+
+    def _check_id(self, number: str) -> None:
+        self.id_ok = False
+        self.known = {}
+        if not number:
+            self.id_message = ""
+            return
+        try:
+            parsed = parse_id_number(number, today=self.today())
+        except IdNumberError as error:
+            self.id_message = str(error)
+            return
+        self.id_ok = True
+        self.id_message = f"{self.t('id_ok')} · {parsed.birth_date.isoformat()}"
+        self.known = self.book.known_materials(parsed.number, self.today().isoformat())
+        if self.known:
+            self.id_message += f" · {self.t('known_citizen', n=len(self.known))}"
+
+    def _applicant_complete(self) -> bool:
+        return not self._applicant_error()
+
+    def _applicant_error(self) -> str:
+        a = self.applicant
+        if not a.get("name"):
+            return self.t("name_required")
+        if not a.get("id_number"):
+            return self.t("id_required")
+        if not self.id_ok:
+            return self.id_message
+        phone = a.get("phone", "")
+        if phone and not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+            return self.t("phone_invalid")
+        return ""
+
+    # -- step 4: materials ---------------------------------------------------------------
+
+    def material_rows(self) -> list[MaterialRow]:
+        situation = self.situation
+        if situation is None or self.case is None:
+            return []
+        entries = {e["requirement"]: e for e in self.case.get("materials", [])}
+        rows = []
+        for req in situation.requirements:
+            entry = entries.get(req.code, {})
+            rows.append(
+                MaterialRow(
+                    requirement=req,
+                    received=bool(entry),
+                    source=str(entry.get("source", "")),
+                    material_id=str(entry.get("material_id", "")),
+                    blurry=req.code in self.blurry,
+                    reusable=self.known.get(req.reuse_key, "") if not entry else "",
+                    error=self.row_errors.get(req.code, ""),
+                )
+            )
+        return rows
+
+    def add_scan(self, requirement: str, data: bytes, mode: ScanMode = ScanMode.DOCUMENT) -> bool:
+        """A photo or picked file for `requirement`: through the scan pipeline, stored once."""
+        assert self.case is not None
+        self.row_errors.pop(requirement, None)
+        try:
+            scan = process_scan(data, mode)
+        except ScanError as error:
+            self.row_errors[requirement] = str(error)
+            return False
+        number = self.applicant["id_number"]
+        req = self._requirement(requirement)
+        valid_until = _months_later(self.today(), req.valid_months) if req.valid_months else None
+        material = self.book.add_material(
+            number,
+            mask_id_number(number),
+            req.reuse_key,
+            scan.jpeg,
+            scan.thumbnail,
+            valid_until,
+            self.case["division"],
+        )
+        entry = {"requirement": requirement, "material_id": material["_id"], "source": "captured"}
+        self._save({"materials": [*self._other_entries(requirement), entry]})
+        if scan.blurry:
+            self.blurry.add(requirement)
+        else:
+            self.blurry.discard(requirement)
+        return True
+
+    def reuse(self, requirement: str) -> None:
+        """Reuses this citizen's valid material from an earlier case (never ask twice)."""
+        material_id = self.known[self._requirement(requirement).reuse_key]
+        entry = {"requirement": requirement, "material_id": material_id, "source": "reused"}
+        self._save({"materials": [*self._other_entries(requirement), entry]})
+
+    def remove(self, requirement: str) -> None:
+        self.blurry.discard(requirement)
+        self._save({"materials": self._other_entries(requirement)})
+
+    def _requirement(self, code: str) -> Requirement:
+        assert self.situation is not None
+        return next(r for r in self.situation.requirements if r.code == code)
+
+    def thumbnail(self, material_id: str) -> bytes | None:
+        return self.book.thumbnail(material_id)
+
+    def _other_entries(self, requirement: str) -> list[JSON]:
+        assert self.case is not None
+        return [e for e in self.case.get("materials", []) if e["requirement"] != requirement]
+
+    # -- step 5: one-time notice ---------------------------------------------------------
+
+    @property
+    def missing(self) -> list[Requirement]:
+        """Required materials not received: the complete one-time list (一次性告知)."""
+        return [r.requirement for r in self.material_rows() if r.requirement.required and not r.received]
+
+    # -- step 6: signature ---------------------------------------------------------------
+
+    def sign(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
+        assert self.case is not None
+        try:
+            png = render_signature(strokes, width, height)
+        except SignatureError as error:
+            self.error = str(error)
+            return False
+        result = self.book.store.put_attachment(
+            self.case["_id"], self.case["_rev"], SIGNATURE, png, "image/png"
+        )
+        self.case = self.book.get(self.case["_id"])
+        assert self.case["_rev"] == result["rev"]
+        self.error = ""
+        return True
+
+    def _has_signature(self) -> bool:
+        return self.case is not None and SIGNATURE in self.case.get("_attachments", {})
+
+    # -- step 7: review and submit -------------------------------------------------------
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for the review screen; the ID number masked."""
+        item, situation, a = self.item, self.situation, self.applicant
+        received = [r.requirement.name for r in self.material_rows() if r.received]
+        return [
+            (self.t("step_item"), item.name if item else ""),
+            (self.t("step_situation"), situation.name if situation else ""),
+            (self.t("applicant_name"), a["name"]),
+            (self.t("id_number"), mask_id_number(a["id_number"]) if self.id_ok else a["id_number"]),
+            (self.t("phone"), a.get("phone", "")),
+            (self.t("material_ok"), "、".join(received) or "—"),
+            (self.t("material_missing"), "、".join(r.name for r in self.missing) or "—"),
+        ]
+
+    def submit(self) -> bool:
+        """Submits offline: status, tracking code and the one-time list are fixed now."""
+        assert self.case is not None
+        if self.step is not Step.REVIEW:
+            return False
+        missing = [r.code for r in self.missing]
+        code = new_tracking_code(self.random_bytes(16))
+        self._save(
+            {
+                "status": "submitted",
+                "tracking_code": code,
+                "submitted_at": iso(self.book.clock()),
+                "missing": missing,
+            }
+        )
+        self.book.add_event(self.case, "submitted", {"missing": missing, "tracking_code": code})
+        self.remember_item(str(self.case["item_code"]))
+        self.step = Step.DONE
+        return True
+
+    # -- saving --------------------------------------------------------------------------
+
+    def _save(self, changes: JSON) -> None:
+        assert self.case is not None
+        before = self.case
+        after = {**before, **changes}
+        self.case = self.book.save(before, after)
+
+
+def _months_later(day: date, months: int) -> str:
+    """The same day `months` later (clamped to the month's end): a material's expiry."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last)).isoformat()
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

@@ -1,0 +1,94 @@
+"""Case detail screen (办件详情): fields, materials, timeline and the role's actions."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from mobile.viewmodels.badges import BadgeLevel
+from mobile.viewmodels.case_detail import Action, CaseDetailViewModel
+from mobile.views import ui
+from mobile.views.nav import Nav
+
+
+def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
+    t = vm.t
+    body: list[ft.Control] = []
+    badge = vm.badge()
+    if badge.level is not BadgeLevel.NONE:
+        body.append(ui.message(badge.text, kind="warn" if badge.level is BadgeLevel.YELLOW else "error"))
+    if vm.case.get("needs_review"):
+        body.append(ui.message(t("badge_review"), kind="warn"))
+    body += [
+        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(value, bold=True, selectable=True)], spacing=0)
+        for label, value in vm.fields()
+    ]
+    body.append(ui.title(t("materials")))
+    for m in vm.materials():
+        thumb = vm.thumbnail(m.material_id) if m.material_id else None
+        parts: list[ft.Control] = [ui.text(f"✓ {m.name}", bold=True)]
+        if thumb:
+            full = vm.full_scan(m.material_id)
+            parts.append(ft.Image(src=thumb, height=110, fit=ft.BoxFit.CONTAIN))
+            if full:
+                parts.append(
+                    ft.TextButton("查看原图 Full view", on_click=lambda e, b=full: nav.show_image(b))
+                )
+        body.append(ui.panel(*parts))
+    body.append(ui.title(t("timeline")))
+    for row in vm.timeline():
+        lines: list[ft.Control] = [
+            ui.text(f"{row.time}  {row.label}", bold=True),
+            ui.text(row.who, 15, color=ui.MUTED),
+        ]
+        if row.note:
+            lines.append(ui.text(row.note, 16))
+        body.append(
+            ft.Container(
+                ft.Column(lines, spacing=2),
+                border=ft.Border.only(left=ft.BorderSide(4, ui.PRIMARY)),
+                padding=ft.Padding.only(left=10),
+            )
+        )
+    body.append(ui.message(vm.error))
+    body.append(ui.message(vm.message, kind="ok"))
+    body.append(ft.Column([_action(nav, vm, a) for a in vm.actions()], spacing=8))
+    return ui.screen(
+        "/case",
+        t("detail"),
+        [ft.Semantics(identifier="case-detail", content=ft.Column(body, spacing=8))],
+        back=lambda e: nav.go("/"),
+    )
+
+
+def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
+    if action.opens_delivery:
+        return ui.button(
+            action.label, lambda e: nav.go(f"/delivery?case={vm.case['_id']}"), icon=ft.Icons.QR_CODE_SCANNER
+        )
+    reason = ui.field(vm.t("reason")) if action.needs_reason else None
+    checks = (
+        [
+            ft.Checkbox(label=r.name, data=r.code, label_style=ft.TextStyle(size=16, font_family=ui.FONT))
+            for r in vm.requirements()
+        ]
+        if action.needs_list
+        else []
+    )
+
+    def do(e: ft.Event[ft.Button]) -> None:
+        missing = [str(c.data) for c in checks if c.value]
+        vm.perform(action.target, reason=(reason.value or "") if reason else "", missing=missing)
+        nav.refresh()
+
+    danger = action.target.value in ("rejected", "withdrawn")
+    button = ui.button(action.label, do, danger=danger, ident=f"action-{action.target.value}")
+    if not reason and not checks:
+        return button
+    parts: list[ft.Control] = [ui.text(action.label, bold=True)]
+    if checks:
+        parts.append(ui.text(vm.t("notice_intro"), 16))
+        parts += checks
+    if reason:
+        parts.append(reason)
+    parts.append(button)
+    return ui.panel(*parts)

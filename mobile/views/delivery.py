@@ -1,0 +1,77 @@
+"""Delivery screen (送达确认): scan or type the result's QR, verify offline, receiver signs."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from mobile.viewmodels.delivery import DeliveryViewModel
+from mobile.views import ui
+from mobile.views.nav import Nav
+from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
+
+
+def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
+    t = vm.t
+    body: list[ft.Control] = []
+    if vm.done:
+        body.append(ui.message(t("delivered_ok"), kind="ok"))
+        return ui.screen(
+            "/delivery",
+            t("delivery_title"),
+            body,
+            back=lambda e: nav.go("/"),
+            bottom=[ui.button(t("home"), lambda e: nav.go("/"), icon=ft.Icons.HOME)],
+        )
+    if vm.verified is None:
+        typed = ui.field(t("type_code"), vm.typed)
+
+        async def photo(e: ft.Event[ft.Button]) -> None:
+            data = await nav.take_photo()
+            if data is not None:
+                vm.scan(data)
+                nav.refresh()
+
+        async def pick(e: ft.Event[ft.Button]) -> None:
+            data = await nav.pick_image()
+            if data is not None:
+                vm.scan(data)
+                nav.refresh()
+
+        def verify(e: ft.Event[ft.Button]) -> None:
+            vm.typed = typed.value or ""
+            vm.verify()
+            nav.refresh()
+
+        body += [
+            ui.button(t("scan_qr"), photo, icon=ft.Icons.QR_CODE_SCANNER, ident="scan-qr"),
+            ui.button(t("pick_file"), pick, icon=ft.Icons.FOLDER_OPEN, primary=False),
+            typed,
+            ui.button(t("verify"), verify, primary=False, ident="verify"),
+            ui.message(vm.error),
+        ]
+        return ui.screen("/delivery", t("delivery_title"), body, back=lambda e: nav.go("/"))
+    v = vm.verified
+    pad = SignaturePad(t("clear"))
+    receiver = ui.field("领取人 Receiver", v.name)
+
+    def confirm(e: ft.Event[ft.Button]) -> None:
+        vm.confirm(pad.strokes, WIDTH, HEIGHT, receiver=receiver.value or "")
+        nav.refresh()
+
+    body += [
+        ui.message("二维码有效 QR code is valid", kind="ok"),
+        ui.text(v.item, bold=True),
+        ui.text(f"{v.name} {v.id_masked}"),
+        ui.text(f"{t('tracking_code')}: {v.content.tracking_code}"),
+        receiver,
+        ui.text(t("receiver_signature"), bold=True),
+        pad,
+        ui.message(vm.error),
+    ]
+    return ui.screen(
+        "/delivery",
+        t("delivery_title"),
+        body,
+        back=lambda e: nav.go("/"),
+        bottom=[ui.button(t("deliver"), confirm, icon=ft.Icons.CHECK, ident="confirm-delivery")],
+    )

@@ -1,0 +1,99 @@
+"""Sign-in, PIN setting and PIN unlock screens."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from mobile.viewmodels.session import Screen, SessionViewModel
+from mobile.views import ui
+from mobile.views.nav import Nav
+
+
+def build(nav: Nav) -> ft.View:
+    vm = nav.ctx.session
+    t = nav.ctx.t
+    brand = ui.text(nav.ctx.config.brand_org, 16, color=ui.MUTED)
+    if vm.screen is Screen.LOGIN:
+        return _login(nav, vm, brand)
+    if vm.screen is Screen.SET_PIN:
+        return _set_pin(nav, vm)
+    pin = ui.field(t("pin"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6, autofocus=True)
+
+    def unlock(e: ft.Event[ft.Button] | None = None) -> None:
+        vm.pin = pin.value or ""
+        if vm.unlock():
+            nav.go("/")
+        else:
+            nav.refresh()
+
+    pin.on_submit = unlock
+    account = vm.account
+    who = f"{account.display_name or account.username} ({account.username})" if account else ""
+    return ui.screen(
+        "/unlock",
+        t("unlock_title"),
+        [
+            brand,
+            ui.text(who, bold=True),
+            pin,
+            ui.message(vm.error),
+            ui.button(t("unlock"), unlock, ident="unlock"),
+        ],
+    )
+
+
+def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
+    t = nav.ctx.t
+    server = ui.field(t("server_url"), vm.server_url, keyboard=ft.KeyboardType.URL)
+    username = ui.field(t("username"), vm.username)
+    password = ui.field(t("password"), password=True)
+
+    async def sign_in(e: ft.Event[ft.Button]) -> None:
+        vm.server_url, vm.username, vm.password = (
+            server.value or "",
+            username.value or "",
+            password.value or "",
+        )
+        if await vm.sign_in():
+            nav.go("/")
+        else:
+            nav.refresh()
+
+    return ui.screen(
+        "/login",
+        t("login_title"),
+        [
+            brand,
+            ui.text(t("login_needs_network"), 16, color=ui.MUTED),
+            server,
+            username,
+            password,
+            ui.message(vm.error),
+            ui.button(t("sign_in"), sign_in, icon=ft.Icons.LOGIN, ident="sign-in"),
+        ],
+    )
+
+
+def _set_pin(nav: Nav, vm: SessionViewModel) -> ft.View:
+    t = nav.ctx.t
+    pin = ui.field(t("pin"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6)
+    again = ui.field(t("pin_again"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6)
+
+    def save(e: ft.Event[ft.Button]) -> None:
+        vm.pin, vm.pin_confirm = pin.value or "", again.value or ""
+        if vm.set_pin():
+            nav.go("/")
+        else:
+            nav.refresh()
+
+    return ui.screen(
+        "/set-pin",
+        t("set_pin_title"),
+        [
+            ui.text(t("set_pin_help"), 16),
+            pin,
+            again,
+            ui.message(vm.error),
+            ui.button(t("save"), save, ident="save-pin"),
+        ],
+    )

@@ -1,0 +1,303 @@
+"""New application wizard screens (新建申请), one builder per step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
+from mobile.views import ui
+from mobile.views.nav import Nav
+from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
+
+
+def build(nav: Nav, vm: WizardViewModel) -> ft.View:
+    t = vm.t
+    builders: dict[Step, Callable[[Nav, WizardViewModel], tuple[list[ft.Control], list[ft.Control]]]] = {
+        Step.ITEM: _item,
+        Step.SITUATION: _situation,
+        Step.APPLICANT: _applicant,
+        Step.MATERIALS: _materials,
+        Step.NOTICE: _notice,
+        Step.SIGNATURE: _signature,
+        Step.REVIEW: _review,
+    }
+    body, bottom = builders[vm.step](nav, vm)
+    header = ui.text(f"{vm.progress} · {vm.step_title}", 16, color=ui.MUTED)
+
+    def back(e: ft.Event[ft.IconButton]) -> None:
+        if vm.step is Step.ITEM:
+            nav.go("/")
+        else:
+            vm.back()
+            nav.refresh()
+
+    content = ft.Semantics(
+        identifier=f"wizard-{vm.step.name.lower()}", content=ft.Column(body, spacing=ui.GAP)
+    )
+    return ui.screen(
+        "/new", t("new_application"), [header, content, ui.message(vm.error)], back=back, bottom=bottom
+    )
+
+
+def _next_button(nav: Nav, vm: WizardViewModel, before: Callable[[], bool] | None = None) -> ft.Control:
+    def go_next(e: ft.Event[ft.Button]) -> None:
+        if before is not None and not before():
+            nav.refresh()
+            return
+        vm.next()
+        nav.refresh()
+
+    return ui.button(vm.t("next"), go_next, icon=ft.Icons.ARROW_FORWARD, ident="next")
+
+
+def _back_button(nav: Nav, vm: WizardViewModel) -> ft.Control:
+    def back(e: ft.Event[ft.OutlinedButton]) -> None:
+        vm.back()
+        nav.refresh()
+
+    return ui.button(vm.t("back"), back, primary=False)
+
+
+# -- step 1 ---------------------------------------------------------------------------------
+
+
+def _item(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    t = vm.t
+    search = ui.field(t("item_search"), vm.search)
+
+    def do_search(e: ft.Event[Any]) -> None:
+        vm.search = search.value or ""
+        nav.refresh()
+
+    search.on_submit = do_search
+    search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=do_search)
+
+    def choose(code: str) -> None:
+        vm.choose_item(code)
+        nav.refresh()
+
+    def category(name: str) -> None:
+        vm.category = name
+        nav.refresh()
+
+    chips: list[ft.Control] = [
+        ft.Chip(
+            label=ft.Text(name.split(" ")[0], size=16),
+            selected=vm.category == name,
+            on_select=lambda e, n=name: category(n),
+            height=ui.TOUCH - 8,
+        )
+        for name in ["", *vm.categories]
+    ]
+    chips[0] = ft.Chip(
+        label=ft.Text(t("all_categories"), size=16),
+        selected=not vm.category,
+        on_select=lambda e: category(""),
+        height=ui.TOUCH - 8,
+    )
+    body: list[ft.Control] = [search, ft.Row(chips, wrap=True, spacing=6, run_spacing=6)]
+    recent = vm.recent_items()
+    if recent and not vm.search and not vm.category:
+        body.append(ui.text(t("recent"), bold=True))
+        body += [
+            _choice(item.name, f"{item.time_limit_days} 天 days", _chooser(choose, item.code))
+            for item in recent
+        ]
+        body.append(ft.Divider())
+    body += [
+        _choice(item.name, vm.t("time_limit", days=item.time_limit_days), _chooser(choose, item.code))
+        for item in vm.visible_items()
+    ]
+    return body, []
+
+
+def _chooser(choose: Callable[[str], None], code: str) -> Callable[[ft.Event[Any]], None]:
+    return lambda e: choose(code)
+
+
+def _choice(label: str, note: str, on_click: Callable[[ft.Event[Any]], None]) -> ft.Control:
+    return ft.Semantics(
+        button=True,
+        label=label,
+        content=ft.Container(
+            content=ft.Column([ui.text(label, bold=True), ui.text(note, 15, color=ui.MUTED)], spacing=2),
+            padding=ft.Padding.all(ui.PAD),
+            border=ft.Border.all(1, "#9AA3AD"),
+            border_radius=ft.BorderRadius.all(8),
+            on_click=on_click,
+            ink=True,
+        ),
+    )
+
+
+# -- step 2 ---------------------------------------------------------------------------------
+
+
+def _situation(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    item = vm.item
+    assert item is not None
+
+    def choose(code: str) -> None:
+        vm.choose_situation(code)
+        nav.refresh()
+
+    body: list[ft.Control] = [ui.text(item.name, bold=True)]
+    body += [
+        _choice(s.name, f"{len(s.requirements)} 项材料 materials", _chooser(choose, s.code))
+        for s in item.situations
+    ]
+    return body, [_back_button(nav, vm)]
+
+
+# -- step 3 ---------------------------------------------------------------------------------
+
+
+def _applicant(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    t = vm.t
+    a = vm.applicant
+    name = ui.field(t("applicant_name"), a["name"])
+    number = ui.field(t("id_number"), a["id_number"], max_length=18)
+    phone = ui.field(t("phone"), a.get("phone", ""), keyboard=ft.KeyboardType.PHONE, max_length=11)
+    live = ft.Container(content=_id_message(vm))
+
+    def typed(e: ft.Event[ft.TextField]) -> None:
+        vm.preview_id(number.value or "")
+        live.content = _id_message(vm)
+
+    number.on_change = typed
+
+    def save() -> bool:
+        vm.set_applicant(name=name.value or "", id_number=number.value or "", phone=phone.value or "")
+        return True
+
+    return [name, number, live, phone], [_back_button(nav, vm), _next_button(nav, vm, save)]
+
+
+def _id_message(vm: WizardViewModel) -> ft.Control:
+    if not vm.id_message:
+        return ft.Container(height=0)
+    return ft.Semantics(
+        identifier="id-check", content=ui.message(vm.id_message, kind="ok" if vm.id_ok else "error")
+    )
+
+
+# -- step 4 ---------------------------------------------------------------------------------
+
+
+def _materials(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    body: list[ft.Control] = [ui.text(vm.situation.name if vm.situation else "", bold=True)]
+    body += [_material(nav, vm, row) for row in vm.material_rows()]
+    return body, [_back_button(nav, vm), _next_button(nav, vm)]
+
+
+def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
+    t = vm.t
+    code = row.requirement.code
+
+    async def photo(e: ft.Event[ft.Button]) -> None:
+        data = await nav.take_photo()
+        if data is not None:
+            vm.add_scan(code, data)
+            nav.refresh()
+
+    async def pick(e: ft.Event[ft.Button]) -> None:
+        data = await nav.pick_image()
+        if data is not None:
+            vm.add_scan(code, data)
+            nav.refresh()
+
+    def reuse(e: ft.Event[ft.Button]) -> None:
+        vm.reuse(code)
+        nav.refresh()
+
+    def remove(e: ft.Event[ft.Button]) -> None:
+        vm.remove(code)
+        nav.refresh()
+
+    state = f"✓ {t('material_ok')}" if row.received else f"× {t('material_missing')}"
+    need = t("required") if row.requirement.required else t("optional")
+    head = ft.Row([ui.text(row.requirement.name, bold=True, selectable=False)], wrap=True)
+    lines: list[ft.Control] = [head, ui.text(f"{state} · {need}", 16, color=ui.INK)]
+    if row.received and row.material_id:
+        thumb = vm.thumbnail(row.material_id)
+        if thumb:
+            lines.append(ft.Image(src=thumb, height=120, fit=ft.BoxFit.CONTAIN))
+    if row.blurry:
+        lines.append(ui.message(t("blurry"), kind="warn"))
+    if row.error:
+        lines.append(ui.message(row.error))
+    # Rows of expanding buttons, never a wrapping Row: Flutter cannot expand inside a Wrap
+    # (it draws a grey error box instead).
+    if row.reusable:
+        lines.append(ft.Row([ui.button(t("reuse"), reuse, icon=ft.Icons.RECYCLING, ident=f"reuse-{code}")]))
+    capture_label = t("retake") if row.received else t("capture")
+    lines.append(
+        ft.Row(
+            [
+                ui.button(capture_label, photo, icon=ft.Icons.PHOTO_CAMERA, ident=f"photo-{code}"),
+                ui.button(
+                    t("pick_file"), pick, icon=ft.Icons.FOLDER_OPEN, primary=False, ident=f"pick-{code}"
+                ),
+            ],
+            spacing=6,
+        )
+    )
+    if row.received:
+        lines.append(ft.Row([ui.button(t("remove"), remove, icon=ft.Icons.DELETE_OUTLINE, primary=False)]))
+    return ui.panel(*lines, bgcolor=ui.OK_BG if row.received else ui.PANEL)
+
+
+# -- step 5 ---------------------------------------------------------------------------------
+
+
+def _notice(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    t = vm.t
+    missing = vm.missing
+    if not missing:
+        body: list[ft.Control] = [ui.message(t("notice_none"), kind="ok")]
+    else:
+        body = [ui.text(t("notice_intro"), bold=True)]
+        body += [ui.text(f"{i}. {r.name}") for i, r in enumerate(missing, start=1)]
+    return body, [_back_button(nav, vm), _next_button(nav, vm)]
+
+
+# -- step 6 ---------------------------------------------------------------------------------
+
+
+def _signature(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    pad = SignaturePad(vm.t("clear"))
+
+    def sign() -> bool:
+        if pad.strokes:
+            return vm.sign(pad.strokes, WIDTH, HEIGHT)
+        return True  # an existing signature (resumed draft) is kept; next() checks one exists
+
+    body: list[ft.Control] = [ui.text(vm.t("signature_help")), pad]
+    return body, [_back_button(nav, vm), _next_button(nav, vm, sign)]
+
+
+# -- step 7 ---------------------------------------------------------------------------------
+
+
+def _review(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    rows = [
+        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(value, bold=True)], spacing=0)
+        for label, value in vm.summary()
+    ]
+
+    def submit(e: ft.Event[ft.Button]) -> None:
+        if vm.submit() and vm.case is not None:
+            # go() before toast(): show_dialog updates the page itself, and Flet skips its
+            # automatic update after a handler that updated (FLET.md).
+            nav.go(f"/receipt/{vm.case['_id']}")
+            nav.toast(vm.t("submitted_ok"))
+        else:
+            nav.refresh()
+
+    return [ui.text(vm.t("review_title"), bold=True), *rows], [
+        _back_button(nav, vm),
+        ui.button(vm.t("submit"), submit, icon=ft.Icons.SEND, ident="submit"),
+    ]

@@ -1,0 +1,82 @@
+"""Administration (管理命令) behind `onetrip admin …`, and how they reach CouchDB.
+
+`admin_couch(settings)` finds CouchDB the way `onetrip up` does: `COUCHDB_URL`, else the
+engine `onetrip up` is running on the same data folder, else a temporary engine started for
+the one command — so the commands work whether or not the stack runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from anyio import to_thread
+
+from shared.divisions import Division, DivisionRegistry
+from sync_server.auth.accounts import check_account, save_user
+from sync_server.auth.devices import revoke_device
+from sync_server.auth.passwords import hash_password
+from sync_server.couch import Couch
+from sync_server.engine import Engine, running_engine_url
+from sync_server.provision import provision
+from sync_server.registry import add_division
+from sync_server.settings import Settings
+
+DIVISIONS_FILE = Path(__file__).resolve().parents[1] / "assets" / "divisions.json"
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@asynccontextmanager
+async def admin_couch(settings: Settings) -> AsyncIterator[Couch]:
+    url = settings.couchdb_url or await to_thread.run_sync(running_engine_url, settings.data_dir)
+    engine: Engine | None = None
+    if not url:
+        engine = Engine(settings.data_dir)
+        url = await to_thread.run_sync(engine.start)
+    couch = Couch(url)
+    try:
+        await provision(couch)
+        yield couch
+    finally:
+        await couch.aclose()
+        if engine is not None:
+            await to_thread.run_sync(engine.stop)
+
+
+def asset_divisions(path: Path = DIVISIONS_FILE) -> DivisionRegistry:
+    """The divisions shipped in assets/divisions.json (empty when the file is absent)."""
+    if not path.exists():
+        return DivisionRegistry([])
+    return DivisionRegistry.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+async def register_divisions(couch: Couch, registry: DivisionRegistry) -> None:
+    for division in registry:
+        await add_division(couch, division)
+
+
+async def cmd_add_division(couch: Couch, code: str, name: str) -> str:
+    changed = await add_division(couch, Division(code, name.strip(), ""))
+    if changed:
+        return f"区划 {code} 已登记 / division {code} saved"
+    return f"区划 {code} 无变化 / division {code} unchanged"
+
+
+async def cmd_add_user(couch: Couch, username: str, role: str, divisions: Sequence[str],
+                       password: str) -> str:
+    account_role = await check_account(couch, username, role, list(divisions))
+    hashed = await to_thread.run_sync(hash_password, password)
+    await save_user(couch, username, account_role, list(divisions), hashed, now_iso())
+    return f"用户 {username} 已保存 / user {username} saved ({account_role.value}: {', '.join(divisions)})"
+
+
+async def cmd_revoke_device(couch: Couch, device_id: str) -> str | None:
+    if not await revoke_device(couch, device_id, now_iso()):
+        return None
+    return f"终端 {device_id} 已注销 / device {device_id} revoked"

@@ -1,0 +1,79 @@
+"""Failed-login limiter (登录限流): exponential back-off per key, bounded.
+
+After `free` failures, each further failure of a key (a username or a client address)
+makes it wait `base · 2^k` seconds before the next attempt, never more than `cap`;
+attempts made while waiting are refused without counting, so an attacker hammering a
+username cannot extend the wait: the real user is delayed at most `cap` seconds. A success
+clears the key; failures older than `forget` seconds are dropped.
+
+State is in process memory, on purpose: storing every failed attempt in CouchDB would turn
+password guessing into a write amplifier against the system of record. With several server
+processes each keeps its own counts, so the effective allowance multiplies by the process
+count — still bounded, and still far below what argon2id verification can sustain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_KEYS = 100_000  # bound on memory under a spray of usernames or addresses
+
+
+@dataclass
+class _Entry:
+    failures: int
+    last: float
+    blocked_until: float
+
+
+class FailureLimiter:
+    def __init__(self, *, free: int, base: float, cap: float, forget: float) -> None:
+        self.free, self.base, self.cap, self.forget = free, base, cap, forget
+        self._entries: dict[str, _Entry] = {}
+
+    def retry_after(self, key: str, now: float) -> float:
+        """Seconds to wait before `key` may try again (0 when allowed)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return 0.0
+        if now - entry.last > self.forget:
+            del self._entries[key]
+            return 0.0
+        return max(0.0, entry.blocked_until - now)
+
+    def failure(self, key: str, now: float) -> None:
+        entry = self._entries.get(key)
+        if entry is None or now - entry.last > self.forget:
+            if len(self._entries) >= MAX_KEYS:
+                self._prune(now)
+            entry = self._entries[key] = _Entry(0, now, 0.0)
+        entry.failures += 1
+        entry.last = now
+        extra = entry.failures - self.free - 1
+        if extra >= 0:
+            entry.blocked_until = now + min(self.cap, self.base * 2 ** min(extra, 30))
+
+    def success(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        stale = [k for k, e in self._entries.items() if now - e.last > self.forget or e.blocked_until < now]
+        for key in stale:
+            del self._entries[key]
+        while len(self._entries) >= MAX_KEYS:  # still full: drop the oldest
+            del self._entries[next(iter(self._entries))]
+
+
+@dataclass
+class LoginLimits:
+    """The two limiters a login consults."""
+
+    by_username: FailureLimiter
+    by_address: FailureLimiter
+
+
+def default_limits() -> LoginLimits:
+    # A username: 5 free failures, then 1, 2, 4 … s, at most 30 s (the real user's worst wait).
+    # An address: 20 free (an office behind one NAT), then up to 5 minutes.
+    return LoginLimits(FailureLimiter(free=5, base=1.0, cap=30.0, forget=900.0),
+                       FailureLimiter(free=20, base=1.0, cap=300.0, forget=900.0))

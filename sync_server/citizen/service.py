@@ -1,0 +1,269 @@
+"""The citizen service (群众服务): look-ups, ratings and delivery, over CouchDB.
+
+HTTP lives in `routes.py`; this module holds what happens, so the workers and the gateway
+can reuse it. Errors are `CitizenError`s carrying an HTTP status, a code and a bilingual
+reason; token refusals are `shared.delivery.TokenError`s.
+
+    CitizenError          status, error, reason (Chinese, then English)
+    ├── NotFound          wrong code or wrong digits — one answer for both
+    ├── BadRequest        a malformed request the page should not send
+    ├── RateLimited       too many tries; retry_after seconds
+    └── Refused           the case is not in a state that allows it (409)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared import delivery
+from shared.catalog import item_doc_id
+from sync_server.citizen import index, records
+from sync_server.citizen.ratelimit import Limit, RateLimiter
+from sync_server.citizen.summary import Coded, Summary, build_summary
+from sync_server.couch import JSON, Couch
+from sync_server.provision import CATALOG_DB, SERVER_DB
+
+LAST4 = re.compile(r"^[0-9]{3}[0-9Xx]$")
+PER_ADDRESS = Limit(60, 600)  # a family checking a few cases, reloading now and then
+PER_CODE = Limit(10, 3600)  # failed tries on one code: 10 an hour makes guessing 11,000 values take weeks
+MAX_COMMENT = 500  # characters; a rating comment is a sentence or two, not a letter
+
+
+class CitizenError(Exception):
+    """An answer other than success, with its HTTP status and a bilingual reason."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotFound(CitizenError):
+    """The same answer for an unknown code and for wrong digits."""
+
+    status = 404
+    error = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__("查询码或身份证号后四位不正确，请核对回执后重试。"
+                         " The tracking code or the last 4 characters of the ID number are wrong;"
+                         " check the receipt and try again.")
+
+
+class BadRequest(CitizenError):
+    """A malformed request."""
+
+
+class RateLimited(CitizenError):
+    """Too many tries from one address or on one code."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, (retry_after + 59) // 60)
+        super().__init__(f"尝试次数过多，请 {minutes} 分钟后再试。"
+                         f" Too many tries; try again in {minutes} min.")
+        self.retry_after = retry_after
+
+
+class Refused(CitizenError):
+    """Not allowed in the case's current state."""
+
+    status = 409
+    error = "conflict"
+
+    def __init__(self, error: str, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+
+
+@dataclass
+class CitizenService:
+    """Everything the citizen endpoints need; one per app."""
+
+    couch_of: Callable[[], Couch]  # the app opens its client in the lifespan, after routes are built
+    signing_key: Ed25519PrivateKey | None
+    public_url: str
+    server_db: str = SERVER_DB
+    catalog_db: str = CATALOG_DB
+    village_prefix: str = "ot-v-"
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    random_bytes: Callable[[int], bytes] = os.urandom
+    per_address: Limit = PER_ADDRESS
+    per_code: Limit = PER_CODE
+    backfill_interval: float = 30.0  # seconds between index catch-ups triggered by misses
+    token_ttl: timedelta = delivery.DEFAULT_TTL
+    _address: RateLimiter = field(init=False)
+    _code: RateLimiter = field(init=False)
+    _backfill_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _last_backfill: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._address = RateLimiter(self.per_address)
+        self._code = RateLimiter(self.per_code)
+
+    @property
+    def couch(self) -> Couch:
+        return self.couch_of()
+
+    # -- look-up ----------------------------------------------------------------------
+
+    def limit_address(self, address: str) -> None:
+        wait = self._address.hit(address)
+        if wait:
+            raise RateLimited(wait)
+
+    async def find(self, code: str, last4: str) -> JSON:
+        """The index entry of `code` when `last4` matches; `NotFound`, `RateLimited` otherwise."""
+        if not LAST4.match(last4 or ""):
+            raise BadRequest("请输入身份证号最后 4 位（数字或 X）。"
+                             " Enter the last 4 characters of the ID number (digits or X).")
+        wait = self._code.check(index.canonical_code(code) or code)
+        if wait:
+            raise RateLimited(wait)
+        canonical = index.canonical_code(code)
+        entry = await self._lookup(canonical, last4) if canonical else None
+        if entry is None:
+            self._code.hit(canonical or code)
+            raise NotFound()
+        return entry
+
+    async def track(self, code: str, last4: str) -> Summary:
+        return await self.summary(await self.find(code, last4))
+
+    async def summary(self, entry: JSON) -> Summary:
+        db, case_id = entry["db"], entry["case_id"]
+        case = await self.couch.get_doc(db, case_id)
+        if case is None:
+            raise NotFound()
+        events = await records.case_events(self.couch, db, case_id)
+        return build_summary(case, events, item=await self.item(str(case.get("item_code", ""))),
+                             now=self.clock())
+
+    async def item(self, item_code: str) -> Coded:
+        """Item names from the catalog (`item:<code>`, docs/catalog.md); the bare code when unknown."""
+        doc = await self.couch.get_doc(self.catalog_db, item_doc_id(item_code)) if item_code else None
+        doc = doc or {}
+        zh = str(doc.get("name_zh") or doc.get("name") or item_code)
+        en = str(doc.get("name_en") or zh)
+        return {"code": item_code, "zh": zh, "en": en}
+
+    async def _lookup(self, code: str, last4: str) -> JSON | None:
+        entry = await index.lookup(self.couch, code, last4, server_db=self.server_db)
+        if entry is None and await self._catch_up():
+            entry = await index.lookup(self.couch, code, last4, server_db=self.server_db)
+        return entry
+
+    async def _catch_up(self) -> bool:
+        """Backfill the index at most every `backfill_interval` s; True when it ran."""
+        async with self._backfill_lock:
+            now = time.monotonic()
+            if self._last_backfill is not None and now - self._last_backfill < self.backfill_interval:
+                return False
+            self._last_backfill = now
+            await index.backfill(self.couch, server_db=self.server_db, prefix=self.village_prefix)
+            return True
+
+    # -- rating -----------------------------------------------------------------------
+
+    async def rate(self, code: str, last4: str, score: object, comment: object) -> Summary:
+        """Record the citizen's rating (好差评) once, after delivery."""
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise BadRequest("评分须为 1 到 5。 The score must be 1 to 5.")
+        if comment is not None and not isinstance(comment, str):
+            raise BadRequest("评价内容须为文字。 The comment must be text.")
+        text = " ".join((comment or "").split())[:MAX_COMMENT]
+        entry = await self.find(code, last4)
+        db, case_id = entry["db"], entry["case_id"]
+        case = await self.couch.get_doc(db, case_id)
+        if case is None or case.get("status") != "delivered":
+            raise Refused("not_delivered", "送达后才能评价。"
+                                           " You can rate the service once the result is delivered.")
+        now = self.clock()
+        if not await records.claim(self.couch, self.server_db, f"rated:{case_id}",
+                                   {"type": "claim", "db": db, "case_id": case_id, "at": records.iso(now)}):
+            raise Refused("already_rated", "本办件已评价过，谢谢！"
+                                           " This case has already been rated, thank you!")
+        event = records.new_event(case_id, "rated", now=now, data={"score": score, "comment": text})
+        await self.couch.put_doc(db, event)
+        return await self.summary(entry)
+
+    # -- delivery ---------------------------------------------------------------------
+
+    async def issue(self, code: str, entry: JSON | None = None) -> JSON:
+        """A delivery token for a case whose result is ready: {token, url, token_id, expires_at}."""
+        key = self._key()
+        entry = entry or await self.entry(code)
+        case = await self.couch.get_doc(entry["db"], entry["case_id"])
+        if case is None or case.get("status") != "result_ready":
+            raise Refused("not_ready", "结果尚未办结，不能生成送达二维码。"
+                                       " The result is not ready; no delivery QR code can be issued yet.")
+        code = str(entry["_id"]).removeprefix("track:")
+        token = delivery.issue_token(key, case_id=entry["case_id"], tracking_code=code, now=self.clock(),
+                                     token_id=self.random_bytes(delivery.TOKEN_ID_BYTES), ttl=self.token_ttl)
+        content = delivery.read_token(token, key.public_key())
+        return {"token": token, "url": delivery.delivery_url(self.public_url, code, token),
+                "token_id": content.token_id, "expires_at": records.iso(content.expires_at)}
+
+    async def check_token(self, code: str, token: str) -> tuple[delivery.DeliveryToken, JSON]:
+        """The token's content and index entry when it is valid now for `code`; `TokenError` otherwise."""
+        key = self._key()
+        content = delivery.verify_token(token, key.public_key(), now=self.clock(),
+                                        expected_case=index.canonical_code(code) or code)
+        entry = await self.entry(code)
+        if entry["case_id"] != content.case_id:
+            raise delivery.TokenWrongCase()
+        return content, entry
+
+    async def token_used(self, content: delivery.DeliveryToken) -> bool:
+        return await self.couch.get_doc(self.server_db, f"delivery-token:{content.token_id}") is not None
+
+    async def confirm(self, code: str, token: str) -> Summary:
+        """The citizen confirms receipt (确认收到): one `delivered` event, the status, the token used up."""
+        content, entry = await self.check_token(code, token)
+        db, case_id = entry["db"], entry["case_id"]
+        case = await self.couch.get_doc(db, case_id)
+        status = (case or {}).get("status")
+        if status == "delivered":
+            raise delivery.TokenUsed("case already delivered")
+        if status != "result_ready":
+            raise Refused("not_ready", "结果尚未办结，暂不能确认收到。 The result is not ready yet.")
+        now = self.clock()
+        if not await records.claim(self.couch, self.server_db, f"delivery-token:{content.token_id}",
+                                   {"type": "claim", "db": db, "case_id": case_id, "at": records.iso(now)}):
+            raise delivery.TokenUsed()
+        if await records.set_status(self.couch, db, case_id, "delivered", now=now,
+                                    only_from={"result_ready"}) is None:
+            raise delivery.TokenUsed("case no longer waiting for delivery")
+        event = records.new_event(case_id, "delivered", now=now,
+                                  data={"token_id": content.token_id, "confirmed_by": "citizen"})
+        await self.couch.put_doc(db, event)
+        return await self.summary(entry)
+
+    async def entry(self, code: str) -> JSON:
+        """The index entry of `code` (no digits asked: for staff and token holders); `NotFound`."""
+        canonical = index.canonical_code(code)
+        if canonical is None:
+            raise NotFound()
+        entry = await self.couch.get_doc(self.server_db, f"track:{canonical}")
+        if entry is None and await self._catch_up():
+            entry = await self.couch.get_doc(self.server_db, f"track:{canonical}")
+        if entry is None:
+            raise NotFound()
+        return entry
+
+    def _key(self) -> Ed25519PrivateKey:
+        if self.signing_key is None:
+            raise Refused("no_key", "服务器未配置签名密钥。 The server has no signing key configured.")
+        return self.signing_key

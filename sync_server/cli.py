@@ -1,0 +1,106 @@
+"""The `onetrip` command line (命令行).
+
+    onetrip up [--no-app] [--no-demo]
+    onetrip admin add-division CODE NAME
+    onetrip admin add-user USERNAME --role ROLE --division CODE [--division CODE …] --password PW
+    onetrip admin load-catalog FILE
+    onetrip admin revoke-device DEVICE_ID
+
+Exit status: 0 done, 1 failed (message on stderr), 2 bad arguments or refused input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from shared.errors import CatalogError, DomainError
+from sync_server.admin import admin_couch, cmd_add_division, cmd_add_user, cmd_revoke_device
+from sync_server.auth.accounts import AccountError
+from sync_server.auth.passwords import WeakPassword
+from sync_server.catalog_store import cmd_load_catalog
+from sync_server.couch import Couch, CouchError
+from sync_server.engine import EngineError
+from sync_server.settings import Settings, settings_from_env
+from sync_server.stack import StackContext
+from sync_server.up import UpOptions, configure_logging, up
+
+ROLES = ("village_agent", "township_staff", "county_operator")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="onetrip",
+                                  description="OneTrip 最多跑一次 — server and administration")
+    commands = top.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("up", help="start the whole stack (engine, server, …)")
+    run.add_argument("--no-app", action="store_true", help="do not start the Flet app")
+    run.add_argument("--no-demo", action="store_true", help="do not seed demo data into an empty data folder")
+    admin = commands.add_parser("admin", help="administration commands").add_subparsers(dest="action",
+                                                                                         required=True)
+    division = admin.add_parser("add-division", help="register a county, township or village")
+    division.add_argument("code", help="6-, 9- or 12-digit division code")
+    division.add_argument("name", help="Chinese name")
+    user = admin.add_parser("add-user", help="create or update a user")
+    user.add_argument("username")
+    user.add_argument("--role", required=True, help=" | ".join(ROLES))
+    user.add_argument("--division", action="append", required=True, dest="divisions", metavar="CODE")
+    user.add_argument("--password", required=True)
+    catalog = admin.add_parser("load-catalog", help="validate and load a service catalog file")
+    catalog.add_argument("file")
+    revoke = admin.add_parser("revoke-device", help="revoke a device: its tokens stop working")
+    revoke.add_argument("device_id")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = settings_from_env()
+    if args.command == "up":
+        configure_logging()
+        return asyncio.run(up(StackContext(settings), UpOptions(app=not args.no_app, demo=not args.no_demo)))
+    return asyncio.run(_admin(args, settings))
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    action: Callable[[Couch], Awaitable[str | None]]
+    if args.action == "add-division":
+        def action(c: Couch) -> Awaitable[str | None]:
+            return cmd_add_division(c, args.code, args.name)
+    elif args.action == "add-user":
+        def action(c: Couch) -> Awaitable[str | None]:
+            return cmd_add_user(c, args.username, args.role, args.divisions, args.password)
+    elif args.action == "revoke-device":
+        def action(c: Couch) -> Awaitable[str | None]:
+            return cmd_revoke_device(c, args.device_id)
+    else:
+        def action(c: Couch) -> Awaitable[str | None]:
+            return cmd_load_catalog(c, args.file)
+    try:
+        async with admin_couch(settings) as couch:
+            message = await action(couch)
+    except CatalogError as exc:
+        print(f"事项目录有 {len(exc.entries)} 处错误 / the catalog has {len(exc.entries)} error(s):",
+              file=sys.stderr)
+        for entry in exc.entries:
+            print(f"  {entry}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"无法读取文件 / cannot read the file: {exc}", file=sys.stderr)
+        return 2
+    except (DomainError, AccountError, WeakPassword, ValueError) as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 2
+    except (CouchError, EngineError) as exc:
+        print(f"失败 / failed: {exc}", file=sys.stderr)
+        return 1
+    if message is None:
+        print(f"未找到 / not found: {getattr(args, 'device_id', '')}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Server context (服务上下文): what request handlers share, built by `create_app`.
+
+Route modules receive it in `routes(ctx)`; handlers reach it as `request.app.state.ctx`.
+The CouchDB client is opened by the app's lifespan, so `ctx.couch` is only usable while
+the app runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from sync_server.auth.keys import SigningKey
+from sync_server.auth.ratelimit import LoginLimits, default_limits
+from sync_server.couch import Couch
+from sync_server.settings import Settings
+
+
+@dataclass
+class ServerContext:
+    settings: Settings
+    couchdb_url: str
+    key: SigningKey
+    limits: LoginLimits = field(default_factory=default_limits)
+    clock: Callable[[], float] = time.time
+    broken_routes: list[str] = field(default_factory=list)
+    _couch: Couch | None = None
+
+    @property
+    def couch(self) -> Couch:
+        if self._couch is None:
+            raise RuntimeError("the CouchDB client is opened by the app's lifespan: is the app running?")
+        return self._couch
+
+    def open(self) -> None:
+        self._couch = Couch(self.couchdb_url)
+
+    async def close(self) -> None:
+        if self._couch is not None:
+            await self._couch.aclose()
+            self._couch = None
+
+    def now_iso(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+
+
+def context_of(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,81 @@
+"""Forwarding to CouchDB (转发): streamed answers, CouchDB-shaped errors, quick 503.
+
+Answers stream through chunk by chunk (attachments are never held whole); httpx undoes
+CouchDB's own compression and the app's GZip middleware compresses JSON for the device.
+An unreachable CouchDB gives 503 after the connect timeout, not a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterable, Iterable, Mapping
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from sync_server.couch import Couch
+
+PASS_HEADERS = ("content-type", "etag", "content-md5", "cache-control", "x-couch-request-id")
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0  # seconds: loopback or LAN; longer means CouchDB is down
+
+
+def couch_error(status: int, error: str, reason: str) -> Response:
+    return JSONResponse({"error": error, "reason": reason}, status_code=status)
+
+
+def unavailable() -> Response:
+    return couch_error(503, "service_unavailable", "数据库暂时不可用 / CouchDB is unreachable: retry later")
+
+
+async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tuple[str, str]] = (),
+                  content: bytes | AsyncIterable[bytes] | None = None,
+                  headers: Mapping[str, str] | None = None,
+                  read_timeout: float = 60.0) -> Response:
+    """Send one request upstream and stream its answer back."""
+    request = couch.client.build_request(
+        method, path, params=list(params), content=content, headers=dict(headers or {}),
+        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
+    try:
+        upstream = await couch.client.send(request, stream=True)
+    except (httpx.TransportError, httpx.TimeoutException) as exc:
+        log.warning("CouchDB unreachable for %s %s: %s", method, request.url.path, type(exc).__name__)
+        return unavailable()
+    if upstream.status_code >= 400:
+        try:
+            raw = await upstream.aread()
+        except httpx.HTTPError:
+            return unavailable()
+        finally:
+            await upstream.aclose()
+        return shaped_error(upstream.status_code, raw)
+    kept = {k: v for k, v in upstream.headers.items() if k.lower() in PASS_HEADERS}
+    if method == "HEAD":
+        await upstream.aclose()
+        return Response(status_code=upstream.status_code, headers=kept)
+    return StreamingResponse(_chunks(upstream), status_code=upstream.status_code, headers=kept,
+                             background=BackgroundTask(upstream.aclose))
+
+
+async def _chunks(upstream: httpx.Response) -> AsyncIterable[bytes]:
+    try:
+        async for chunk in upstream.aiter_bytes():
+            yield chunk
+    except httpx.HTTPError:
+        return  # CouchDB went away mid-answer: the client sees a truncated body and retries
+    finally:
+        # Also when the device hangs up mid-answer (a longpoll it abandons): free the connection now.
+        await upstream.aclose()
+
+
+def shaped_error(status: int, raw: bytes) -> Response:
+    """CouchDB's own `{"error", "reason"}` when it sent one, else one in its shape."""
+    try:
+        body = json.loads(raw)
+        error, reason = str(body["error"]), str(body.get("reason", ""))
+    except (ValueError, KeyError, TypeError):
+        error, reason = "unknown_error", f"CouchDB answered {status}"
+    return couch_error(status, error, reason)

@@ -1,0 +1,250 @@
+"""Write rules (写入校验) for a document a device sends into a village database.
+
+`check_document` returns why a document is refused (Chinese / English), or None. It is a
+pure function of the document, the writer's role, the database's village and what the
+server already holds (`Stored`), so every rule is tested without a server:
+
+- id and type: `case:`, `event:`, `material:` and (township staff only) `review:` ids of the
+  domain core's shape, `type` matching the prefix; no `_design/`, no `_local/` in a batch;
+  no top-level `_` fields beyond CouchDB's own;
+- schema of each type; a case's `division` is exactly the database's village (and its
+  township and county);
+- status: a new case starts as draft or submitted; a changed status must be reachable from
+  the status of the revision the device edited (the nearest ancestor the server holds,
+  else the stored winner) by changes the role may make (`shared.status.can_transition`);
+- events and materials are immutable: only revision 1, and never a second revision;
+- deletions only of cases and reviews, only by township staff (resolving a conflict);
+- attachments only on cases and materials, JPEG/PNG/WebP/PDF by content, ≤ 5 MB.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shared.ids import Kind, parse_id
+from shared.status import Status, can_transition
+from sync_server.auth.accounts import AccountRole
+from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment
+
+JSON = dict[str, Any]
+
+COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
+NEW_CASE_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED})
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_REV = re.compile(r"^[1-9][0-9]{0,9}-[0-9a-zA-Z]{1,64}$")
+_REV_HASH = re.compile(r"^[0-9a-zA-Z]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the server holds under the document's id."""
+
+    rev: str | None = None  # the winning revision, None when the id was never written
+    deleted: bool = False
+    doc: JSON | None = None  # the winning revision's body (None when deleted or absent)
+    ancestor: JSON | None = None  # the nearest ancestor of the pushed revision the server holds
+
+    @property
+    def exists(self) -> bool:
+        return self.rev is not None
+
+
+def refuse(zh: str, en: str) -> str:
+    return f"{zh} / {en}"
+
+
+def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
+                   new_edits: bool = True, multipart: bool = False) -> str | None:
+    """Why `doc` may not be written into the village's database, or None.
+
+    `new_edits=False`: `_rev` is the revision being stored (replication), not its parent.
+    `multipart`: the body is multipart/related, so `follows` attachments are checked by the caller.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
+        return refuse("文档必须是带 _id 的对象", "a document must be an object with an _id")
+    doc_id: str = doc["_id"]
+    if doc_id.startswith(("_design/", "_local/")):
+        return refuse("不能写入设计文档或本地文档",
+                      f"{doc_id.split('/')[0]} documents cannot be written here")
+    extra = sorted(k for k in doc if k.startswith("_") and k not in COUCH_FIELDS)
+    if extra:
+        return refuse(f"不允许的字段 {extra}", f"reserved fields not allowed: {', '.join(extra)}")
+    try:
+        kind = parse_id(doc_id).kind
+    except Exception:
+        return refuse("文档标识不合法", f"id {doc_id!r} is not a case:, event:, material: or review: id")
+    reason = _check_revision(doc, new_edits)
+    if reason:
+        return reason
+    if kind is Kind.REVIEW and role is not AccountRole.TOWNSHIP_STAFF:
+        return refuse("只有乡镇工作人员可以写复核记录", "only township staff write review documents")
+    if doc.get("_deleted") is True:
+        return _check_deletion(kind, role)
+    if doc.get("type") != kind.value:
+        return refuse("type 与标识不符", f"type must be {kind.value!r} for id {doc_id}")
+    if kind in (Kind.EVENT, Kind.MATERIAL):
+        reason = _check_immutable(doc, kind, stored, new_edits)
+        if reason:
+            return reason
+    checker = {Kind.CASE: _check_case, Kind.EVENT: _check_event, Kind.MATERIAL: _check_material,
+               Kind.REVIEW: _check_review}[kind]
+    reason = checker(doc, role, village, stored)
+    if reason:
+        return reason
+    return check_inline_attachments(doc, kind, multipart=multipart)
+
+
+def _check_revision(doc: JSON, new_edits: bool) -> str | None:
+    """A malformed `_rev` makes CouchDB refuse the whole batch, so it is refused here per document."""
+    rev = doc.get("_rev")
+    if rev is None:
+        if new_edits:
+            return None
+        return refuse("复制写入需要 _rev", "a replicated document (new_edits: false) needs its _rev")
+    if not isinstance(rev, str) or not _REV.match(rev):
+        return refuse("_rev 格式错误", f"malformed _rev {rev!r}")
+    revisions = doc.get("_revisions")
+    if revisions is not None:
+        if not isinstance(revisions, dict):
+            return refuse("_revisions 格式错误", "_revisions must be an object")
+        start, ids = revisions.get("start"), revisions.get("ids")
+        if (not isinstance(start, int) or not isinstance(ids, list) or not ids
+                or not all(isinstance(i, str) and _REV_HASH.match(i) for i in ids)
+                or f"{start}-{ids[0]}" != rev):
+            return refuse("_revisions 与 _rev 不符", "_revisions does not match _rev")
+    return None
+
+
+def _check_deletion(kind: Kind, role: AccountRole) -> str | None:
+    if kind in (Kind.CASE, Kind.REVIEW) and role is AccountRole.TOWNSHIP_STAFF:
+        return None
+    return refuse("不能删除此文档", f"{kind.value} documents cannot be deleted by {role.value}")
+
+
+def _check_immutable(doc: JSON, kind: Kind, stored: Stored, new_edits: bool) -> str | None:
+    rev = doc.get("_rev")
+    if stored.exists and not new_edits and rev == stored.rev:
+        return None  # the same revision replicated again (a retried batch): harmless
+    if stored.exists:
+        return refuse(f"{kind.value} 一经写入不可修改", f"{kind.value} documents are immutable once written")
+    if rev is not None and (new_edits or not str(rev).startswith("1-")):
+        return refuse(f"{kind.value} 不可修改", f"{kind.value} documents have a single revision (got {rev})")
+    return None
+
+
+def _fields(doc: JSON, required: dict[str, type | tuple[type, ...]],
+            optional: dict[str, type | tuple[type, ...]]) -> str | None:
+    for name, kind in required.items():
+        if not isinstance(doc.get(name), kind) or doc.get(name) in ("", None):
+            return refuse(f"缺少或错误的字段 {name}", f"field {name!r} is missing or has the wrong type")
+    for name, kind in optional.items():
+        if name in doc and doc[name] is not None and not isinstance(doc[name], kind):
+            return refuse(f"字段 {name} 类型错误", f"field {name!r} has the wrong type")
+    return None
+
+
+def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+    reason = _fields(doc, {"item_code": str, "status": str, "division": dict},
+                     {"situation": str, "applicant": dict, "answers": dict, "materials": list,
+                      "missing": list, "tracking_code": str, "agent": str, "meta": dict, "needs_review": bool,
+                      "paused_days": int, "county_ref": str, "deadline": str})
+    if reason:
+        return reason
+    expected = {"village": village, "township": village[:9], "county": village[:6]}
+    if {k: doc["division"].get(k) for k in expected} != expected:
+        return refuse(f"办件区划必须是本村 {village}",
+                      f"the case's division must be this database's village {village}")
+    try:
+        status = Status(doc["status"])
+    except ValueError:
+        return refuse("未知的办件状态", f"unknown status {doc['status']!r}")
+    before = stored.ancestor if stored.ancestor is not None else stored.doc
+    if before is None:
+        if status in NEW_CASE_STATUSES:
+            return None
+        return refuse("新办件只能是草稿或已提交", f"a new case starts as draft or submitted, not {status}")
+    if not reachable(role, str(before.get("status", "")), status):
+        return refuse(f"角色 {role.value} 不能把办件从 {before.get('status')} 改为 {status}",
+                      f"role {role.value} may not change a case from {before.get('status')} to {status}")
+    return None
+
+
+def reachable(role: AccountRole, start: str, goal: Status) -> bool:
+    """Can `role` take a case from `start` to `goal` by changes it may make (one device, several edits)?"""
+    try:
+        origin = Status(start)
+    except ValueError:
+        return False
+    seen, frontier = {origin}, [origin]
+    while frontier:
+        current = frontier.pop()
+        if current == goal:
+            return True
+        for nxt in Status:
+            if nxt not in seen and can_transition(role.value, current, nxt):
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
+
+
+def _check_event(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+    reason = _fields(doc, {"case_id": str, "kind": str, "by": str}, {"role": str, "device": str,
+                                                                     "device_time": str, "data": dict})
+    if reason:
+        return reason
+    if doc["case_id"] != "case:" + parse_id(doc["_id"]).parts[0]:
+        return refuse("事件的 case_id 与标识不符", "the event's case_id does not match its id")
+    return None
+
+
+def _check_material(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+    reason = _fields(doc, {"kind": str, "owner_hash": str}, {"owner_masked": str, "valid_until": str})
+    if reason:
+        return reason
+    if not _HEX64.match(doc["owner_hash"]):
+        return refuse("owner_hash 必须是 SHA-256 十六进制", "owner_hash must be a SHA-256 hex digest")
+    return None
+
+
+def _check_review(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+    reason = _fields(doc, {"case_id": str, "status": str}, {"fields": dict})
+    if reason:
+        return reason
+    if doc["case_id"] != "case:" + parse_id(doc["_id"]).parts[0]:
+        return refuse("复核记录的 case_id 与标识不符", "the review's case_id does not match its id")
+    if doc["status"] not in ("open", "decided"):
+        return refuse("复核状态必须是 open 或 decided", "review status must be open or decided")
+    return None
+
+
+def check_inline_attachments(doc: JSON, kind: Kind, *, multipart: bool = False) -> str | None:
+    """Attachments in a JSON body: stubs pass, base64 `data` is checked, `follows` parts are checked later."""
+    attachments = doc.get("_attachments")
+    if attachments is None:
+        return None
+    if not isinstance(attachments, dict):
+        return refuse("_attachments 必须是对象", "_attachments must be an object")
+    if attachments and kind not in (Kind.CASE, Kind.MATERIAL):
+        return refuse("只有办件和材料可以带附件", f"{kind.value} documents cannot carry attachments")
+    for name, att in attachments.items():
+        if not isinstance(att, dict):
+            return refuse("附件格式错误", f"attachment {name!r} must be an object")
+        if att.get("stub") is True or (multipart and att.get("follows") is True):
+            continue
+        data = att.get("data")
+        if not isinstance(data, str):
+            return refuse("附件缺少内容", f"attachment {name!r} has neither data nor stub")
+        if len(data) > (5 * 1024 * 1024 * 4) // 3 + 8:  # base64 of 5 MB, checked before decoding
+            return check_attachment(name, str(att.get("content_type", "")), b"", 5 * 1024 * 1024 + 1)
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return refuse("附件不是有效的 base64", f"attachment {name!r} is not valid base64")
+        reason = check_attachment(name, str(att.get("content_type", "")), raw[:SNIFF_BYTES], len(raw))
+        if reason:
+            return reason
+    return None

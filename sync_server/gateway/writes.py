@@ -1,0 +1,241 @@
+"""Validated writes (写入): `_bulk_docs` and `PUT /{db}/{doc}` (JSON or multipart/related).
+
+A batch is split: refused documents get `{"id", "rev", "error": "forbidden", "reason"}`,
+the others go to CouchDB in one `_bulk_docs`, and the answers are merged back in the order
+the documents came. With `new_edits: false` CouchDB answers only failures, so the merged
+list holds only failures too — what a replicator expects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import IO, Any
+from urllib.parse import quote
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from shared.ids import Kind, parse_id
+from sync_server.auth.accounts import User
+from sync_server.context import ServerContext
+from sync_server.couch import Couch, CouchError, doc_path
+from sync_server.errors import ApiError
+from sync_server.gateway import multipart
+from sync_server.gateway.audit import AcceptedWrite, record_writes
+from sync_server.gateway.bodies import MAX_REQUEST, media_type, read_json, spool
+from sync_server.gateway.proxy import forward
+from sync_server.gateway.sniff import check_attachment
+from sync_server.gateway.validation import JSON, Stored, check_document
+
+log = logging.getLogger(__name__)
+
+ANCESTORS_CHECKED = 10  # revisions back from a pushed case revision looked up for its status
+
+
+def forbidden(doc: Any, reason: str) -> JSON:
+    entry: JSON = {"id": doc.get("_id") if isinstance(doc, dict) else None, "error": "forbidden",
+                   "reason": reason}
+    if isinstance(doc, dict) and isinstance(doc.get("_rev"), str):
+        entry["rev"] = doc["_rev"]
+    return entry
+
+
+def _ancestor_revs(doc: JSON, new_edits: bool) -> list[str]:
+    """Revisions the pushed revision descends from, nearest first."""
+    if not new_edits and isinstance(doc.get("_revisions"), dict):
+        start, ids = doc["_revisions"].get("start"), doc["_revisions"].get("ids")
+        if isinstance(start, int) and isinstance(ids, list):
+            return [f"{start - n}-{ids[n]}" for n in range(1, min(len(ids), ANCESTORS_CHECKED + 1))]
+    if new_edits and isinstance(doc.get("_rev"), str):
+        return [doc["_rev"]]
+    return []
+
+
+def _is_case(doc_id: str) -> bool:
+    try:
+        return parse_id(doc_id).kind is Kind.CASE
+    except Exception:
+        return False
+
+
+async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: bool) -> dict[str, Stored]:
+    """What the server holds for each document id of the batch (one or two requests)."""
+    ids = sorted({d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
+                  and not d["_id"].startswith("_")})
+    if not ids:
+        return {}
+    rows = (await couch.request("POST", f"/{quote(db, safe='')}/_all_docs", params={"include_docs": True},
+                                json_body={"keys": ids})).json()["rows"]
+    stored: dict[str, Stored] = {}
+    for row in rows:
+        if "error" in row or "value" not in row:
+            continue
+        deleted = bool(row["value"].get("deleted"))
+        stored[row["id"]] = Stored(rev=row["value"]["rev"], deleted=deleted,
+                                   doc=None if deleted else row.get("doc"))
+    wanted = [(d["_id"], rev) for d in docs if isinstance(d, dict) and d.get("_id") in stored
+              and _is_case(d["_id"]) for rev in _ancestor_revs(d, new_edits)]
+    if wanted:
+        results = (await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get",
+                                       json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]})).json()
+        found = {(doc["ok"]["_id"], doc["ok"]["_rev"]): doc["ok"] for result in results["results"]
+                 for doc in result["docs"] if "ok" in doc}
+        for doc in docs:
+            if not isinstance(doc, dict) or doc.get("_id") not in stored or not _is_case(doc["_id"]):
+                continue
+            for rev in _ancestor_revs(doc, new_edits):
+                if (doc["_id"], rev) in found:
+                    s = stored[doc["_id"]]
+                    stored[doc["_id"]] = Stored(s.rev, s.deleted, s.doc, found[(doc["_id"], rev)])
+                    break
+    return stored
+
+
+async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
+    body = await read_json(request, MAX_REQUEST)
+    if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
+        raise ApiError(400, "需要 {\"docs\": [...]} / the body must be {\"docs\": [...]}")
+    docs: list[Any] = body["docs"]
+    new_edits = body.get("new_edits", True)
+    if not isinstance(new_edits, bool):
+        raise ApiError(400, "new_edits 必须是布尔值 / new_edits must be true or false")
+    stored = await load_stored(ctx.couch, db, docs, new_edits)
+    verdicts = [check_document(d, user.role, village, _stored_for(stored, d), new_edits=new_edits)
+                for d in docs]
+    valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
+    upstream = await ctx.couch.bulk_docs(db, valid, new_edits=new_edits) if valid else []
+    answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
+    for doc, reason in zip(docs, verdicts, strict=True):
+        if reason is not None:
+            log.info("refused %s in %s for %s", doc.get("_id") if isinstance(doc, dict) else "?", db,
+                     user.username)
+    await record_writes(ctx.couch, user, db, accepted, ctx.now_iso())
+    return JSONResponse(answers, status_code=201)
+
+
+def _stored_for(stored: dict[str, Stored], doc: Any) -> Stored:
+    doc_id = doc.get("_id") if isinstance(doc, dict) else None
+    return stored.get(doc_id, Stored()) if isinstance(doc_id, str) else Stored()
+
+
+def merge_answers(docs: Sequence[Any], verdicts: Sequence[str | None], upstream: Sequence[JSON],
+                  new_edits: bool) -> tuple[list[JSON], list[AcceptedWrite]]:
+    """The answer list in the order of `docs`, and the writes CouchDB accepted."""
+    answers: list[JSON] = []
+    accepted: list[AcceptedWrite] = []
+    if new_edits:
+        results = iter(upstream)
+        for doc, reason in zip(docs, verdicts, strict=True):
+            if reason is not None:
+                answers.append(forbidden(doc, reason))
+                continue
+            result = next(results, {"id": doc["_id"], "error": "unknown_error", "reason": "no answer"})
+            answers.append(result)
+            if "error" not in result and "rev" in result:
+                accepted.append(AcceptedWrite(doc["_id"], result["rev"], doc.get("_deleted") is True))
+        return answers, accepted
+    failures: dict[str, list[JSON]] = {}
+    for result in upstream:
+        failures.setdefault(str(result.get("id")), []).append(result)
+    for doc, reason in zip(docs, verdicts, strict=True):
+        if reason is not None:
+            answers.append(forbidden(doc, reason))
+        elif failures.get(doc["_id"]):
+            answers.append(failures[doc["_id"]].pop(0))
+        else:
+            accepted.append(AcceptedWrite(doc["_id"], str(doc.get("_rev", "")), doc.get("_deleted") is True))
+    return answers, accepted
+
+
+async def put_document(ctx: ServerContext, request: Request, user: User, db: str, village: str,
+                       doc_id: str) -> Response:
+    if media_type(request) == "multipart/related":
+        return await _put_multipart(ctx, request, user, db, village, doc_id)
+    doc = await read_json(request, MAX_REQUEST)
+    if not isinstance(doc, dict):
+        raise ApiError(400, "需要 JSON 对象 / the body must be a JSON object")
+    doc.setdefault("_id", doc_id)
+    if doc["_id"] != doc_id:
+        raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL", error="bad_request")
+    new_edits = request.query_params.get("new_edits", "true") != "false"
+    stored = (await load_stored(ctx.couch, db, [doc], new_edits)).get(doc_id, Stored())
+    reason = check_document(doc, user.role, village, stored, new_edits=new_edits)
+    if reason is not None:
+        raise ApiError(403, reason, error="forbidden")
+    params = {"new_edits": "false"} if not new_edits else {}
+    try:
+        result: JSON = await ctx.couch.put_doc(db, doc, **params)
+    except CouchError as exc:
+        raise ApiError(exc.status, exc.reason, error=exc.error) from None
+    await record_writes(ctx.couch, user, db, [AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))),
+                                                            doc.get("_deleted") is True)], ctx.now_iso())
+    return JSONResponse(result, status_code=201)
+
+
+async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: str, village: str,
+                         doc_id: str) -> Response:
+    content_type = request.headers["content-type"]
+    file = await spool(request, MAX_REQUEST)
+    try:
+        try:
+            boundary = multipart.boundary_of(content_type)
+            doc, parts = await to_thread.run_sync(multipart.scan, file, boundary)
+        except multipart.MultipartError as exc:
+            raise ApiError(400, f"multipart 格式错误 / {exc}", error="bad_request") from None
+        if doc.get("_id", doc_id) != doc_id:
+            raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL")
+        doc["_id"] = doc_id
+        new_edits = request.query_params.get("new_edits", "true") != "false"
+        stored = (await load_stored(ctx.couch, db, [doc], new_edits)).get(doc_id, Stored())
+        reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True)
+                  or _check_parts(doc, parts))
+        if reason is not None:
+            raise ApiError(403, reason, error="forbidden")
+        types = [(name, str(att.get("content_type"))) for name, att in _follows(doc)]
+        segments, upstream_type, size = multipart.rebuild(doc, parts, types)
+        response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
+                                 params=[("new_edits", "false")] if not new_edits else [],
+                                 content=_segment_chunks(file, segments),
+                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)})
+    finally:
+        file.close()
+    if response.status_code < 300:
+        written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
+        await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+    return response
+
+
+def _follows(doc: JSON) -> list[tuple[str, JSON]]:
+    return [(name, att) for name, att in (doc.get("_attachments") or {}).items()
+            if isinstance(att, dict) and att.get("follows") is True]
+
+
+def _check_parts(doc: JSON, parts: Sequence[multipart.Part]) -> str | None:
+    follows = _follows(doc)
+    if len(follows) != len(parts):
+        return (f"附件数量与 multipart 部分不符 / {len(follows)} attachments marked follows, "
+                f"{len(parts)} parts sent")
+    for (name, att), part in zip(follows, parts, strict=True):
+        if isinstance(att.get("length"), int) and att["length"] != part.length:
+            return f"附件 {name} 长度不符 / attachment {name} length differs from its part"
+        reason = check_attachment(name, str(att.get("content_type", "")), part.head, part.length)
+        if reason:
+            return reason
+    return None
+
+
+async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]) -> AsyncIterator[bytes]:
+    for segment in segments:
+        if isinstance(segment, bytes):
+            yield segment
+            continue
+        file.seek(segment.start)
+        left = segment.length
+        while left > 0:
+            chunk = await to_thread.run_sync(file.read, min(256 * 1024, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk

@@ -1,0 +1,175 @@
+"""`onetrip up` (启动整套服务): engine, provisioning, demo seed, HTTP server, and more.
+
+The stack is the list returned by `components`; each is started in order and stopped in
+reverse (sync_server.stack). The lead adds workers, the county simulator and the Flet app
+by appending components there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+from anyio import to_thread
+
+from sync_server.admin import asset_divisions, now_iso, register_divisions
+from sync_server.app import create_app
+from sync_server.couch import Couch
+from sync_server.demo import DemoUser, has_users, seed_demo
+from sync_server.engine import Engine
+from sync_server.provision import provision
+from sync_server.registry import load_registry
+from sync_server.stack import Component, StackContext, run_stack
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 30.0  # seconds for uvicorn to bind its port
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    app: bool = True
+    demo: bool = True
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and engine URLs carry the admin password.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+class EngineComponent:
+    """The embedded pouchdb-server, when COUCHDB_URL is not set."""
+
+    name = "engine"
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+
+    async def start(self, ctx: StackContext) -> None:
+        self.engine = Engine(ctx.settings.data_dir)
+        ctx.couchdb_url = await to_thread.run_sync(self.engine.start)
+        ctx.urls["engine"] = f"http://127.0.0.1:{self.engine.port} (admin password in secrets/)"
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await to_thread.run_sync(self.engine.stop)
+
+
+class Provisioner:
+    """Databases, divisions from assets/, and the demo when the data folder was empty."""
+
+    name = "provisioning"
+
+    def __init__(self, seed: bool) -> None:
+        self.seed = seed
+        self.demo_users: list[DemoUser] = []
+
+    async def start(self, ctx: StackContext) -> None:
+        couch = Couch(ctx.couchdb_url)
+        try:
+            registry = asset_divisions()
+            await provision(couch)
+            await register_divisions(couch, registry)
+            await provision(couch, [d.code for d in await load_registry(couch) if len(d.code) == 12])
+            if self.seed and await has_users(couch):
+                # An empty data folder over a CouchDB that already has accounts (COUCHDB_URL):
+                # never overwrite real users with demo passwords.
+                log.warning("not seeding the demo: ot-auth already has users")
+            elif self.seed:
+                self.demo_users = await seed_demo(couch, ctx.settings.data_dir, registry, now_iso())
+        finally:
+            await couch.aclose()
+
+    async def stop(self) -> None:
+        return None
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the stack owns SIGINT/SIGTERM
+
+
+class HttpServer:
+    """The Starlette app under uvicorn on ONETRIP_HOST:ONETRIP_PORT."""
+
+    name = "server"
+
+    def __init__(self) -> None:
+        self.server: _Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, ctx: StackContext) -> None:
+        settings = ctx.settings
+        app = create_app(settings, couchdb_url=ctx.couchdb_url)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                                access_log=False, lifespan="on", server_header=False)
+        self.server = _Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        self.task.add_done_callback(lambda _: ctx.fail("the HTTP server stopped") if not ctx.stopping.is_set()
+                                    else None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT
+        while not self.server.started:
+            if self.task.done() or loop.time() > deadline:
+                raise RuntimeError(f"the server could not listen on {settings.host}:{settings.port}")
+            await asyncio.sleep(0.05)
+        ctx.urls["server"] = settings.public_url
+
+    async def stop(self) -> None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await self.task
+
+
+class Banner:
+    """Prints the URLs and the demo logins once everything runs."""
+
+    name = "banner"
+
+    def __init__(self, provisioner: Provisioner) -> None:
+        self.provisioner = provisioner
+
+    async def start(self, ctx: StackContext) -> None:
+        lines = ["", "OneTrip 已启动 / is running:"]
+        lines += [f"  {name:<8} {url}" for name, url in ctx.urls.items()]
+        if self.provisioner.demo_users:
+            lines.append(f"演示账号 / demo logins (also in {ctx.settings.data_dir / 'demo.json'}):")
+            lines += [f"  {u['username']:<10} {u['password']:<14} {u['role']:<16} {' '.join(u['divisions'])}"
+                      for u in self.provisioner.demo_users]
+        lines.append("Ctrl-C 停止 / stops everything.")
+        print("\n".join(lines), flush=True)
+
+    async def stop(self) -> None:
+        return None
+
+
+def components(ctx: StackContext, options: UpOptions, seed: bool) -> list[Component]:
+    """The stack in start order. Add workers, the county simulator and the app here."""
+    provisioner = Provisioner(seed)
+    stack: list[Component] = []
+    if not ctx.settings.couchdb_url:
+        stack.append(EngineComponent())
+    else:
+        ctx.couchdb_url = ctx.settings.couchdb_url
+    stack += [provisioner, HttpServer()]
+    from sync_server.workers.component import WorkersComponent
+
+    stack.append(WorkersComponent())
+    # Later components (workers, county simulator, Flet app when options.app) go here.
+    stack.append(Banner(provisioner))
+    return stack
+
+
+async def up(ctx: StackContext, options: UpOptions) -> int:
+    data_dir = ctx.settings.data_dir
+    fresh = not data_dir.exists() or not any(data_dir.iterdir())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return await run_stack(ctx, components(ctx, options, seed=fresh and options.demo))

@@ -1,0 +1,330 @@
+"""Conflict resolution (冲突处理), DESIGN §5: the server side of `shared/merge.py`.
+
+For a case whose change row carries `_conflicts`:
+1. read every leaf (`GET /db/case?open_revs=all`), live ones only;
+2. merge them (`shared.merge.merge_leaves`, bounded-drift HLCs against the server's clock);
+3. write in ONE `_bulk_docs`: the merged case as a child of the winning leaf (attachments
+   that only losing leaves had are copied in), a deletion of every losing leaf, the
+   `conflict_resolved` event holding every losing value, and — when fields need a person —
+   the `review:<case>` document (the case gets `needs_review: true`, recorded as an edit);
+4. if the merged write lost a race (a device pushed onto the winner meanwhile), undo: the
+   deleted leaves are written back from their old bodies and the event is withdrawn, so
+   the next change of the case merges again from complete data.
+Idempotent: once merged the case has no `_conflicts`, so replaying the change does nothing.
+The follower hands the transition all conflicted cases of a feed batch at once
+(`apply_batch`): their leaves come in one `_bulk_get` (by the revs the feed listed) and all
+their documents go in one `_bulk_docs` — each case's merged doc and loser deletions still
+travel in the same request, as DESIGN asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from ulid import ULID
+
+from shared.edits import record_edit
+from shared.errors import DomainError
+from shared.ids import event_id, parse_id, review_id
+from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves
+from sync_server.couch import JSON, Couch, CouchError, doc_path
+from sync_server.workers.transition import Change
+
+log = logging.getLogger(__name__)
+
+SERVER_DEVICE = "server"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one resolution wrote."""
+
+    case_id: str
+    merged_rev: str
+    deleted_revs: tuple[str, ...]
+    event_id: str
+    review_fields: tuple[str, ...]
+
+
+class ConflictResolution:
+    """Transition: merge the conflicting leaves of a case."""
+
+    name = "conflicts"
+
+    def __init__(
+        self,
+        couch: Couch,
+        *,
+        clock: Callable[[], float] = time.time,
+        policies: FieldPolicies = DEFAULT_POLICIES,
+    ) -> None:
+        self.couch, self.clock, self.policies = couch, clock, policies
+
+    def filter(self, change: Change) -> bool:
+        return change.doc_type == "case" and not change.deleted and bool(change.doc.get("_conflicts"))
+
+    async def apply(self, change: Change) -> None:
+        await resolve_case(self.couch, change.db, change.id, now=self.clock(), policies=self.policies)
+
+    async def apply_batch(self, changes: list[Change]) -> None:
+        """All conflicted cases of one feed batch (one database) in one `_bulk_get` and one `_bulk_docs`."""
+        if changes:
+            await resolve_cases(
+                self.couch, changes[0].db, [c.doc for c in changes], now=self.clock(), policies=self.policies
+            )
+
+
+async def fetch_leaves(couch: Couch, db: str, doc_id: str) -> list[JSON]:
+    """Every live leaf revision of a document, attachments as stubs."""
+    return (await read_leaves(couch, db, doc_id))[0]
+
+
+async def read_leaves(couch: Couch, db: str, doc_id: str) -> tuple[list[JSON], list[str]]:
+    """(live leaves, phantom leaf revs): `open_revs=all` rows of `{"missing": rev}` are leaves the
+    server lists without a body — pouchdb-server leaves one behind when it refuses a write that
+    carried attachments. They still show in `_conflicts`, so the resolution deletes them too."""
+    answer = await couch.get_json(doc_path(db, doc_id), open_revs="all")
+    rows = [row for row in answer if isinstance(row, dict)]
+    live = [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
+    phantoms = [str(row["missing"]) for row in rows if "missing" in row]
+    return live, phantoms
+
+
+@dataclass
+class _Plan:
+    """What one case's resolution writes, in order: merged, losers, event, review?, phantoms."""
+
+    case_id: str
+    leaves: list[JSON]
+    result: MergeResult
+    docs: list[JSON]
+
+
+async def resolve_case(
+    couch: Couch, db: str, case_id: str, *, now: float, policies: FieldPolicies = DEFAULT_POLICIES
+) -> Resolution | None:
+    """Merge and write one conflicted case; None when it has fewer than two live leaves now."""
+    leaves, phantoms = await read_leaves(couch, db, case_id)
+    resolutions = await _resolve(couch, db, [(case_id, leaves, phantoms)], now=now, policies=policies)
+    if resolutions and resolutions[0] is None:
+        raise CouchError(
+            409, "conflict", f"case {case_id} changed while merging; merged again on its next change"
+        )
+    return resolutions[0] if resolutions else None
+
+
+async def resolve_cases(
+    couch: Couch, db: str, cases: list[JSON], *, now: float, policies: FieldPolicies = DEFAULT_POLICIES
+) -> list[Resolution | None]:
+    """Merge many conflicted cases (their winning revisions with `_conflicts`, as the feed gives them)
+    with one `_bulk_get` and one `_bulk_docs`. A case whose merged write lost a race is undone and
+    reported as None; its next change merges it again."""
+    wanted = [
+        {"id": doc["_id"], "rev": rev} for doc in cases for rev in [doc["_rev"], *doc.get("_conflicts", [])]
+    ]
+    if not wanted:
+        return []
+    answer = (
+        await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", json_body={"docs": wanted})
+    ).json()
+    found: dict[str, tuple[list[JSON], list[str]]] = {doc["_id"]: ([], []) for doc in cases}
+    for row in answer.get("results", []):
+        live, phantoms = found.setdefault(str(row.get("id")), ([], []))
+        for item in row.get("docs", []):
+            if "ok" in item and not item["ok"].get("_deleted"):
+                live.append(item["ok"])
+            elif "error" in item and item["error"].get("error") == "not_found" and item["error"].get("rev"):
+                phantoms.append(str(item["error"]["rev"]))
+    return await _resolve(
+        couch, db, [(cid, live, ph) for cid, (live, ph) in found.items()], now=now, policies=policies
+    )
+
+
+async def _resolve(
+    couch: Couch,
+    db: str,
+    cases: list[tuple[str, list[JSON], list[str]]],
+    *,
+    now: float,
+    policies: FieldPolicies,
+) -> list[Resolution | None]:
+    plans: list[_Plan] = []
+    cleanup: list[JSON] = []
+    for case_id, leaves, phantoms in cases:
+        tombstones = [{"_id": case_id, "_rev": rev, "_deleted": True} for rev in phantoms]
+        if len(leaves) < 2:
+            cleanup += tombstones
+            continue
+        try:
+            plans.append(await _plan(couch, db, case_id, leaves, tombstones, now, policies))
+        except (DomainError, MergeError) as exc:
+            # One bad case (an id that is not ours, unmergeable leaves) must not hold up the batch.
+            log.warning("cannot merge %s on %s: %s", case_id, db, type(exc).__name__)
+    if cleanup:
+        await couch.bulk_docs(db, cleanup)
+    if not plans:
+        return []
+    answers = await couch.bulk_docs(db, [doc for plan in plans for doc in plan.docs])
+    resolutions: list[Resolution | None] = []
+    offset = 0
+    for plan in plans:
+        mine, offset = answers[offset : offset + len(plan.docs)], offset + len(plan.docs)
+        resolutions.append(await _check(couch, db, plan, mine))
+    return resolutions
+
+
+async def _plan(
+    couch: Couch,
+    db: str,
+    case_id: str,
+    leaves: list[JSON],
+    tombstones: list[JSON],
+    now: float,
+    policies: FieldPolicies,
+) -> _Plan:
+    case_ulid = parse_id(case_id).parts[0]
+    result = merge_leaves(leaves, now_ms=int(now * 1000), policies=policies)
+    merged = result.doc
+    if result.review:
+        merged = record_edit(merged, "needs_review", True, device=SERVER_DEVICE, wall_ms=int(now * 1000))
+    merged["_rev"] = result.winner_rev
+    merged["updated_at"] = _iso(now)
+    await _inline_attachments(couch, db, case_id, merged, result)
+    docs: list[JSON] = [
+        merged,
+        *({"_id": case_id, "_rev": rev, "_deleted": True} for rev in result.losing_revs),
+        _event(case_id, case_ulid, result, now),
+    ]
+    if result.review:
+        docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now))
+    return _Plan(case_id, leaves, result, docs + tombstones)
+
+
+async def _check(couch: Couch, db: str, plan: _Plan, answers: list[JSON]) -> Resolution | None:
+    merged_answer, result = answers[0], plan.result
+    if "rev" not in merged_answer or merged_answer.get("error"):
+        await _undo(couch, db, plan.case_id, plan.leaves, result, answers)
+        log.info(
+            "case %s changed while merging on %s: undone, merged again on its next change", plan.case_id, db
+        )
+        return None
+    for answer in answers[1:]:
+        if answer.get("error"):
+            log.warning(
+                "resolution of %s: %s not written (%s)", plan.case_id, answer.get("id"), answer.get("error")
+            )
+    log.info(
+        "merged %s on %s: %d leaves, %d fields to review",
+        plan.case_id,
+        db,
+        len(plan.leaves),
+        len(result.review),
+    )
+    event = plan.docs[1 + len(result.losing_revs)]
+    return Resolution(
+        case_id=plan.case_id,
+        merged_rev=merged_answer["rev"],
+        deleted_revs=result.losing_revs,
+        event_id=event["_id"],
+        review_fields=tuple(sorted(result.review)),
+    )
+
+
+def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSON:
+    stamp = _iso(now)
+    return {
+        "_id": event_id(case_ulid, ULID.from_timestamp(now)),
+        "type": "event",
+        "case_id": case_id,
+        "kind": "conflict_resolved",
+        "by": SERVER_DEVICE,
+        "role": "system",
+        "device": SERVER_DEVICE,
+        "device_time": stamp,
+        "server_time": stamp,
+        "data": {
+            "winner_rev": result.winner_rev,
+            "losing_revs": list(result.losing_revs),
+            "losing": result.losing,
+            "review_fields": sorted(result.review),
+            "attachments": {
+                name: {"rev": rev, "name": original}
+                for name, (rev, original) in result.attachments_from.items()
+            },
+        },
+    }
+
+
+async def _review(
+    couch: Couch, db: str, case_id: str, case_ulid: str, merged: JSON, result: MergeResult, now: float
+) -> JSON:
+    """The `review:<case>` document: open, with the candidates of every field left to decide."""
+    rid = review_id(case_ulid)
+    stored = await couch.get_doc(db, rid)
+    fields: dict[str, list[Any]] = {}
+    if stored is not None and stored.get("status") == "open" and isinstance(stored.get("fields"), dict):
+        fields.update(stored["fields"])
+    fields.update(result.review)
+    raw_division = merged.get("division")
+    division: JSON = raw_division if isinstance(raw_division, dict) else {}
+    doc: JSON = {
+        "_id": rid,
+        "type": "review",
+        "case_id": case_id,
+        "fields": dict(sorted(fields.items())),
+        "status": "open",
+        "village": division.get("village"),
+        "township": division.get("township"),
+        "created_at": stored.get("created_at", _iso(now)) if stored else _iso(now),
+        "updated_at": _iso(now),
+    }
+    if stored is not None:
+        doc["_rev"] = stored["_rev"]
+    return doc
+
+
+async def _inline_attachments(couch: Couch, db: str, case_id: str, merged: JSON, result: MergeResult) -> None:
+    """Attachments only a losing leaf has are sent with their bytes (a stub must exist on the parent)."""
+    for name, (rev, original) in result.attachments_from.items():
+        response = await couch.request(
+            "GET",
+            f"{doc_path(db, case_id)}/{quote(original, safe='')}",
+            params={"rev": rev},
+            headers={"Accept": "*/*"},
+        )
+        stub = merged["_attachments"][name]
+        merged["_attachments"][name] = {
+            "content_type": stub.get("content_type")
+            or response.headers.get("content-type", "application/octet-stream"),
+            "data": base64.b64encode(response.content).decode("ascii"),
+        }
+
+
+async def _undo(
+    couch: Couch, db: str, case_id: str, leaves: list[JSON], result: MergeResult, answers: list[JSON]
+) -> None:
+    """The merged case was refused: bring back the leaves deleted in the same request, withdraw the event."""
+    by_rev = {leaf["_rev"]: leaf for leaf in leaves}
+    for rev, answer in zip(result.losing_revs, answers[1:], strict=False):
+        if "rev" not in answer or answer.get("error"):
+            continue
+        body = await couch.get_doc(db, case_id, rev=rev, attachments=True) or by_rev[rev]
+        restored = {k: v for k, v in body.items() if not k.startswith("_") or k in ("_id", "_attachments")}
+        restored["_rev"] = answer["rev"]
+        try:
+            await couch.put_doc(db, restored)
+        except CouchError as exc:
+            log.error("could not restore leaf %s of %s after a failed merge (%s)", rev, case_id, exc.error)
+    event_answer = answers[1 + len(result.losing_revs)]
+    if "rev" in event_answer:
+        await couch.request("DELETE", doc_path(db, event_answer["id"]), params={"rev": event_answer["rev"]})
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -1,0 +1,217 @@
+"""The app in a real browser: headless Debian Chromium drives the main flow offline —
+unlock with the PIN, create an application through every wizard step, get the receipt —
+and saves screenshots of each screen to test-artifacts/ (a person looks at them)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mobile.services.device_state import DeviceState, DeviceStateFile
+from mobile.services.pin import create_pin
+from shared.idnumber import make_id_number
+from tests.unit.mobile.fakes import AGENT
+from tests.unit.mobile.images import jpeg_bytes, text_page
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = ROOT / "test-artifacts" / "app"
+PIN = "246810"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in web mode, for an agent who signed in online earlier and set a PIN."""
+    data = tmp_path_factory.mktemp("device")
+    state = DeviceState(device_id="dev-browser", server_url="http://127.0.0.1:9")
+    state = replace(state, account=AGENT, access_token="a", refresh_token="r", pin=create_pin(PIN).to_json())
+    DeviceStateFile(data).save(state)
+    port = _free_port()
+    # Port 9 (discard) has no server: the app is offline, as in a village.
+    env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
+    log = (data / "app.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError((data / "app.log").read_text())
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            viewport={"width": 360, "height": 760},
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield ctx.pages[0]
+        finally:
+            # The last screen, kept for the person reading a failure.
+            with contextlib.suppress(Exception):
+                ctx.pages[0].screenshot(path=str(ARTIFACTS / "last.png"))
+            ctx.close()
+
+
+def shot(page: Any, name: str) -> None:
+    # Pixels lag behind the DOM (FLET.md): give CanvasKit a moment before the screenshot.
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def click(page: Any, name: str) -> None:
+    page.get_by_role("button", name=name).first.click()
+
+
+def fill(page: Any, label: str, value: str) -> None:
+    box = page.get_by_role("textbox", name=label)
+    box.click()
+    box.fill(value)
+
+
+def test_offline_unlock_and_new_application_to_receipt(
+    app_url: str, browser_page: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    page.goto(app_url)
+    page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
+    page.locator("flt-semantics-placeholder").dispatch_event("click")
+
+    page.get_by_role("textbox", name="解锁密码 PIN").wait_for(timeout=20000)
+    shot(page, "01-unlock")
+    fill(page, "解锁密码 PIN", PIN)
+    click(page, "解锁 Unlock")
+
+    page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=20000)
+    shot(page, "02-case-list")
+    click(page, "新建申请 New application")
+
+    page.locator('[flt-semantics-identifier="wizard-item"]').wait_for(timeout=10000)
+    shot(page, "03-item")
+    page.get_by_role("button", name="城乡居民基本养老保险参保登记").first.click()
+
+    page.locator('[flt-semantics-identifier="wizard-situation"]').wait_for(timeout=10000)
+    shot(page, "04-situation")
+    page.get_by_role("button", name="本人申请").first.click()
+
+    page.locator('[flt-semantics-identifier="wizard-applicant"]').wait_for(timeout=10000)
+    number = make_id_number("330212", date(1958, 5, 17), 231)
+    fill(page, "姓名 Name", "王秀英")
+    fill(page, "身份证号 ID number", number[:17] + ("0" if number[17] != "0" else "1"))
+    page.locator('[flt-semantics-identifier="id-check"]').wait_for(timeout=10000)
+    shot(page, "05-applicant-wrong-id")
+    fill(page, "身份证号 ID number", number)
+    fill(page, "手机号 Phone", "13912345678")
+    page.get_by_text("身份证号正确", exact=False).first.wait_for(timeout=10000)
+    shot(page, "06-applicant")
+    click(page, "下一步 Next")
+
+    page.locator('[flt-semantics-identifier="wizard-materials"]').wait_for(timeout=10000)
+    scan = tmp_path / "id-card.jpg"
+    scan.write_bytes(jpeg_bytes(text_page(1600, 1100)))
+    with page.expect_file_chooser() as chooser:
+        page.locator('[flt-semantics-identifier="pick-id_card"]').click()
+    chooser.value.set_files(str(scan))
+    page.get_by_role("button", name="重拍 Retake").first.wait_for(timeout=20000)
+    shot(page, "07-materials")
+    page.mouse.wheel(0, 600)
+    shot(page, "07b-materials-scrolled")
+    click(page, "下一步 Next")
+
+    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
+    shot(page, "08-one-time-notice")
+    click(page, "下一步 Next")
+
+    pad = page.locator('[flt-semantics-identifier="signature-pad"]')
+    pad.wait_for(timeout=10000)
+    box = pad.bounding_box()
+    assert box is not None
+    x, y = box["x"], box["y"]
+    for stroke in (
+        [(40, 60), (120, 70), (200, 60), (280, 80)],
+        [(150, 30), (150, 170)],
+        [(60, 140), (290, 150)],
+    ):
+        page.mouse.move(x + stroke[0][0], y + stroke[0][1])
+        page.mouse.down()
+        for px, py in stroke[1:]:
+            page.mouse.move(x + px, y + py, steps=8)
+        page.mouse.up()
+    shot(page, "09-signature")
+    click(page, "下一步 Next")
+
+    page.locator('[flt-semantics-identifier="wizard-review"]').wait_for(timeout=10000)
+    shot(page, "10-review")
+    click(page, "提交 Submit")
+
+    page.locator('[flt-semantics-identifier="tracking-code"]').wait_for(timeout=15000)
+    node = page.locator('[flt-semantics-identifier="tracking-code"]')
+    code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
+    shot(page, "11-receipt")
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code), code
+    click(page, "首页 Home")
+    page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=10000)
+    page.get_by_text("王秀英", exact=False).first.wait_for(timeout=10000)
+    shot(page, "12-case-list-after")

@@ -1,0 +1,130 @@
+"""`onetrip-device sync` end to end: login, push and pull through the real gateway, one store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ulid import ULID
+
+from mobile.store import LocalStore
+from shared.ids import case_id, event_id
+from tests.integration.mobile.helpers import payload
+from tests.integration.sync_server.server_fixtures import (
+    PASSWORD,
+    RunningServer,
+    Township,
+    make_township,
+    start_server,
+)
+
+
+@pytest.fixture(scope="module")
+def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    running = start_server(tmp_path_factory.mktemp("headless-server"), couchdb_url)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def town(couchdb_url: str, server: RunningServer) -> Township:
+    return asyncio.run(make_township(couchdb_url))
+
+
+def sync(
+    store: Path, server: RunningServer, username: str, password: str = PASSWORD
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mobile.cli",
+            "sync",
+            "--store",
+            str(store),
+            "--server",
+            server.url,
+            "--username",
+            username,
+            "--password",
+            password,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def write_case(path: Path, village: str) -> tuple[str, bytes]:
+    """A submitted case with a scan and its `created` event, as the app leaves them."""
+    scan = b"\xff\xd8\xff\xe0" + payload(30_000, 9)
+    ulid = str(ULID())
+    store = LocalStore(path)
+    doc = {
+        "_id": case_id(ulid),
+        "type": "case",
+        "item_code": "330212-001",
+        "status": "submitted",
+        "division": {"village": village, "township": village[:9], "county": village[:6]},
+        "applicant": {"name": "王五", "phone": "13800000000"},
+        "answers": {},
+        "materials": [],
+    }
+    res = store.put(doc)
+    store.put_attachment(res["id"], res["rev"], "id-1.jpg", scan, "image/jpeg")
+    store.put(
+        {
+            "_id": event_id(ulid, str(ULID())),
+            "type": "event",
+            "case_id": doc["_id"],
+            "kind": "created",
+            "by": "agent",
+            "data": {},
+        }
+    )
+    store.close()
+    return doc["_id"], scan
+
+
+def last_json(out: str) -> dict[str, object]:
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def test_agent_pushes_and_staff_pulls_every_village(
+    server: RunningServer, town: Township, tmp_path: Path
+) -> None:
+    agent_store = tmp_path / "agent.sqlite"
+    doc_id, scan = write_case(agent_store, town.villages[0])
+    pushed = sync(agent_store, server, town.agents[0])
+    assert pushed.returncode == 0, pushed.stderr
+    first = last_json(pushed.stdout)
+    assert first["pushed"] == 2 and first["conflicts"] == 0
+    assert first["databases"] == ["ot-catalog", town.dbs[0]]
+
+    staff_store = tmp_path / "staff.sqlite"
+    pulled = sync(staff_store, server, town.staff)
+    assert pulled.returncode == 0, pulled.stderr
+    summary = last_json(pulled.stdout)
+    assert summary["pulled"] == int(first["pulled"]) + 2  # type: ignore[call-overload]
+    assert sorted(summary["databases"]) == sorted(["ot-catalog", *town.dbs])  # type: ignore[call-overload]
+    with LocalStore(staff_store) as store:
+        assert store.get_attachment(doc_id, "id-1.jpg") == scan
+
+    again = sync(agent_store, server, town.agents[0])
+    assert last_json(again.stdout)["pushed"] == 0
+
+
+def test_wrong_password_fails_with_a_clear_message(
+    server: RunningServer, town: Township, tmp_path: Path
+) -> None:
+    result = sync(tmp_path / "x.sqlite", server, town.agents[0], password="wrong")
+    assert result.returncode == 2
+    assert "wrong username or password" in result.stderr

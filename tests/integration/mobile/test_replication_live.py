@@ -1,0 +1,59 @@
+"""Continuous sync: runs when woken, reports its state, never runs a pair twice at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mobile.replication import LocalDB, RemoteDB
+from mobile.replication.live import LiveSync, Remote, SyncState, pair_lock
+from mobile.store import LocalStore
+from tests.integration.mobile.helpers import local_snapshot, make_case, put_docs, remote_snapshot
+
+
+async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_network_up_triggers_a_round_and_state_follows(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = f"{couchdb_url}/{make_db('live')}"
+    await put_docs(url, [make_case(50)])
+    store = LocalStore(tmp_path / "agent.sqlite")
+    states: list[SyncState] = []
+    async with RemoteDB(url) as remote:
+        live = LiveSync(store, [Remote(remote)], interval=3600, on_state=states.append)
+        live.start()
+        await until(lambda: live.state.last_sync is not None)
+        store.put(make_case(1))
+        assert store.pending_count(0) > 0
+        first = live.state.last_sync
+        live.notify_network_up()
+        await until(lambda: live.state.last_sync != first or live.state.docs == 1)
+        await until(lambda: not live.state.running and live.state.pending == 0)
+        await live.stop()
+    assert local_snapshot(store) == await remote_snapshot(url)
+    assert any(s.running for s in states) and states[-1].last_error is None
+
+
+async def test_a_pair_never_replicates_twice_at_once(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = f"{couchdb_url}/{make_db('live')}"
+    store = LocalStore(tmp_path / "agent.sqlite")
+    store.put(make_case(1))
+    async with RemoteDB(url) as remote:
+        live = LiveSync(store, [Remote(remote)], interval=3600)
+        lock = await pair_lock(LocalDB(store), remote)
+        async with lock:  # another run of local → remote is in progress
+            round_ = asyncio.create_task(live.sync_once())
+            await asyncio.sleep(0.2)  # give the round every chance to (wrongly) start
+            assert not round_.done() and remote.traffic.requests == 0
+        await round_
+    assert await remote_snapshot(url) == local_snapshot(store)

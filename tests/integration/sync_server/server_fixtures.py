@@ -1,0 +1,131 @@
+"""A real uvicorn server (in a thread) over the session's engine, and test accounts."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+from shared.divisions import Division
+from sync_server.admin import cmd_add_user
+from sync_server.app import create_app
+from sync_server.auth.keys import load_signing_key
+from sync_server.context import ServerContext
+from sync_server.couch import Couch
+from sync_server.engine import free_port
+from sync_server.provision import provision
+from sync_server.registry import add_division
+from sync_server.settings import settings_from_env
+
+MY_ROUTES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes")
+PASSWORD = "correct horse battery"
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Clock:
+    """Real time plus an offset the test can move, or a frozen time."""
+
+    offset: float = 0.0
+    frozen: float | None = None
+
+    def __call__(self) -> float:
+        return (time.time() if self.frozen is None else self.frozen) + self.offset
+
+
+@dataclass
+class RunningServer:
+    url: str
+    ctx: ServerContext
+    clock: Clock
+    thread: threading.Thread
+    server: _Server
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES) -> RunningServer:
+    port = free_port()
+    settings = settings_from_env({"ONETRIP_DATA": str(data_dir), "ONETRIP_PORT": str(port),
+                                  "COUCHDB_URL": couchdb_url})
+    clock = Clock()
+    ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
+                        key=load_signing_key(settings.secrets_dir),
+                        clock=clock)
+    app: Starlette = create_app(settings, ctx=ctx, route_modules=modules)
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                    lifespan="on"))
+    thread = threading.Thread(target=server.run, name="test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return RunningServer(f"http://127.0.0.1:{port}", ctx, clock, thread, server)
+
+
+@dataclass
+class Township:
+    """A fresh township with two villages and its users (all with PASSWORD)."""
+
+    code: str
+    villages: tuple[str, str]
+    agents: tuple[str, str]
+    staff: str
+    county: str
+    users: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dbs(self) -> tuple[str, str]:
+        return (f"ot-v-{self.villages[0]}", f"ot-v-{self.villages[1]}")
+
+
+async def make_township(couchdb_url: str) -> Township:
+    """Register a township with random codes (no clash between tests) and its users."""
+    tag = random.randrange(1, 1000)
+    township = f"330212{tag:03d}"
+    suffix = f"{random.randrange(10**5):05d}"
+    villages = (f"{township}{random.randrange(1, 500):03d}", f"{township}{random.randrange(500, 1000):03d}")
+    couch = Couch(couchdb_url)
+    try:
+        await provision(couch)
+        for code in ("330212", township, *villages):
+            await add_division(couch, Division(code, f"测试{code}", ""))
+        t = Township(township, villages, (f"a1-{suffix}", f"a2-{suffix}"), f"st-{suffix}", f"co-{suffix}")
+        for name, village in zip(t.agents, villages, strict=True):
+            await cmd_add_user(couch, name, "village_agent", [village], PASSWORD)
+        await cmd_add_user(couch, t.staff, "township_staff", [township], PASSWORD)
+        await cmd_add_user(couch, t.county, "county_operator", ["330212"], PASSWORD)
+        return t
+    finally:
+        await couch.aclose()
+
+
+def login(server_url: str, username: str, device: str | None = None,
+          password: str = PASSWORD) -> httpx.Response:
+    device = device or f"dev-{username}-{random.randrange(10**9)}"
+    return httpx.post(f"{server_url}/api/auth/login",
+                      json={"username": username, "password": password, "device_id": device}, timeout=30)
+
+
+def token_for(server_url: str, username: str, device: str | None = None) -> str:
+    response = login(server_url, username, device)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+

@@ -1,0 +1,229 @@
+"""Revision tree: CouchDB's key-tree cases as tables, winner and conflicts, stemming, a merge property.
+
+Trees are written as CouchDB's tests write them: `(pos, ("hash", [children…]))`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mobile.store import revtree
+from mobile.store.revtree import RevNode, RevPath
+
+Nested = tuple[str, list[Any]]
+
+
+def tree_of(*branches: tuple[int, Nested], deleted: frozenset[str] = frozenset()) -> dict[str, RevNode]:
+    nodes: dict[str, RevNode] = {}
+    stack: list[tuple[int, Nested, str | None]] = [(pos, nested, None) for pos, nested in branches]
+    while stack:
+        pos, (rev_hash, children), parent = stack.pop()
+        nodes[f"{pos}-{rev_hash}"] = RevNode(pos, rev_hash, parent, rev_hash in deleted)
+        stack.extend((pos + 1, child, rev_hash) for child in children)
+    return nodes
+
+
+def paths_of(*branches: tuple[int, Nested]) -> list[RevPath]:
+    """Every root-to-leaf path of a nested tree, as `_revisions` would carry them."""
+    out: list[RevPath] = []
+    stack: list[tuple[int, Nested, tuple[str, ...]]] = [(pos, nested, ()) for pos, nested in branches]
+    while stack:
+        pos, (rev_hash, children), above = stack.pop()
+        ids = (rev_hash, *above)
+        if not children:
+            out.append(RevPath(pos, ids))
+        stack.extend((pos + 1, child, ids) for child in children)
+    return out
+
+
+def merged(tree: dict[str, RevNode], *branches: tuple[int, Nested], depth: int = 10) -> dict[str, RevNode]:
+    for path in paths_of(*branches):
+        tree = revtree.merge(tree, path, depth)
+    return tree
+
+
+ONE = (1, ("1", []))
+TWO_SIBS = [(1, ("1", [])), (1, ("2", []))]
+THREE = (1, ("3", []))
+TWO_CHILD = (1, ("1", [("1a", [("1aa", [])])]))
+TWO_CHILD_SIBS = (1, ("1", [("1a", []), ("1b", [])]))
+TWO_CHILD_PLUS_SIBS = (1, ("1", [("1a", [("1aa", [])]), ("1b", [])]))
+ONE_CHILD = (1, ("1", [("1a", [])]))
+STEMMED_1AA = (3, ("1aa", []))
+
+# (name, starting tree, merged-in tree, expected) — couch_key_tree_tests.erl, positions from 1
+MERGE_CASES: list[tuple[str, list[Any], list[Any], list[Any]]] = [
+    ("empty tree is the identity", [], [ONE], [ONE]),
+    ("reflexive", [ONE], [ONE], [ONE]),
+    ("prefix of a tree", TWO_SIBS, [ONE], TWO_SIBS),
+    ("unrelated branch is a conflict", TWO_SIBS, [THREE], [*TWO_SIBS, THREE]),
+    ("reflexive for child nodes", [TWO_CHILD], [TWO_CHILD], [TWO_CHILD]),
+    ("tree to itself", [TWO_CHILD_SIBS], [TWO_CHILD_SIBS], [TWO_CHILD_SIBS]),
+    ("tree of odd length", [TWO_CHILD_SIBS], [TWO_CHILD], [TWO_CHILD_PLUS_SIBS]),
+    ("stem inside a tree", [TWO_CHILD_SIBS], [(2, ("1a", []))], [TWO_CHILD_SIBS]),
+    (
+        "stem at a deeper level",
+        [(1, ("1", [("1a", []), ("1b", [("1bb", [])])]))],
+        [(3, ("1bb", []))],
+        [(1, ("1", [("1a", []), ("1b", [("1bb", [])])]))],
+    ),
+    (
+        "stem at a deeper level with stemmed paths",
+        [(2, ("1a", [])), (2, ("1b", [("1bb", [])]))],
+        [(3, ("1bb", []))],
+        [(2, ("1a", [])), (2, ("1b", [("1bb", [])]))],
+    ),
+    ("single tree with a deeper stem", [TWO_CHILD], [STEMMED_1AA], [TWO_CHILD]),
+    ("tree with a large stem", [TWO_CHILD], [(2, ("1a", [("1aa", [])]))], [TWO_CHILD]),
+    ("stems merge", [(2, ("1a", [("1aa", [])]))], [STEMMED_1AA], [(2, ("1a", [("1aa", [])]))]),
+    ("unconnected stem is a conflict", [ONE_CHILD], [STEMMED_1AA], [ONE_CHILD, STEMMED_1AA]),
+    ("new information reconnects stems", [ONE_CHILD, STEMMED_1AA], [TWO_CHILD], [TWO_CHILD]),
+    (
+        "COUCHDB-902: an edit on one branch leaves the other alone",
+        [(1, ("foo", [("foo2", []), ("foo3", [])]))],
+        [(1, ("foo", [("foo3", [("foo4", [])])]))],
+        [(1, ("foo", [("foo2", []), ("foo3", [("foo4", [])])]))],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "incoming", "expected"), MERGE_CASES, ids=[c[0] for c in MERGE_CASES]
+)
+def test_merge_cases(name: str, start: list[Any], incoming: list[Any], expected: list[Any]) -> None:
+    assert merged(tree_of(*start), *incoming) == tree_of(*expected)
+
+
+# PouchDB's stemming cases (test.merge.js), with CouchDB 3's stemming rule: a revision is kept
+# while a leaf below it is fewer than `depth` generations away.
+NEW_BRANCH_LEAF_BRANCH = (1, ("1", [("2_0", [("3", []), ("3_1", [])]), ("2_1", [])]))
+STEM_CASES: list[tuple[str, list[Any], int, list[Any]]] = [
+    ("simple", [(1, ("1", [("2_0", [("3", [])])]))], 2, [(2, ("2_0", [("3", [])]))]),
+    ("branches of unequal length", [NEW_BRANCH_LEAF_BRANCH], 2, [NEW_BRANCH_LEAF_BRANCH]),
+    ("to the leaves", [NEW_BRANCH_LEAF_BRANCH], 1, [(2, ("2_1", [])), (3, ("3", [])), (3, ("3_1", []))]),
+    ("more levels than exist", [TWO_CHILD], 3, [TWO_CHILD]),
+    ("one deepest node", [TWO_CHILD], 1, [STEMMED_1AA]),
+    ("two deepest nodes", [TWO_CHILD], 2, [(2, ("1a", [("1aa", [])]))]),
+]
+
+
+@pytest.mark.parametrize(("name", "start", "depth", "expected"), STEM_CASES, ids=[c[0] for c in STEM_CASES])
+def test_stem_cases(name: str, start: list[Any], depth: int, expected: list[Any]) -> None:
+    assert revtree.stem(tree_of(*start), depth) == tree_of(*expected)
+
+
+def test_merging_unstemmed_recovers_what_it_can() -> None:
+    stemmed = tree_of((2, ("2_1", [])), (3, ("3", [])), (3, ("3_1", [])))
+    result = merged(stemmed, (1, ("1", [("2_0", [("3", [])])])))
+    assert result == tree_of((1, ("1", [("2_0", [("3", [])])])), (2, ("2_1", [])), (3, ("3_1", [])))
+
+
+def test_stemming_keeps_a_long_chain_without_recursion() -> None:
+    tree: dict[str, RevNode] = {}
+    ids = tuple(f"{n:032x}" for n in range(3000, 0, -1))
+    tree = revtree.merge(tree, RevPath(3000, ids), 1000)
+    assert len(tree) == 1000
+    assert revtree.ancestry(tree, f"3000-{ids[0]}").ids == ids[:1000]
+    assert revtree.winning_rev(tree).rev == f"3000-{ids[0]}"
+
+
+def test_winning_rev_picks_the_longest_path() -> None:
+    tree = tree_of((1, ("bfe7", [("44d7", []), ("56e6", [("93c3", [])])])))
+    assert revtree.winning_rev(tree).rev == "3-93c3"
+    assert revtree.collect_conflicts(tree) == ["2-44d7"]
+
+
+def test_winning_rev_prefers_live_over_deleted_and_then_larger_hash() -> None:
+    tree = tree_of((1, ("a", [("b", [("c", [])]), ("d", [])])), deleted=frozenset({"c"}))
+    assert revtree.winning_rev(tree).rev == "2-d"
+    assert revtree.collect_conflicts(tree) == []
+    assert revtree.deleted_conflicts(tree) == ["3-c"]
+    siblings = tree_of((1, ("a", [("b", []), ("f", []), ("c", [])])))
+    assert revtree.winning_rev(siblings).rev == "2-f"
+    assert revtree.collect_conflicts(siblings) == ["2-c", "2-b"]
+
+
+def test_all_deleted_picks_the_longest_deleted_leaf() -> None:
+    tree = tree_of((1, ("a", [("b", [("c", [])]), ("d", [])])), deleted=frozenset({"c", "d"}))
+    assert revtree.winning_rev(tree).rev == "3-c"
+
+
+def test_latest_and_leaves() -> None:
+    tree = tree_of(TWO_CHILD_PLUS_SIBS)
+    assert revtree.latest(tree, "2-1a") == "3-1aa"
+    assert revtree.latest(tree, "2-1b") == "2-1b"
+    assert revtree.latest(tree, "1-1") == "3-1aa"
+    assert [n.rev for n in revtree.leaves(tree)] == ["3-1aa", "2-1b"]
+    assert revtree.is_leaf(tree, "2-1b") and not revtree.is_leaf(tree, "2-1a")
+
+
+def test_json_round_trip() -> None:
+    tree = tree_of(TWO_CHILD_PLUS_SIBS, STEMMED_1AA, deleted=frozenset({"1b"}))
+    assert revtree.from_json(revtree.to_json(tree)) == tree
+
+
+@pytest.mark.parametrize("bad", ["", "1", "-a", "a-b", "0-abc", "1-", 3])
+def test_parse_rev_refuses_bad_revs(bad: Any) -> None:
+    with pytest.raises(revtree.RevFormatError):
+        revtree.parse_rev(bad)
+
+
+def test_revisions_must_match_rev() -> None:
+    assert revtree.path_from_revisions("2-b", {"start": 2, "ids": ["b", "a"]}, False) == RevPath(
+        2, ("b", "a")
+    )
+    with pytest.raises(revtree.RevFormatError):
+        revtree.path_from_revisions("2-b", {"start": 2, "ids": ["c", "a"]}, False)
+    with pytest.raises(revtree.RevFormatError):
+        revtree.path_from_revisions("2-b", {"start": 1, "ids": ["b", "a"]}, False)
+
+
+def test_rev_hash_is_deterministic_32_hex() -> None:
+    one = revtree.rev_hash({"a": 1, "b": [1, 2]}, "1-x", False)
+    assert one == revtree.rev_hash({"b": [1, 2], "a": 1}, "1-x", False)
+    assert len(one) == 32 and int(one, 16) >= 0
+    assert one != revtree.rev_hash({"a": 1, "b": [1, 2]}, "1-x", True)
+    assert one != revtree.rev_hash({"a": 1, "b": [1, 2]}, "1-y", False)
+    assert one != revtree.rev_hash({"a": 1, "b": [1, 2]}, "1-x", False, [("s.jpg", "md5-x")])
+
+
+# -- property: the same paths merged in any order give the same tree and the same winner -----
+
+
+@st.composite
+def universe_paths(draw: st.DrawFn) -> list[RevPath]:
+    """Paths (possibly stemmed, possibly deleted leaves) drawn from one random revision tree."""
+    size = draw(st.integers(min_value=1, max_value=14))
+    parents = [None] + [draw(st.integers(min_value=0, max_value=i - 1)) for i in range(1, size)]
+    deleted = draw(st.sets(st.integers(min_value=0, max_value=size - 1)))
+    hashes = [f"{draw(st.integers(0, 2**16)):04x}{i:02d}" for i in range(size)]
+    picks = draw(st.lists(st.integers(min_value=0, max_value=size - 1), min_size=1, max_size=8))
+    paths: list[RevPath] = []
+    for node in picks:
+        chain = [node]
+        while (parent := parents[chain[-1]]) is not None:
+            chain.append(parent)
+        keep = draw(st.integers(min_value=1, max_value=len(chain)))
+        paths.append(RevPath(len(chain), tuple(hashes[i] for i in chain[:keep]), node in deleted))
+    return paths
+
+
+@settings(max_examples=60, deadline=None)
+@given(paths=universe_paths(), seed=st.integers(min_value=0, max_value=2**32))
+def test_merge_order_does_not_matter(paths: list[RevPath], seed: int) -> None:
+    forward: dict[str, RevNode] = {}
+    for path in paths:
+        forward = revtree.merge(forward, path, 1000)
+    shuffled = list(paths)
+    random.Random(seed).shuffle(shuffled)
+    backward: dict[str, RevNode] = {}
+    for path in shuffled:
+        backward = revtree.merge(backward, path, 1000)
+    assert forward == backward
+    assert revtree.winning_rev(forward) == revtree.winning_rev(backward)
+    assert revtree.collect_conflicts(forward) == revtree.collect_conflicts(backward)

@@ -1,0 +1,99 @@
+"""Case detail: fields masked, timeline, role actions from the status machine, one-time notice."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from mobile.services.i18n import Translator
+from mobile.viewmodels.case_detail import CaseDetailViewModel
+from shared.status import Status
+from tests.unit.mobile.factories import make_book, make_case, make_store, sample_items
+from tests.unit.mobile.fakes import STAFF
+from tests.unit.mobile.images import jpeg_bytes, text_page
+
+T = Translator("zh")
+TODAY = date(2026, 11, 24)
+
+
+def plus_days(start: date, days: int) -> date:
+    return start + timedelta(days=days)
+
+
+def detail(book) -> CaseDetailViewModel:  # type: ignore[no-untyped-def]
+    return CaseDetailViewModel(book, sample_items(), T, today=lambda: TODAY, deadline_of=plus_days)
+
+
+def test_agent_sees_masked_fields_and_only_agent_actions(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    case = make_case(book, status="submitted", situation="first", tracking_code="K7QM-9XRT-2HNC")
+    vm = detail(book)
+    vm.load(case["_id"])
+    fields = dict(vm.fields())
+    assert "********" in fields["身份证号 ID number"]
+    assert fields["查询码 Tracking code"] == "K7QM-9XRT-2HNC"
+    assert [a.target for a in vm.actions()] == [Status.WITHDRAWN]
+    assert not vm.perform(Status.ACCEPTED)
+    assert "village_agent" in vm.error
+
+
+def test_staff_accepts_with_deadline_and_timeline(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    case = make_case(make_book(store), status="submitted", situation="first")
+    staff = make_book(store, account=STAFF)
+    vm = detail(staff)
+    vm.load(case["_id"])
+    targets = [a.target for a in vm.actions()]
+    assert targets == [Status.NEEDS_MATERIALS, Status.ACCEPTED, Status.REJECTED, Status.WITHDRAWN]
+    assert vm.perform(Status.ACCEPTED)
+    assert vm.case["status"] == "accepted" and vm.case["accepted_at"]
+    assert vm.case["deadline"] == "2026-11-27"  # 3 days for pension-enrol (calendar injected)
+    labels = [row.label for row in vm.timeline()]
+    assert labels == ["新建 Created", "受理 Accepted"]
+    # A village-level item is approved by the township, never forwarded to the county.
+    assert Status.APPROVED in [a.target for a in vm.actions()]
+    assert Status.FORWARDED not in [a.target for a in vm.actions()]
+
+
+def test_reject_and_withdraw_need_a_reason(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    case = make_case(make_book(store), status="submitted", situation="first")
+    vm = detail(make_book(store, account=STAFF))
+    vm.load(case["_id"])
+    assert not vm.perform(Status.REJECTED) and "原因" in vm.error
+    assert vm.perform(Status.REJECTED, reason="不符合条件 Not eligible")
+    assert "不符合条件" in vm.timeline()[-1].note
+
+
+def test_one_time_notice_can_be_given_once_and_agent_supplements(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    agent_book = make_book(store)
+    case = make_case(agent_book, status="submitted", situation="first")
+    vm = detail(make_book(store, account=STAFF))
+    vm.load(case["_id"])
+    assert not vm.perform(Status.NEEDS_MATERIALS)  # an empty list is no notice
+    assert vm.perform(Status.NEEDS_MATERIALS, missing=["bank_card", "hukou"])
+    assert vm.case["missing"] == ["bank_card", "hukou"]
+    assert "银行卡" in vm.timeline()[-1].note
+    agent = detail(agent_book)
+    agent.load(case["_id"])
+    assert [a.target for a in agent.actions()] == [Status.SUBMITTED, Status.WITHDRAWN]
+    assert agent.supplement("bank_card", jpeg_bytes(text_page(600, 800)))
+    assert agent.case["missing"] == ["hukou"]
+    assert not agent.supplement("hukou", b"junk") and "图片" in agent.error
+    assert agent.perform(Status.SUBMITTED)
+    vm.load(case["_id"])
+    # The citizen already had the one complete list: no second request.
+    assert Status.NEEDS_MATERIALS not in [a.target for a in vm.actions()]
+    assert Status.ACCEPTED in [a.target for a in vm.actions()]
+
+
+def test_result_ready_offers_delivery_to_the_agent(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    case = make_case(book, status="result_ready", situation="first")
+    vm = detail(book)
+    vm.load(case["_id"])
+    delivery = [a for a in vm.actions() if a.target is Status.DELIVERED]
+    assert delivery and delivery[0].opens_delivery

@@ -1,0 +1,139 @@
+"""Case list view-model over a real LocalStore: filters, search, badges, unsynced, paging."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from mobile.services.i18n import Translator
+from mobile.viewmodels.badges import BadgeLevel, deadline_badge
+from mobile.viewmodels.case_list import CaseFilter, CaseListViewModel
+from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
+from tests.unit.mobile.factories import id_number, make_book, make_case, make_store
+
+T = Translator("zh")
+TODAY = date(2026, 11, 24)  # a Tuesday
+
+
+def make_vm(store, **kw):  # type: ignore[no-untyped-def]
+    return CaseListViewModel(
+        store, T, SyncViewModel(T), item_name=lambda code: f"item {code}", today=lambda: TODAY, **kw
+    )
+
+
+def test_filters_split_cases_by_status(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    make_case(book)
+    make_case(book, status="submitted")
+    make_case(book, status="accepted")
+    make_case(book, status="needs_materials")
+    make_case(book, status="result_ready")
+    make_case(book, status="delivered")
+    vm = make_vm(store)
+    counts = {}
+    for f in vm.filters:
+        if f is CaseFilter.WAITING_SYNC:
+            continue
+        vm.select(f)
+        counts[f] = vm.total
+    assert counts == {
+        CaseFilter.ALL: 6,
+        CaseFilter.DRAFTS: 1,
+        CaseFilter.SUBMITTED: 2,
+        CaseFilter.NEEDS_MATERIALS: 1,
+        CaseFilter.RESULT_READY: 1,
+        CaseFilter.FINISHED: 1,
+    }
+    vm.select(CaseFilter.SUBMITTED)
+    assert {r.status_label for r in vm.rows} == {"已提交 Submitted", "已受理 Accepted"}
+
+
+def test_search_by_name_initials_id_and_tracking_code(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    number = id_number(457)
+    make_case(
+        book,
+        status="submitted",
+        applicant={"name": "李小龙", "id_number": number, "phone": ""},
+        tracking_code="K7Q2M9XA4B",
+    )
+    make_case(book, status="submitted")
+    vm = make_vm(store)
+    vm.select(CaseFilter.SUBMITTED)
+    for text in ("小龙", "lxl", number, number[-6:], "k7q2-m9xa-4b"):
+        vm.set_search(text)
+        assert [r.name for r in vm.rows] == ["李小龙"], text
+    assert vm.rows[0].id_masked == number[:6] + "********" + number[-4:]
+    vm.set_search("")
+    assert vm.total == 2
+
+
+def test_deadline_badges_only_while_the_clock_runs(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    make_case(book, status="accepted", deadline="2026-11-20")
+    make_case(book, status="accepted", deadline="2026-11-25")
+    make_case(book, status="accepted", deadline="2026-12-10")
+    make_case(book, status="needs_materials", deadline="2026-11-20")
+    vm = make_vm(store)
+    vm.select(CaseFilter.SUBMITTED)
+    assert sorted(r.badge.level.value for r in vm.rows) == ["none", "red", "yellow"]
+    red = next(r for r in vm.rows if r.badge.level is BadgeLevel.RED)
+    assert "红牌" in red.badge.text and "overdue" in red.badge.text
+
+
+def test_badge_falls_back_to_weekdays_for_unknown_years() -> None:
+    from shared.errors import CalendarError
+    from shared.text import Message
+
+    def unknown(a: date, b: date) -> int:
+        raise CalendarError(Message("无", "none"))
+
+    badge = deadline_badge("accepted", "2031-01-07", date(2031, 1, 6), T, unknown)
+    assert badge.level is BadgeLevel.YELLOW
+
+
+def test_waiting_to_sync_lists_changes_after_the_pushed_sequence(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    make_case(book, status="submitted")
+    pushed = store.info()["update_seq"]
+    later = make_case(book, status="submitted")
+
+    def changed(seq: int | str) -> list[str]:
+        return [row["id"] for row in store.changes(since=seq)["results"]]
+
+    vm = make_vm(store, pushed_seq=lambda: pushed, changed_since=changed)
+    vm.select(CaseFilter.WAITING_SYNC)
+    assert [r.case_id for r in vm.rows] == [later["_id"]]
+    assert vm.rows[0].unsynced
+    assert vm.sync_bar().pending >= 1
+
+
+def test_paging_loads_more(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    for _ in range(5):
+        make_case(book)
+    vm = make_vm(store, page_size=2)
+    vm.select(CaseFilter.DRAFTS)
+    assert len(vm.rows) == 2 and vm.has_more
+    vm.more()
+    vm.more()
+    assert len(vm.rows) == 5 and not vm.has_more
+
+
+def test_sync_bar_says_what_happens_in_words() -> None:
+    sync = SyncViewModel(T)
+    assert "从未同步" in sync.bar().text
+    sync.update(SyncSnapshot(online=False, pending=3))
+    bar = sync.bar()
+    assert bar.level.value == "offline" and "3" in bar.text and "Offline" in bar.text
+    sync.update(SyncSnapshot(pending=2))
+    assert sync.bar().level.value == "pending" and "2" in sync.bar().text
+    sync.update(SyncSnapshot(running=True, progress=0.5, pending=3))
+    assert sync.bar().progress == 0.5
+    sync.update(SyncSnapshot(error="服务器拒绝 Server refused"))
+    assert "同步失败" in sync.bar().text

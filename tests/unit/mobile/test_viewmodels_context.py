@@ -1,0 +1,89 @@
+"""App composition without Flet: config file, translations, the seed catalog as wizard items,
+and a sync round with no network that leaves the bar saying "offline"."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mobile.config import ConfigError, load_config
+from mobile.replication import Backoff
+from mobile.services.i18n import Translator, keys
+from mobile.viewmodels.context import AppContext
+from mobile.viewmodels.sync import SyncLevel
+from tests.unit.mobile.factories import make_case
+from tests.unit.mobile.fakes import FakeAuth
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert keys("zh") == keys("en")
+
+
+def test_translator_is_chinese_first_then_english() -> None:
+    assert Translator("zh")("next") == "下一步 Next"
+    assert Translator("en")("next") == "Next"
+    assert Translator("zh")("pin_wrong", left=2) == "密码不对，还可以试2次 Wrong PIN, 2 tries left"
+    assert Translator("zh")("no-such-key") == "no-such-key"
+
+
+def test_config_reads_flet_toml_and_environment(tmp_path: Path) -> None:
+    file = tmp_path / "flet.toml"
+    file.write_text('[server]\nurl = "https://gov.example/"\nsync_interval = 30\n[app]\nlanguage = "en"\n')
+    config = load_config(file, environ={"ONETRIP_DEVICE_DATA": str(tmp_path / "d")})
+    assert config.server_url == "https://gov.example"
+    assert (config.sync_interval, config.language, config.data_dir) == (30, "en", tmp_path / "d")
+    assert load_config(file, environ={"ONETRIP_SERVER_URL": "http://x"}).server_url == "http://x"
+    project = load_config(environ={})
+    assert project.brand_name and project.server_url.startswith("http")
+
+
+@pytest.mark.parametrize(
+    "text", ['[app]\nlanguage = "fr"\n', "[server]\nsync_interval = 1\n", "[server\n", 'server = "x"\n']
+)
+def test_bad_config_says_which_key(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "flet.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError):
+        load_config(file, environ={})
+
+
+def no_network(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("no network in the village", request=request)
+
+
+def make_context(tmp_path: Path) -> AppContext:
+    config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://server.invalid")
+    return AppContext(
+        config, auth=FakeAuth(), transport=httpx.MockTransport(no_network), backoff=Backoff(retries=0)
+    )
+
+
+def test_seed_catalog_becomes_bilingual_items(tmp_path: Path) -> None:
+    items = make_context(tmp_path).items
+    seed = json.loads((Path(__file__).resolve().parents[3] / "assets/catalog/seed.json").read_text())
+    assert [i.code for i in items] == [i["code"] for i in seed["items"]]
+    first = items[0]
+    assert first.name.startswith(seed["items"][0]["name_zh"]) and seed["items"][0]["name_en"] in first.name
+    assert first.situations and all(s.requirements for s in first.situations)
+    reusable = [r for i in items for s in i.situations for r in s.requirements if r.kind == "id_card"]
+    assert reusable and all(r.reuse_key == "id_card" for r in reusable)
+
+
+async def test_offline_sync_round_keeps_everything_and_says_offline(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
+    assert await ctx.session.sign_in()
+    ctx.session.pin = ctx.session.pin_confirm = "135790"
+    assert ctx.session.set_pin()
+    make_case(ctx.book(), item_code="SB-001", status="submitted")
+    assert ctx.pending() >= 2  # the case and its "created" event
+    await ctx.sync_once()
+    bar = ctx.sync.bar()
+    assert bar.level is SyncLevel.OFFLINE and bar.pending == ctx.pending() >= 2
+    lists = ctx.case_list()
+    lists.refresh()
+    assert lists.total == 1

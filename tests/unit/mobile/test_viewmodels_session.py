@@ -1,0 +1,121 @@
+"""Sign-in view-model: online first login, PIN, offline unlock with lockout, guarded sign-out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mobile.services.device_state import DeviceStateFile
+from mobile.services.i18n import Translator
+from mobile.services.pin import FREE_ATTEMPTS
+from mobile.viewmodels.session import Screen, SessionViewModel
+from tests.unit.mobile.fakes import AGENT, FAST_HASHER, FakeAuth
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_vm(folder: Path, auth: FakeAuth | None = None, pending: int = 0, clock: Clock | None = None):
+    wiped: list[bool] = []
+    vm = SessionViewModel(
+        DeviceStateFile(folder),
+        auth or FakeAuth(),
+        Translator("zh"),
+        default_server="http://127.0.0.1:8000",
+        clock=clock or Clock(),
+        pending=lambda: pending,
+        wipe=lambda: wiped.append(True),
+        hasher=FAST_HASHER,
+    )
+    return vm, wiped
+
+
+async def signed_in(folder: Path) -> SessionViewModel:
+    vm, _ = make_vm(folder)
+    vm.username, vm.password = "agent1", "secret-pw"
+    assert await vm.sign_in()
+    vm.pin = vm.pin_confirm = "246810"
+    assert vm.set_pin()
+    return vm
+
+
+async def test_first_sign_in_then_pin_then_offline_unlock(tmp_path: Path) -> None:
+    vm, _ = make_vm(tmp_path)
+    assert vm.screen is Screen.LOGIN
+    vm.username, vm.password = "agent1", "secret-pw"
+    assert await vm.sign_in()
+    assert vm.screen is Screen.SET_PIN and vm.password == ""
+    vm.pin, vm.pin_confirm = "246810", "246811"
+    assert not vm.set_pin() and "不一样" in vm.error
+    vm.pin = vm.pin_confirm = "246810"
+    assert vm.set_pin() and vm.screen is Screen.READY
+    # Restart with no network: the PIN screen, and the PIN opens the app.
+    offline = FakeAuth(online=False)
+    again, _ = make_vm(tmp_path, auth=offline)
+    assert again.screen is Screen.UNLOCK and again.account == AGENT
+    again.pin = "246810"
+    assert again.unlock() and again.screen is Screen.READY
+    assert offline.calls == 0
+    assert "246810" not in (tmp_path / "device.json").read_text()
+
+
+async def test_wrong_password_and_offline_first_login_explain(tmp_path: Path) -> None:
+    vm, _ = make_vm(tmp_path)
+    vm.username, vm.password = "agent1", "nope"
+    assert not await vm.sign_in()
+    assert "密码" in vm.error and "password" in vm.error and vm.screen is Screen.LOGIN
+    vm2, _ = make_vm(tmp_path, auth=FakeAuth(online=False))
+    vm2.username, vm2.password = "agent1", "secret-pw"
+    assert not await vm2.sign_in()
+    assert "服务器" in vm2.error
+    vm2.password = ""
+    assert not await vm2.sign_in() and "请填写" in vm2.error
+
+
+async def test_pin_lockout_survives_restart(tmp_path: Path) -> None:
+    await signed_in(tmp_path)
+    clock = Clock()
+    vm, _ = make_vm(tmp_path, clock=clock)
+    for _ in range(FREE_ATTEMPTS - 1):
+        vm.pin = "000000"
+        assert not vm.unlock()
+    assert "还可以试1次" in vm.error
+    vm.pin = "000000"
+    assert not vm.unlock()
+    vm.pin = "000000"
+    assert not vm.unlock() and "分钟" in vm.error
+    # A restart does not reset the lock.
+    vm2, _ = make_vm(tmp_path, clock=clock)
+    vm2.pin = "246810"
+    assert not vm2.unlock() and vm2.screen is Screen.UNLOCK
+    clock.now += 3600
+    vm2.pin = "246810"
+    assert vm2.unlock()
+
+
+async def test_sign_out_refuses_to_lose_unsynced_work(tmp_path: Path) -> None:
+    await signed_in(tmp_path)
+    vm, wiped = make_vm(tmp_path, pending=3)
+    assert not vm.sign_out()
+    assert vm.confirm_loss_needed and "3" in vm.error and not wiped
+    assert vm.sign_out(confirm_loss=True) and wiped == [True]
+    assert vm.screen is Screen.LOGIN
+    vm3, _ = make_vm(tmp_path)
+    assert vm3.screen is Screen.LOGIN and vm3.account is None
+
+
+async def test_sign_out_when_all_synced_needs_no_confirmation(tmp_path: Path) -> None:
+    await signed_in(tmp_path)
+    vm, wiped = make_vm(tmp_path, pending=0)
+    assert vm.sign_out() and wiped == [True]
+
+
+async def test_recent_items_keep_the_latest_first(tmp_path: Path) -> None:
+    vm = await signed_in(tmp_path)
+    for code in ["a", "b", "a", "c"]:
+        vm.remember_item(code)
+    assert vm.state.recent_items == ("c", "a", "b")

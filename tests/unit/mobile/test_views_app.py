@@ -1,0 +1,62 @@
+"""The Flet screens in a client-less session (tests/unit/mobile/flet_harness.py): sign in
+online, set the PIN, open the wizard, and the refusal of a wrong PIN — no browser."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import flet as ft
+
+from mobile.app import make_main
+from mobile.config import load_config
+from mobile.viewmodels.context import AppContext
+from tests.unit.mobile.fakes import FakeAuth
+from tests.unit.mobile.flet_harness import Harness
+
+
+def make_context(tmp_path: Path) -> AppContext:
+    config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://127.0.0.1:9")
+    ctx = AppContext(config, auth=FakeAuth())
+    return ctx
+
+
+async def test_first_sign_in_pin_and_home(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    assert h.view.route == "/login"
+    h.type("用户名 Username", "agent1")
+    h.type("密码 Password", "wrong")
+    await h.click(h.button("登录 Sign in"))
+    assert any("密码" in t for t in h.texts())
+    h.type("密码 Password", "secret-pw")
+    await h.click(h.button("登录 Sign in"))
+    assert h.view.route == "/set-pin"
+    h.type("解锁密码 PIN", "135790")
+    h.type("再输一次 PIN again", "135790")
+    await h.click(h.button("保存 Save"))
+    assert h.view.route == "/"
+    assert h.by_id("case-list") is not None
+    assert any("从未同步" in t for t in h.texts())
+    await h.click(h.button("新建申请 New application"))
+    assert h.view.route == "/new"
+    assert isinstance(h.by_id("wizard-item"), ft.Semantics)
+
+
+async def test_wrong_pin_stays_locked(tmp_path: Path) -> None:
+    first = make_context(tmp_path)
+    first.session.username, first.session.password = "agent1", "secret-pw"
+    assert await first.session.sign_in()
+    first.session.pin = first.session.pin_confirm = "135790"
+    assert first.session.set_pin()
+    ctx = make_context(tmp_path)
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    assert h.view.route == "/unlock"
+    h.type("解锁密码 PIN", "000000")
+    await h.click(h.button("解锁 Unlock"))
+    assert h.view.route == "/unlock" and any("还可以试" in t for t in h.texts())
+    h.type("解锁密码 PIN", "135790")
+    await h.click(h.button("解锁 Unlock"))
+    assert h.view.route == "/"

@@ -1,0 +1,149 @@
+"""The write rules, one table row per refusal, without a server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pytest
+
+from sync_server.auth.accounts import AccountRole
+from sync_server.gateway.validation import Stored, check_document, reachable
+
+V = "330212001001"
+CASE = "case:01JF0000000000000000000000"
+EVENT = "event:01JF0000000000000000000000:01JF0000000000000000000001"
+MATERIAL = "material:01JF0000000000000000000002"
+REVIEW = "review:01JF0000000000000000000000"
+AGENT, STAFF = AccountRole.VILLAGE_AGENT, AccountRole.TOWNSHIP_STAFF
+JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + bytes(50)).decode()
+
+
+def case(**overrides: Any) -> dict[str, Any]:
+    doc = {"_id": CASE, "type": "case", "item_code": "X", "status": "draft",
+           "division": {"village": V, "township": V[:9], "county": V[:6]}}
+    return {**doc, **overrides}
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    return {"_id": EVENT, "type": "event", "case_id": CASE, "kind": "created", "by": "a", **overrides}
+
+
+def material(**overrides: Any) -> dict[str, Any]:
+    return {"_id": MATERIAL, "type": "material", "kind": "hukou",
+            "owner_hash": hashlib.sha256(b"x").hexdigest(), **overrides}
+
+
+def stored_case(status: str) -> Stored:
+    return Stored(rev="1-a", doc=case(status=status, _rev="1-a"))
+
+
+ACCEPTED = [
+    ("new draft", case(), AGENT, Stored(), True),
+    ("new submitted", case(status="submitted"), AGENT, Stored(), True),
+    ("agent submits", case(status="submitted", _rev="1-a"), AGENT, stored_case("draft"), True),
+    ("staff accepts", case(status="accepted", _rev="1-a"), STAFF, stored_case("submitted"), True),
+    ("same status edit", case(status="accepted", _rev="1-a"), AGENT, stored_case("accepted"), True),
+    # Several changes the role may make, done offline between two syncs, arrive as one revision.
+    ("staff steps offline", case(status="delivered", _rev="1-a"), STAFF, stored_case("submitted"), True),
+    ("new event", event(), AGENT, Stored(), True),
+    ("replayed event", event(_rev="1-e"), AGENT, Stored(rev="1-e", doc=event(_rev="1-e")), "replay"),
+    ("material with scan", material(_attachments={"f.jpg": {"content_type": "image/jpeg", "data": JPEG}}),
+     AGENT, Stored(), True),
+    ("stub attachment", case(_attachments={"s.png": {"stub": True}}), AGENT, Stored(), True),
+    ("staff review", {"_id": REVIEW, "type": "review", "case_id": CASE, "status": "open", "fields": {}},
+     STAFF, Stored(), True),
+    ("staff deletes a losing case leaf", {"_id": CASE, "_rev": "2-x", "_deleted": True}, STAFF,
+     stored_case("accepted"), True),
+]
+
+REFUSED = [
+    ("another village", case(division={"village": "330212001002", "township": V[:9], "county": V[:6]}), AGENT,
+     Stored(), "division"),
+    ("township mismatch", case(division={"village": V, "township": "330212002", "county": V[:6]}), AGENT,
+     Stored(), "division"),
+    ("new accepted", case(status="accepted"), AGENT, Stored(), "new case"),
+    ("agent accepts", case(status="accepted", _rev="1-a"), AGENT, stored_case("submitted"), "may not"),
+    ("staff reopens a draft", case(status="draft", _rev="1-a"), STAFF, stored_case("submitted"), "may not"),
+    ("county decision by staff", case(status="approved", _rev="1-a"), STAFF, stored_case("forwarded"),
+     "may not"),
+    ("terminal case revived", case(status="submitted", _rev="1-a"), AGENT, stored_case("withdrawn"),
+     "may not"),
+    ("unknown status", case(status="lost"), AGENT, Stored(), "status"),
+    ("no item", case(item_code=""), AGENT, Stored(), "item_code"),
+    ("wrong type", case(type="event"), AGENT, Stored(), "type"),
+    ("design doc", {"_id": "_design/x"}, STAFF, Stored(), "_design"),
+    ("local doc", {"_id": "_local/x"}, STAFF, Stored(), "_local"),
+    ("foreign id", {"_id": "user:root", "type": "user"}, STAFF, Stored(), "id"),
+    ("bad ulid", case(_id="case:hello"), AGENT, Stored(), "id"),
+    ("reserved field", case(_meta={}), AGENT, Stored(), "_meta"),
+    ("agent review", {"_id": REVIEW, "type": "review", "case_id": CASE, "status": "open"}, AGENT, Stored(),
+     "review"),
+    ("edited event", event(_rev="1-e", kind="approved"), AGENT, Stored(rev="1-e", doc=event()), "immutable"),
+    ("event second revision", event(_rev="2-f"), AGENT, Stored(), "single revision"),
+    ("event of another case", event(case_id="case:01JF0000000000000000000009"), AGENT, Stored(), "case_id"),
+    ("edited material", material(_rev="1-m"), AGENT, Stored(rev="1-m", doc=material()), "immutable"),
+    ("material hash", material(owner_hash="330212199001011234"), AGENT, Stored(), "owner_hash"),
+    ("event deleted", {"_id": EVENT, "_rev": "1-e", "_deleted": True}, STAFF, Stored(rev="1-e"), "deleted"),
+    ("agent deletes case", {"_id": CASE, "_rev": "1-a", "_deleted": True}, AGENT, stored_case("draft"),
+     "deleted"),
+    ("exe as jpeg", case(_attachments={"a.jpg": {"content_type": "image/jpeg",
+                                                "data": base64.b64encode(b"MZ\x90\x00" * 8).decode()}}),
+     AGENT, Stored(), "content"),
+    ("not base64", case(_attachments={"a.jpg": {"content_type": "image/jpeg", "data": "!!!"}}), AGENT,
+     Stored(), "base64"),
+    ("too large", case(_attachments={"a.jpg": {"content_type": "image/jpeg", "data": "A" * 7_000_000}}),
+     AGENT, Stored(), "5 MB"),
+    ("follows in json", case(_attachments={"a.jpg": {"content_type": "image/jpeg", "follows": True}}), AGENT,
+     Stored(), "neither"),
+    ("event attachment", event(_attachments={"a.jpg": {"content_type": "image/jpeg", "data": JPEG}}), AGENT,
+     Stored(), "attachments"),
+    ("not an object", "case", AGENT, Stored(), "object"),
+]
+
+
+@pytest.mark.parametrize(("name", "doc", "role", "stored", "mode"), ACCEPTED, ids=[r[0] for r in ACCEPTED])
+def test_accepted(name: str, doc: Any, role: AccountRole, stored: Stored, mode: object) -> None:
+    assert check_document(doc, role, V, stored, new_edits=mode != "replay") is None
+
+
+@pytest.mark.parametrize(("name", "doc", "role", "stored", "needle"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_refused(name: str, doc: Any, role: AccountRole, stored: Stored, needle: str) -> None:
+    reason = check_document(doc, role, V, stored)
+    assert reason is not None and needle in reason and " / " in reason
+
+
+def test_the_revision_the_device_edited_decides_the_transition() -> None:
+    # Staff accepted on the server while the agent edited the submitted case offline.
+    stored = Stored(rev="2-s", doc=case(status="accepted"), ancestor=case(status="submitted"))
+    assert check_document(case(status="submitted", _rev="2-a"), AGENT, V, stored, new_edits=False) is None
+    assert check_document(case(status="approved", _rev="2-a"), AGENT, V, stored, new_edits=False) is not None
+
+
+@pytest.mark.parametrize(
+    ("role", "start", "goal", "ok"),
+    [(AGENT, "draft", "withdrawn", True), (AGENT, "draft", "accepted", False),
+     (STAFF, "submitted", "forwarded", True), (STAFF, "draft", "submitted", False),
+     (AGENT, "??", "draft", False)],
+)
+def test_reachable(role: AccountRole, start: str, goal: str, ok: bool) -> None:
+    from shared.status import Status
+
+    assert reachable(role, start, Status(goal)) is ok
+
+
+@pytest.mark.parametrize(
+    ("doc", "new_edits"),
+    [
+        (case(), False),  # replicated without a revision
+        (case(_rev="x-abc"), False),
+        (case(_rev="1-abc", _revisions={"start": 2, "ids": ["abc"]}), False),
+        (case(_rev="1-abc", _revisions={"start": 1, "ids": []}), False),
+        (case(_rev="1-abc", _revisions="1-abc"), False),
+        (case(_rev="1-a/b"), True),
+    ],
+)
+def test_malformed_revisions_are_refused_per_document(doc: Any, new_edits: bool) -> None:
+    reason = check_document(doc, AGENT, V, Stored(), new_edits=new_edits)
+    assert reason is not None and "_rev" in reason

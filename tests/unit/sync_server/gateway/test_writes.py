@@ -1,0 +1,51 @@
+"""Answers of a split batch come back in the order the documents came."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from sync_server.gateway import multipart
+from sync_server.gateway.writes import merge_answers
+
+DOCS = [{"_id": "a", "_rev": "1-a"}, {"_id": "b", "_rev": "1-b"}, {"_id": "c", "_rev": "1-c"}]
+
+
+def test_merge_with_new_edits() -> None:
+    upstream = [{"ok": True, "id": "a", "rev": "1-x"}, {"id": "c", "error": "conflict", "reason": "c"}]
+    answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=True)
+    assert [a.get("error") for a in answers] == [None, "forbidden", "conflict"]
+    assert answers[1] == {"id": "b", "rev": "1-b", "error": "forbidden", "reason": "nope"}
+    assert [(w.doc_id, w.rev) for w in accepted] == [("a", "1-x")]
+
+
+def test_merge_without_new_edits_keeps_only_failures() -> None:
+    upstream = [{"id": "c", "error": "unknown_error", "reason": "x"}]
+    answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=False)
+    assert [a["id"] for a in answers] == ["b", "c"]
+    assert [(w.doc_id, w.rev) for w in accepted] == [("a", "1-a")]
+
+
+def test_multipart_scan_and_rebuild() -> None:
+    doc = {"_id": "case:1", "_attachments": {"a.jpg": {"follows": True, "content_type": "image/jpeg"}}}
+    scan_bytes = b"\xff\xd8\xff" + b"--bnd not a delimiter" + bytes(70_000)
+    body = (b"--bnd\r\nContent-Type: application/json\r\n\r\n" + json.dumps(doc).encode()
+            + b"\r\n--bnd\r\nContent-Type: image/jpeg\r\n\r\n" + scan_bytes + b"\r\n--bnd--")
+    parsed, parts = multipart.scan(io.BytesIO(body), b"bnd")
+    assert parsed == doc and len(parts) == 1
+    assert parts[0].length == len(scan_bytes) and parts[0].head == scan_bytes[:16]
+    segments, content_type, length = multipart.rebuild(parsed, parts, [("a.jpg", "image/jpeg")])
+    assert content_type.startswith("multipart/related; boundary=")
+    rebuilt = b"".join(s if isinstance(s, bytes) else body[s.start:s.start + s.length] for s in segments)
+    assert len(rebuilt) == length
+    again, again_parts = multipart.scan(io.BytesIO(rebuilt), multipart.boundary_of(content_type))
+    assert again == doc and again_parts[0].length == len(scan_bytes)
+
+
+def test_multipart_errors() -> None:
+    import pytest
+
+    for body in [b"", b"--bnd\r\n\r\n{}", b"--bnd\r\nContent-Type: application/json\r\n\r\n[1]\r\n--bnd--",
+                 b"--bnd\r\nContent-Type: application/json\r\n\r\nnot json\r\n--bnd--"]:
+        with pytest.raises(multipart.MultipartError):
+            multipart.scan(io.BytesIO(body), b"bnd")
