@@ -16,7 +16,6 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-
 from sync_server.engine import Engine
 
 # httpx logs full URLs at INFO, and engine URLs carry the admin password.
