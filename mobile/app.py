@@ -139,6 +139,10 @@ class Shell:
                 return handle.read()
         return None
 
+    async def save_file(self, name: str, data: bytes) -> None:
+        """Offers `data` to the user to keep (a download in a browser, the share/save sheet on a phone)."""
+        await self.picker.save_file(file_name=name, src_bytes=data)
+
     async def take_photo(self) -> bytes | None:
         """The camera on a phone build; in a browser the file chooser (which offers the camera on phones)."""
         if self.page.web:

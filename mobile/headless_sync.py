@@ -41,6 +41,7 @@ class Login:
     """What the login answer gives a device."""
 
     access_token: str
+    refresh_token: str
     databases: tuple[str, ...]
 
 
@@ -90,7 +91,8 @@ async def login(
     if response.status_code >= 400:
         raise LoginFailed(f"登录失败 / Login failed: HTTP {response.status_code}")
     body = response.json()
-    return Login(str(body["access_token"]), tuple(body.get("user", {}).get("databases", [])))
+    return Login(str(body["access_token"]), str(body.get("refresh_token", "")),
+                 tuple(body.get("user", {}).get("databases", [])))
 
 
 def village_filter(store: LocalStore, db: str) -> Callable[[JSON], bool]:
@@ -124,44 +126,69 @@ def _case_of(doc_id: str) -> str | None:
     return None
 
 
-async def sync_databases(
-    store: LocalStore,
-    server: str,
-    token: str,
-    databases: tuple[str, ...],
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> SyncResult:
-    """Push (village databases only) then pull each database through the gateway."""
-    pushed = pulled = conflicts = 0
+class Tokens:
+    """The access token of this sync, refreshed once it expires (a refresh token works once)."""
+
+    def __init__(self, client: httpx.AsyncClient, server: str, login: Login) -> None:
+        self.client, self.server = client, server
+        self.access, self._refresh = login.access_token, login.refresh_token
+
+    async def refresh(self) -> None:
+        try:
+            response = await self.client.post(f"{self.server}/api/auth/refresh",
+                                              json={"refresh_token": self._refresh})
+        except httpx.TransportError as exc:
+            raise LoginFailed(f"无法连接服务器 / Cannot reach the server ({type(exc).__name__})") from exc
+        if response.status_code != 200:
+            raise LoginFailed("登录已过期，请重新登录 / Sign-in expired: log in again")
+        body = response.json()
+        self.access, self._refresh = str(body["access_token"]), str(body.get("refresh_token", ""))
+
+
+async def sync_database(store: LocalStore, server: str, token: str, db: str,
+                        transport: httpx.AsyncBaseTransport | None = None) -> SyncResult:
+    """Push (village databases only) then pull one database through the gateway."""
+    pushed = conflicts = 0
     failures: list[JSON] = []
+    async with RemoteDB(f"{server}/sync/{db}", token=token, transport=transport) as remote:
+        if db.startswith(VILLAGE_PREFIX):
+            mine = village_filter(store, db)
+            up = await replicate(store, remote, doc_filter=mine, filter_id=f"village:{db}")
+            pushed, conflicts = up.docs_written, up.conflicts_seen
+            failures.extend(up.doc_write_failures)
+        down = await replicate(remote, store)
+    return SyncResult(pushed, down.docs_written, conflicts + down.conflicts_seen, (db,),
+                      (*failures, *down.doc_write_failures))
+
+
+async def sync_databases(store: LocalStore, server: str, tokens: Tokens, databases: tuple[str, ...],
+                         *, transport: httpx.AsyncBaseTransport | None = None) -> SyncResult:
+    """Every database in turn; an expired access token is refreshed once and the database retried."""
+    total = SyncResult()
     for db in databases:
-        async with RemoteDB(f"{server}/sync/{db}", token=token, transport=transport) as remote:
-            if db.startswith(VILLAGE_PREFIX):
-                up = await replicate(
-                    store, remote, doc_filter=village_filter(store, db), filter_id=f"village:{db}"
-                )
-                pushed += up.docs_written
-                conflicts += up.conflicts_seen
-                failures.extend(up.doc_write_failures)
-            down = await replicate(remote, store)
-            pulled += down.docs_written
-            conflicts += down.conflicts_seen
-            failures.extend(down.doc_write_failures)
+        try:
+            part = await sync_database(store, server, tokens.access, db, transport)
+        except Unauthorized as exc:
+            if exc.status != 401:
+                raise
+            await tokens.refresh()
+            part = await sync_database(store, server, tokens.access, db, transport)
+        total = SyncResult(total.pushed + part.pushed, total.pulled + part.pulled,
+                           total.conflicts + part.conflicts, (*total.databases, db),
+                           (*total.failures, *part.failures))
         log.info("synced %s", db)
-    return SyncResult(pushed, pulled, conflicts, databases, tuple(failures))
+    return total
 
 
-async def run_sync(
-    store_path: str, server: str, username: str, password: str, device_id: str | None
-) -> SyncResult:
+async def run_sync(store_path: str, server: str, username: str, password: str,
+                   device_id: str | None) -> SyncResult:
     server = server.rstrip("/")
     store = LocalStore(store_path)
     try:
         device = device_id_of(store, device_id)
         async with httpx.AsyncClient(timeout=30) as client:
             account = await login(client, server, username, password, device)
-        return await sync_databases(store, server, account.access_token, account.databases)
+            return await sync_databases(store, server, Tokens(client, server, account), account.databases)
     finally:
         store.close()
 

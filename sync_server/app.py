@@ -3,7 +3,8 @@
 Routes come from modules, each exposing `routes(ctx: ServerContext) -> list[BaseRoute]`:
 
     ROUTE_MODULES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes",
-                     "sync_server.citizen", "sync_server.workers.api", "sync_server.county.callback")
+                     "sync_server.citizen", "sync_server.workers.api", "sync_server.county.callback",
+                     "sync_server.metrics", "sync_server.openapi")
 
 A module of that list that does not exist (yet) is skipped, so another engineer mounts
 routes by creating the module; a module that fails to import is logged as an error, listed
@@ -29,15 +30,18 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.routing import BaseRoute
 
+from sync_server.auth.cache import AccountCache
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
+from sync_server.counters import RequestCounting
 from sync_server.errors import EXCEPTION_HANDLERS
 from sync_server.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ROUTE_MODULES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes",
-                 "sync_server.citizen", "sync_server.workers.api", "sync_server.county.callback")
+                 "sync_server.citizen", "sync_server.workers.api", "sync_server.county.callback",
+                 "sync_server.metrics", "sync_server.openapi")
 
 # Level 5 keeps most of level 9's savings on JSON at a fraction of the CPU.
 GZIP_LEVEL = 5
@@ -78,6 +82,7 @@ def create_app(settings: Settings, *, couchdb_url: str | None = None,
         if not url:
             raise ValueError("create_app needs a CouchDB URL: set COUCHDB_URL or pass couchdb_url")
         ctx = ServerContext(settings=settings, couchdb_url=url, key=load_signing_key(settings.secrets_dir))
+        ctx.accounts = AccountCache(lambda: server_ctx.couch)
     server_ctx = ctx
 
     @asynccontextmanager
@@ -89,7 +94,9 @@ def create_app(settings: Settings, *, couchdb_url: str | None = None,
             await server_ctx.close()
 
     app = Starlette(routes=[*collect_routes(server_ctx, route_modules), *extra_routes],
-                    middleware=[Middleware(GZipMiddleware, minimum_size=500, compresslevel=GZIP_LEVEL,
+                    # Outermost first: requests are counted with their status and wire bytes.
+                    middleware=[Middleware(RequestCounting),
+                                Middleware(GZipMiddleware, minimum_size=500, compresslevel=GZIP_LEVEL,
                                            exclude_content_types=GZIP_EXCLUDED)],
                     exception_handlers=dict(EXCEPTION_HANDLERS), lifespan=lifespan)
     app.state.ctx = server_ctx

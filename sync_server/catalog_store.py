@@ -8,10 +8,14 @@ Unchanged documents are not rewritten, so loading the same file twice changes no
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.catalog import ITEM_PREFIX, catalog_to_docs, load_catalog
+from anyio import to_thread
+
+from shared.catalog import ITEM_PREFIX, catalog_from_docs, catalog_to_docs, catalog_to_json, load_catalog
 from sync_server.couch import Couch
 from sync_server.provision import CATALOG_DB, upsert
 
@@ -47,3 +51,23 @@ async def cmd_load_catalog(couch: Couch, file: str) -> str:
     return (f"事项目录已载入：{result.items} 项，更新 {result.changed}，删除 {result.removed} / "
             f"catalog loaded: {result.items} items, {result.changed} documents written, "
             f"{result.removed} removed")
+
+
+async def export_catalog(couch: Couch) -> str:
+    """The catalog in ot-catalog as a catalog file (the format `load-catalog` reads), validated."""
+    rows = (await couch.get_json(f"/{CATALOG_DB}/_all_docs", include_docs=True))["rows"]
+    catalog = catalog_from_docs(row["doc"] for row in rows if row.get("doc"))
+    return json.dumps(catalog_to_json(catalog), ensure_ascii=False, indent=2) + "\n"
+
+
+def _write_new(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # a half-written export never replaces a good file
+
+
+async def cmd_export_catalog(couch: Couch, file: str) -> str:
+    text = await export_catalog(couch)
+    await to_thread.run_sync(_write_new, Path(file), text)
+    items = len(json.loads(text)["items"])
+    return f"事项目录已导出：{items} 项 → {file} / catalog exported: {items} items to {file}"

@@ -5,6 +5,13 @@
     onetrip admin add-user USERNAME --role ROLE --division CODE [--division CODE …] --password PW
     onetrip admin load-catalog FILE
     onetrip admin revoke-device DEVICE_ID
+    onetrip admin list-users
+    onetrip admin disable-user USERNAME | enable-user USERNAME
+    onetrip admin reset-password USERNAME --password PW
+    onetrip admin list-devices [--user USERNAME]
+    onetrip admin export-catalog FILE
+    onetrip admin rotate-signing-key [--forget-old]
+    onetrip admin retry-handoff CASE_ID
 
 Exit status: 0 done, 1 failed (message on stderr), 2 bad arguments or refused input.
 """
@@ -17,11 +24,28 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 
 from shared.errors import CatalogError, DomainError
-from sync_server.admin import admin_couch, cmd_add_division, cmd_add_user, cmd_revoke_device
+from sync_server.admin import (
+    admin_couch,
+    cmd_add_division,
+    cmd_add_user,
+    cmd_retry_handoff,
+    cmd_revoke_device,
+    cmd_rotate_signing_key,
+    now_iso,
+)
+from sync_server.admin_accounts import (
+    AccountNotFound,
+    cmd_disable_user,
+    cmd_enable_user,
+    cmd_list_devices,
+    cmd_list_users,
+    cmd_reset_password,
+)
 from sync_server.auth.accounts import AccountError
 from sync_server.auth.passwords import WeakPassword
-from sync_server.catalog_store import cmd_load_catalog
+from sync_server.catalog_store import cmd_export_catalog, cmd_load_catalog
 from sync_server.couch import Couch, CouchError
+from sync_server.county.outbox import OutboxNotFound
 from sync_server.engine import EngineError
 from sync_server.settings import Settings, settings_from_env
 from sync_server.stack import StackContext
@@ -51,6 +75,23 @@ def parser() -> argparse.ArgumentParser:
     catalog.add_argument("file")
     revoke = admin.add_parser("revoke-device", help="revoke a device: its tokens stop working")
     revoke.add_argument("device_id")
+    admin.add_parser("list-users", help="list users (role, divisions, state, active devices)")
+    for name, text in (("disable-user", "disable a user: refused at the next request"),
+                       ("enable-user", "enable a disabled user")):
+        admin.add_parser(name, help=text).add_argument("username")
+    reset = admin.add_parser("reset-password", help="set a new password and sign the user out everywhere")
+    reset.add_argument("username")
+    reset.add_argument("--password", required=True)
+    devices = admin.add_parser("list-devices", help="list devices, of one user or of all")
+    devices.add_argument("--user", dest="username")
+    export = admin.add_parser("export-catalog", help="write the loaded service catalog to a file")
+    export.add_argument("file")
+    rotate = admin.add_parser("rotate-signing-key",
+                              help="new signing key; the old one stays accepted until its tokens expire")
+    rotate.add_argument("--forget-old", action="store_true",
+                        help="the old key was compromised: accept nothing it signed (everyone logs in again)")
+    handoff = admin.add_parser("retry-handoff", help="queue a dead-lettered county hand-off again")
+    handoff.add_argument("case_id", help="case:<ULID> (or the ULID)")
     return top
 
 
@@ -63,8 +104,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_admin(args, settings))
 
 
+def _action(args: argparse.Namespace) -> Callable[[Couch], Awaitable[str | None]]:
+    """The command as a function of the admin Couch (the commands added after the first four)."""
+    now = now_iso()
+    actions: dict[str, Callable[[Couch], Awaitable[str | None]]] = {
+        "list-users": cmd_list_users,
+        "disable-user": lambda c: cmd_disable_user(c, args.username, now),
+        "enable-user": lambda c: cmd_enable_user(c, args.username, now),
+        "reset-password": lambda c: cmd_reset_password(c, args.username, args.password, now),
+        "list-devices": lambda c: cmd_list_devices(c, args.username),
+        "export-catalog": lambda c: cmd_export_catalog(c, args.file),
+        "retry-handoff": lambda c: cmd_retry_handoff(c, args.case_id),
+    }
+    return actions[args.action]
+
+
 async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     action: Callable[[Couch], Awaitable[str | None]]
+    if args.action == "rotate-signing-key":  # files only: CouchDB is not needed
+        print(await cmd_rotate_signing_key(settings.secrets_dir, args.forget_old))
+        return 0
     if args.action == "add-division":
         def action(c: Couch) -> Awaitable[str | None]:
             return cmd_add_division(c, args.code, args.name)
@@ -74,9 +133,11 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "revoke-device":
         def action(c: Couch) -> Awaitable[str | None]:
             return cmd_revoke_device(c, args.device_id)
-    else:
+    elif args.action == "load-catalog":
         def action(c: Couch) -> Awaitable[str | None]:
             return cmd_load_catalog(c, args.file)
+    else:
+        action = _action(args)
     try:
         async with admin_couch(settings) as couch:
             message = await action(couch)
@@ -86,6 +147,12 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         for entry in exc.entries:
             print(f"  {entry}", file=sys.stderr)
         return 2
+    except AccountNotFound as exc:
+        print(f"用户不存在 / no such user: {exc}", file=sys.stderr)
+        return 1
+    except OutboxNotFound as exc:
+        print(f"没有该办件的推送记录 / no county hand-off for {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"无法读取文件 / cannot read the file: {exc}", file=sys.stderr)
         return 2

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from sync_server.auth.cache import AccountCache
+from sync_server.auth.keyring import KeyRing
 from sync_server.auth.keys import SigningKey
 from sync_server.auth.ratelimit import LoginLimits, default_limits
 from sync_server.couch import Couch
+from sync_server.counters import Counters
 from sync_server.settings import Settings
 
 
@@ -27,7 +30,22 @@ class ServerContext:
     limits: LoginLimits = field(default_factory=default_limits)
     clock: Callable[[], float] = time.time
     broken_routes: list[str] = field(default_factory=list)
+    counters: Counters = field(default_factory=Counters)  # for /metrics
+    keys: KeyRing | None = None  # built from `key` and the data folder's ring when not given
+    # None: every request re-reads its user and device (strict; tests that build their own context).
+    accounts: AccountCache | None = None
     _couch: Couch | None = None
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            self.keys = KeyRing(self.settings.secrets_dir, self.key)
+
+    @property
+    def ring(self) -> KeyRing:
+        """The key ring: sign with `ring.current()`, verify with `ring` (follows rotations)."""
+        if self.keys is None:  # only when someone set it to None after construction
+            self.keys = KeyRing(self.settings.secrets_dir, self.key)
+        return self.keys
 
     @property
     def couch(self) -> Couch:
@@ -39,6 +57,8 @@ class ServerContext:
         self._couch = Couch(self.couchdb_url)
 
     async def close(self) -> None:
+        if self.accounts is not None:
+            await self.accounts.close()
         if self._couch is not None:
             await self._couch.aclose()
             self._couch = None

@@ -1,13 +1,13 @@
 """Demo data (演示数据) seeded by `onetrip up` into an empty data folder.
 
-A demo township with two villages, an agent per village, a township staff member and a
-county operator, each with a generated password. The logins go to `$ONETRIP_DATA/demo.json`
-(CONTRACTS), readable only by the owner:
+A demo township with three villages (two agents: the second serves two villages), two
+township staff members and a county operator, each with a generated password. The logins
+go to `$ONETRIP_DATA/demo.json` (CONTRACTS), readable only by the owner:
 
     {"users": [{"username", "password", "role", "divisions"}],
      "cases": [{"id", "database", "tracking_code", "id_last4", "status"}]}
 
-Demo cases are added by later parts through `add_demo_cases`.
+The demo's cases are seeded once the server runs, by `sync_server.demo_township`.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def pick_township(registry: DivisionRegistry) -> DemoTownship:
     for division in registry:
         villages = registry.villages_within(division.code) if len(division.code) == 9 else ()
         if villages:
-            return DemoTownship(division.code[:6], division.code, tuple(v.code for v in villages[:2]))
+            return DemoTownship(division.code[:6], division.code, tuple(v.code for v in villages[:3]))
     raise ValueError("no township with villages is registered")
 
 
@@ -68,11 +68,14 @@ def demo_users(place: DemoTownship) -> list[DemoUser]:
     def password() -> str:
         return secrets.token_urlsafe(9)  # 12 characters, 72 bits
 
+    # An agent per village; with three villages the second agent serves the last two.
+    served = [list(place.villages[:1]), list(place.villages[1:])] if len(place.villages) > 2 else [
+        [village] for village in place.villages]
     users: list[DemoUser] = [
         {"username": f"agent{n}", "password": password(), "role": AccountRole.VILLAGE_AGENT.value,
-         "divisions": [village]} for n, village in enumerate(place.villages, start=1)]
-    users.append({"username": "staff1", "password": password(), "role": AccountRole.TOWNSHIP_STAFF.value,
-                  "divisions": [place.township]})
+         "divisions": villages} for n, villages in enumerate(served, start=1)]
+    users += [{"username": f"staff{n}", "password": password(), "role": AccountRole.TOWNSHIP_STAFF.value,
+               "divisions": [place.township]} for n in (1, 2)]
     users.append({"username": "county1", "password": password(), "role": AccountRole.COUNTY_OPERATOR.value,
                   "divisions": [place.county]})
     return users

@@ -28,6 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ONETRIP_APP_PORT", "8550", "port of the Flet app in web mode (`onetrip up`)"),
     Setting("ONETRIP_COUNTY_PORT", "8010", "port of the county platform simulator (`onetrip up`)"),
     Setting("ONETRIP_PUBLIC_URL", "", "public base URL printed on receipts and QR codes; unset → http://HOST:PORT"),
+    Setting("ONETRIP_DIVISIONS", "", "divisions file registered at every start (format of "
+            "assets/divisions.json); unset → the demo divisions, only when seeding the demo"),
 )
 
 
@@ -41,6 +43,7 @@ class Settings:
     app_port: int
     county_port: int
     public_url: str
+    divisions_file: Path | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -66,4 +69,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         app_port=int(get("ONETRIP_APP_PORT")),
         county_port=int(get("ONETRIP_COUNTY_PORT")),
         public_url=(get("ONETRIP_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+        divisions_file=Path(get("ONETRIP_DIVISIONS")).resolve() if get("ONETRIP_DIVISIONS") else None,
     )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
 from anyio import to_thread
 
-from sync_server.admin import asset_divisions, now_iso, register_divisions
+from sync_server.admin import now_iso, register_divisions, startup_divisions
 from sync_server.app import create_app
 from sync_server.couch import Couch
 from sync_server.demo import DemoUser, has_users, seed_demo
@@ -41,6 +42,8 @@ def configure_logging() -> None:
     # httpx logs every request URL at INFO, and engine URLs carry the admin password.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # The demo seeder plays the phones in-process: their replication lines would flood the console.
+    logging.getLogger("mobile").setLevel(logging.WARNING)
 
 
 class EngineComponent:
@@ -73,15 +76,16 @@ class Provisioner:
     async def start(self, ctx: StackContext) -> None:
         couch = Couch(ctx.couchdb_url)
         try:
-            registry = asset_divisions()
             await provision(couch)
+            # An empty data folder over a CouchDB that already has accounts (COUCHDB_URL):
+            # never overwrite real users with demo passwords, nor add the demo divisions.
+            seeding = self.seed and not await has_users(couch)
+            if self.seed and not seeding:
+                log.warning("not seeding the demo: ot-auth already has users")
+            registry = startup_divisions(ctx.settings, seeding)
             await register_divisions(couch, registry)
             await provision(couch, [d.code for d in await load_registry(couch) if len(d.code) == 12])
-            if self.seed and await has_users(couch):
-                # An empty data folder over a CouchDB that already has accounts (COUCHDB_URL):
-                # never overwrite real users with demo passwords.
-                log.warning("not seeding the demo: ot-auth already has users")
-            elif self.seed:
+            if seeding:
                 self.demo_users = await seed_demo(couch, ctx.settings.data_dir, registry, now_iso())
         finally:
             await couch.aclose()
@@ -129,6 +133,46 @@ class HttpServer:
                 await self.task
 
 
+class DemoCases:
+    """The demo township's cases (sync_server.demo_township), once server and workers run.
+
+    Seeding goes through the gateway, so it cannot happen in provisioning; Ctrl-C while it
+    runs stops it (a half-seeded demo folder is still a working data folder).
+    """
+
+    name = "demo-cases"
+
+    def __init__(self, provisioner: Provisioner) -> None:
+        self.provisioner = provisioner
+
+    async def start(self, ctx: StackContext) -> None:
+        if not self.provisioner.demo_users:
+            return
+        from sync_server.county.components import server_url
+        from sync_server.demo_township import DemoStopped, seed_in_thread
+
+        stop = threading.Event()
+        seeding = asyncio.ensure_future(to_thread.run_sync(
+            seed_in_thread, ctx.couchdb_url, ctx.settings, server_url(ctx.settings),
+            self.provisioner.demo_users, stop))
+        stopper = asyncio.ensure_future(ctx.stopping.wait())
+        try:
+            await asyncio.wait({seeding, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stop.set()  # Ctrl-C meanwhile: the seeder stops at its next case
+            cases = await seeding
+            log.info("demo township: %d cases seeded", len(cases))
+        except DemoStopped:
+            log.info("demo seeding stopped")
+        except Exception:
+            # The stack is useful without the demo cases: say so loudly, keep running.
+            log.exception("seeding the demo cases failed")
+        finally:
+            stopper.cancel()
+
+    async def stop(self) -> None:
+        return None
+
+
 class Banner:
     """Prints the URLs and the demo logins once everything runs."""
 
@@ -160,10 +204,16 @@ def components(ctx: StackContext, options: UpOptions, seed: bool) -> list[Compon
     else:
         ctx.couchdb_url = ctx.settings.couchdb_url
     stack += [provisioner, HttpServer()]
+    from sync_server.county.components import CountyOutbox, CountySimulator
     from sync_server.workers.component import WorkersComponent
 
-    stack.append(WorkersComponent())
-    # Later components (workers, county simulator, Flet app when options.app) go here.
+    # The simulator stands in for the county platform unless COUNTY_PLATFORM_URL is set.
+    # Demo cases before the county components: their simulator decides on a timer (demo_township).
+    stack += [WorkersComponent(), DemoCases(provisioner), CountySimulator(), CountyOutbox()]
+    if options.app:
+        from sync_server.app_process import FletApp
+
+        stack.append(FletApp())
     stack.append(Banner(provisioner))
     return stack
 

@@ -3,7 +3,8 @@
     from mobile.replication import RemoteDB, LocalDB, replicate
     summary = await replicate(LocalDB(store), RemoteDB(url, token=token))   # push
 
-`replicate` accepts a `LocalStore` directly and wraps it in `LocalDB`.
+`replicate` accepts a `LocalStore` directly and wraps it in `LocalDB`. `LiveSync` repeats push and
+pull for the app (on an interval and on `notify_network_up()`), one run per pair at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mobile.replication.errors import (
     Unauthorized,
     Unreachable,
 )
+from mobile.replication.live import LiveSync, Remote, SyncState
 from mobile.replication.local import LocalDB
 from mobile.replication.remote import RemoteDB
 from mobile.replication.replicator import replicate
@@ -27,12 +29,15 @@ __all__ = [
     "Backoff",
     "Cancelled",
     "Endpoint",
+    "LiveSync",
     "LocalDB",
     "MissingStub",
+    "Remote",
     "RemoteDB",
     "RemoteError",
     "ReplicationError",
     "ReplicationSummary",
+    "SyncState",
     "Unauthorized",
     "Unreachable",
     "replicate",

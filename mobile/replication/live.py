@@ -19,8 +19,9 @@ from typing import Any
 from mobile.replication.endpoint import Endpoint
 from mobile.replication.errors import ReplicationError, Unauthorized
 from mobile.replication.local import LocalDB
-from mobile.replication.replicator import DocFilter, replicate
+from mobile.replication.replicator import replicate
 from mobile.replication.summary import ReplicationSummary
+from mobile.replication.transfer import DocFilter
 from mobile.store import LocalStore
 
 log = logging.getLogger(__name__)

@@ -150,10 +150,14 @@ class RemoteDB:
         async with self._gzip_lock:
             if self._gzip is None:
                 self._gzip = await self._probe_gzip()
-            return self._gzip
+            return bool(self._gzip)
 
-    async def _probe_gzip(self) -> bool:
-        """POST an empty gzipped `_revs_diff`; a server that decodes it answers `{}`."""
+    async def _probe_gzip(self) -> bool | None:
+        """POST an empty gzipped `_revs_diff`; a server that decodes it answers `{}`.
+
+        None (ask again next time) when the network or the server failed: a flaky first minute must
+        not cost gzip for the rest of the sync.
+        """
         try:
             response = await self.client.post(
                 "_revs_diff",
@@ -161,10 +165,12 @@ class RemoteDB:
                 headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             )
         except httpx.TransportError:
-            return False
+            return None
         self.traffic.requests += 1
         if response.status_code in (401, 403):
             raise _error(response)
+        if response.status_code >= 500:
+            return None
         try:
             return response.status_code == 200 and response.json() == {}
         except ValueError:
@@ -183,6 +189,11 @@ class RemoteDB:
         return result
 
     async def get_local(self, doc_id: str) -> JSON | None:
+        """A `_local/` doc; the first call also runs the gzip probe alongside, saving a round trip later."""
+        found, _ = await asyncio.gather(self._get_local(doc_id), self._accepts_gzip())
+        return found
+
+    async def _get_local(self, doc_id: str) -> JSON | None:
         try:
             result: JSON = await self.get_json(doc_path(doc_id))
         except RemoteError as exc:
@@ -296,18 +307,27 @@ class RemoteDB:
         return lacking
 
     async def write_docs(self, docs: list[JSON]) -> list[JSON]:
-        """Documents carrying bytes go one by one as multipart/related, the rest in one `_bulk_docs`."""
+        """Documents carrying bytes go one by one as multipart/related, the rest in one `_bulk_docs`.
+
+        All of them at once: on a slow link the JSON batch travels while the scans upload.
+        """
         plain = [d for d in docs if not has_data(d)]
         rich = [d for d in docs if has_data(d)]
-        failures: list[JSON] = []
-        if plain:
+
+        async def bulk() -> list[JSON]:
+            if not plain:
+                return []
             response = await self.request("POST", "_bulk_docs", json_body={"docs": plain, "new_edits": False})
-            failures.extend(row for row in response.json() if "error" in row)
-        results = await asyncio.gather(*(self._put_related(d) for d in rich), return_exceptions=True)
-        for result in results:  # the PUTs that went through stay written even when one failed
+            return [row for row in response.json() if "error" in row]
+
+        results = await asyncio.gather(bulk(), *(self._put_related(d) for d in rich), return_exceptions=True)
+        failures: list[JSON] = []
+        for result in results:  # what went through stays written even when one request failed
             if isinstance(result, BaseException):
                 raise result
-            if result is not None:
+            if isinstance(result, list):
+                failures.extend(result)
+            elif result is not None:
                 failures.append(result)
         return failures
 

@@ -21,16 +21,16 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
 from mobile.replication.checkpoint import Session, next_log, replication_id, start_seq
-from mobile.replication.endpoint import JSON, AttachmentRef, Endpoint, Seq, attachment_stubs
-from mobile.replication.errors import Cancelled, MissingStub, Unauthorized
+from mobile.replication.endpoint import JSON, Endpoint, Seq
+from mobile.replication.errors import Cancelled, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
+from mobile.replication.transfer import Batch, DocFilter, fetch_batch, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +39,8 @@ log = logging.getLogger(__name__)
 # Measured on the 5,300-doc bench set: 500 pulled ~25 % faster than 200.
 BATCH_SIZE = 500
 
-DocFilter = Callable[[JSON], bool]
-
-
 class CancelToken(Protocol):
     def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One page of the source's changes and what the target said it lacks."""
-
-    rows: list[JSON]
-    missing: dict[str, JSON]
-    last_seq: Seq
 
 
 @dataclass(frozen=True)
@@ -99,8 +87,7 @@ async def replicate(
     since = start_seq(source_log, target_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
-    sent0 = source.traffic.bytes_sent + target.traffic.bytes_sent
-    received0 = source.traffic.bytes_received + target.traffic.bytes_received
+    sent0, received0 = _traffic(source, target)
     summary = ReplicationSummary(
         replication_id=rep_id, session_id=session.session_id, start_seq=since, last_seq=since
     )
@@ -118,35 +105,38 @@ async def replicate(
             summary = summary.add(item.result, item.batch.last_seq)
             logs = await record_checkpoint(source, target, Checkpointer(doc_id, session), logs, summary)
             if progress is not None:
-                moved = (
-                    source.traffic.bytes_sent
-                    + target.traffic.bytes_sent
-                    - sent0
-                    + source.traffic.bytes_received
-                    + target.traffic.bytes_received
-                    - received0
-                )
-                progress(summary.docs_written, moved)
+                sent, received = _traffic(source, target)
+                progress(summary.docs_written, sent - sent0 + received - received0)
             _check(cancel)
     except Exception as exc:
         # Let the batch being fetched land in the target (what arrived is not fetched again next
         # time), unless the caller cancelled: then stop at once.
-        stopping.set()
-        reader.cancel()
-        with contextlib.suppress(asyncio.QueueFull):  # wake the transfer stage if it waits for a batch
-            batches.put_nowait(None)
-        if isinstance(exc, Cancelled):
-            mover.cancel()
-        await asyncio.gather(reader, mover, return_exceptions=True)
+        await wind_down(reader, mover, batches, stopping, at_once=isinstance(exc, Cancelled))
         raise
     finally:
         reader.cancel()
         mover.cancel()
-    return replace(
-        summary,
-        bytes_sent=source.traffic.bytes_sent + target.traffic.bytes_sent - sent0,
-        bytes_received=source.traffic.bytes_received + target.traffic.bytes_received - received0,
-    )
+    sent, received = _traffic(source, target)
+    return replace(summary, bytes_sent=sent - sent0, bytes_received=received - received0)
+
+
+def _traffic(source: Endpoint, target: Endpoint) -> tuple[int, int]:
+    """Bytes (sent, received) by both endpoints so far."""
+    return (source.traffic.bytes_sent + target.traffic.bytes_sent,
+            source.traffic.bytes_received + target.traffic.bytes_received)
+
+
+async def wind_down(reader: asyncio.Task[None], mover: asyncio.Task[None],
+                    batches: asyncio.Queue[Batch | Exception | None], stopping: asyncio.Event,
+                    *, at_once: bool) -> None:
+    """Stop reading; let the transfer stage write what it fetched (or cancel it too when `at_once`)."""
+    stopping.set()
+    reader.cancel()
+    with contextlib.suppress(asyncio.QueueFull):  # wake the transfer stage if it waits for a batch
+        batches.put_nowait(None)
+    if at_once:
+        mover.cancel()
+    await asyncio.gather(reader, mover, return_exceptions=True)
 
 
 async def read_batches(
@@ -234,106 +224,12 @@ async def transfer_batches(
                 await outbox.put(exc)
             return
         if not await hand_over():
+            # The previous batch failed, but this one arrived: land it before stopping, so the
+            # next run does not fetch it again (it is not checkpointed).
+            with contextlib.suppress(Exception):
+                await write_batch(source, target, fetched)
             return
         pending = (item, asyncio.create_task(write_batch(source, target, fetched)))
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A batch with the revisions read from the source, bytes filled in where the target lacks them."""
-
-    batch: Batch
-    docs: list[JSON]
-    read: int = 0
-    attachments: int = 0
-    error: Exception | None = None  # some bytes did not arrive: `docs` holds only the complete ones
-
-
-async def fetch_batch(
-    source: Endpoint, target: Endpoint, batch: Batch, doc_filter: DocFilter | None
-) -> Fetched:
-    """Read the revisions the target lacks, and the attachment bytes it lacks."""
-    wanted = [(doc_id, rev) for doc_id, diff in batch.missing.items() for rev in diff.get("missing", [])]
-    if not wanted:
-        return Fetched(batch, [])
-    docs = await source.bulk_get(wanted)
-    read = len(docs)
-    if doc_filter is not None:
-        docs = [d for d in docs if doc_filter(d)]
-    if not docs:
-        return Fetched(batch, [], read)
-    ancestors = {i: d.get("possible_ancestors", []) for i, d in batch.missing.items()}
-    lacking = await target.missing_attachments(docs, ancestors)
-    ready, count, error = await fetch_attachments(source, docs, lacking)
-    return Fetched(batch, ready, read, count, error)
-
-
-async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> BatchResult:
-    """Write a fetched batch; what arrived is written even when part of the batch failed."""
-    docs, count, error = fetched.docs, fetched.attachments, fetched.error
-    if not docs and error is None:
-        return BatchResult(docs_read=fetched.read)
-    try:
-        failures = await target.write_docs(docs)
-    except MissingStub:
-        # The target lost an attachment it should hold (or reported its ancestors wrongly): send all bytes.
-        log.warning("target lacked attachment stubs; resending %d docs with their bytes", len(docs))
-        every = {
-            (d["_id"], d["_rev"], name)
-            for d in docs
-            for name, att in attachment_stubs(d).items()
-            if "data" not in att
-        }
-        docs, more, error2 = await fetch_attachments(source, docs, every)
-        count, error = count + more, error or error2
-        failures = await target.write_docs(docs)
-    if error is not None:
-        # The next run's _revs_diff skips what was just written; the batch is not checkpointed
-        # because some of it is still missing.
-        raise error
-    failed = {f.get("id") for f in failures}
-    written = [d["_id"] for d in docs if d["_id"] not in failed]
-    conflicts = await target.conflicted(written)
-    if conflicts is None:
-        conflicts = await source.conflicted(written) or set()
-    return BatchResult(
-        docs_read=fetched.read,
-        docs_written=len(docs) - len(failures),
-        failures=tuple(failures),
-        attachments_fetched=count,
-        conflicts_seen=len(conflicts),
-    )
-
-
-async def fetch_attachments(
-    source: Endpoint, docs: list[JSON], lacking: set[tuple[str, str, str]]
-) -> tuple[list[JSON], int, Exception | None]:
-    """Put `data: bytes` into every stub listed in `lacking` (the source endpoint bounds concurrency).
-
-    Returns the documents whose bytes all arrived, how many attachments arrived, and the first error:
-    one lost connection must not throw away the scans that did arrive.
-    """
-    refs: list[tuple[JSON, JSON, AttachmentRef]] = []
-    for doc in docs:
-        for name, att in attachment_stubs(doc).items():
-            if (doc["_id"], doc["_rev"], name) in lacking:
-                ref = AttachmentRef(doc["_id"], doc["_rev"], name, str(att.get("digest", "")))
-                refs.append((doc, att, ref))
-    blobs = await asyncio.gather(*(source.get_attachment(ref) for _, _, ref in refs), return_exceptions=True)
-    incomplete: set[int] = set()
-    error: Exception | None = None
-    for (doc, att, _), data in zip(refs, blobs, strict=True):
-        if isinstance(data, bytes):
-            att.pop("stub", None)
-            att["data"] = data
-            att["length"] = len(data)
-        elif isinstance(data, Exception):
-            incomplete.add(id(doc))
-            error = error or data
-        else:
-            raise data
-    ready = [d for d in docs if id(d) not in incomplete]
-    return ready, sum(1 for b in blobs if isinstance(b, bytes)), error
 
 
 async def record_checkpoint(

@@ -184,8 +184,9 @@ class LocalStore:
         and here.
         """
         order = list(range(len(docs)))
-        if not new_edits:
-            order.sort(key=partial(_replication_order, docs, _first_positions(docs)))
+        first = _first_positions(docs)
+        if not new_edits and len(first) < len(docs):  # some document comes more than once
+            order.sort(key=partial(_replication_order, docs, first))
         results: list[dict[str, Any]] = [{} for _ in docs]
         with self._write() as cx:
             for index in order:

@@ -171,6 +171,8 @@ def _store_revision(
         cx.execute(
             "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)", (digest, len(data), data)
         )
+    if not atts.refs:
+        return
     cx.executemany(
         "INSERT OR REPLACE INTO rev_attachments (doc_id, rev, name, digest, content_type, length, revpos) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -246,6 +246,15 @@ class CaseDetailViewModel:
         self.case = self.book.save(self.case, {**self.case, "materials": entries, "missing": missing})
         return True
 
+    def can_supplement(self) -> bool:
+        """The agent adds what the one-time notice asked for, while the case waits for it."""
+        return self.status is Status.NEEDS_MATERIALS and self.book.account.role == "village_agent"
+
+    def still_missing(self) -> list[tuple[str, str]]:
+        """(requirement code, name) of the materials still missing."""
+        codes = [str(c) for c in self.case.get("missing", [])]
+        return list(zip(codes, self._names(codes), strict=True))
+
     def _notice_given(self) -> bool:
         # 一次性告知: the citizen gets one complete list per application, never a second.
         return any(e.get("kind") == "materials_requested" for e in self.events)

@@ -126,6 +126,12 @@ class AppContext:
             catalog = load_catalog(seed.read_text(encoding="utf-8"), source=str(seed))
         return item_choices(catalog, self.t.language)
 
+    def set_language(self, language: str) -> None:
+        """中文+English ("zh") or English only ("en"); kept on the phone."""
+        self.t.language = language
+        self.session.save_state(replace(self.session.state, language=language))
+        self.__dict__.pop("items", None)  # catalog names are bilingual texts: rebuild them
+
     def item_name(self, code: str) -> str:
         return next((i.name for i in self.items if i.code == code), code)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import flet as ft
 
 from mobile.viewmodels.badges import BadgeLevel
@@ -49,13 +51,16 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
                 padding=ft.Padding.only(left=10),
             )
         )
+    if vm.can_supplement():
+        body.append(ui.title(t("step_notice")))
+        body += [_supplement(nav, vm, code, name) for code, name in vm.still_missing()]
     body.append(ui.message(vm.error))
     body.append(ui.message(vm.message, kind="ok"))
-    body.append(ft.Column([_action(nav, vm, a) for a in vm.actions()], spacing=8))
+    body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
     return ui.screen(
         "/case",
         t("detail"),
-        [ft.Semantics(identifier="case-detail", content=ft.Column(body, spacing=8))],
+        [ft.Semantics(identifier="case-detail", content=ui.stack(body, spacing=8))],
         back=lambda e: nav.go("/"),
     )
 
@@ -92,3 +97,30 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
         parts.append(reason)
     parts.append(button)
     return ui.panel(*parts)
+
+
+def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.Control:
+    """A missing material (补正) with photo and file buttons."""
+
+    async def photo(e: ft.Event[Any]) -> None:
+        data = await nav.take_photo()
+        if data is not None:
+            vm.supplement(code, data)
+            nav.refresh()
+
+    async def pick(e: ft.Event[Any]) -> None:
+        data = await nav.pick_image()
+        if data is not None:
+            vm.supplement(code, data)
+            nav.refresh()
+
+    return ui.panel(
+        ui.text(f"× {name}", bold=True),
+        ft.Row(
+            [
+                ui.button(vm.t("capture"), photo, icon=ft.Icons.PHOTO_CAMERA),
+                ui.button(vm.t("pick_file"), pick, icon=ft.Icons.FOLDER_OPEN, primary=False),
+            ],
+            spacing=6,
+        ),
+    )

@@ -83,12 +83,17 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
     )
     actions: list[ft.Control] = [
         *staff_actions,
-        ft.IconButton(
-            ft.Icons.QR_CODE_SCANNER,
-            on_click=lambda e: nav.go("/delivery"),
-            tooltip=t("delivery_title"),
-            icon_color="#FFFFFF",
-            icon_size=28,
+        ft.Semantics(
+            identifier="open-delivery",
+            button=True,
+            label=t("delivery_title"),
+            content=ft.IconButton(
+                ft.Icons.QR_CODE_SCANNER,
+                on_click=lambda e: nav.go("/delivery"),
+                tooltip=t("delivery_title"),
+                icon_color="#FFFFFF",
+                icon_size=28,
+            ),
         ),
         ft.IconButton(
             ft.Icons.SETTINGS,
@@ -101,7 +106,7 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
     return ui.screen(
         "/",
         heading,
-        [ft.Semantics(identifier="case-list", content=ft.Column(body, spacing=ui.GAP))],
+        [ft.Semantics(identifier="case-list", content=ui.stack(body))],
         actions=actions,
         bottom=bottom,
     )

@@ -14,7 +14,7 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
     t = vm.t
     body: list[ft.Control] = []
     if vm.done:
-        body.append(ui.message(t("delivered_ok"), kind="ok"))
+        body.append(ft.Semantics(identifier="delivered", content=ui.message(t("delivered_ok"), kind="ok")))
         return ui.screen(
             "/delivery",
             t("delivery_title"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import flet as ft
 
 from mobile.viewmodels.receipt import ReceiptViewModel
@@ -13,6 +15,10 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
     t = nav.ctx.t
     data = vm.data()
     saved = vm.save()
+
+    async def save_image(e: ft.Event[Any]) -> None:
+        await nav.save_file(saved.name, saved.read_bytes())
+
     body: list[ft.Control] = [
         ui.text(t("tracking_code"), 16, color=ui.MUTED),
         ft.Semantics(
@@ -37,7 +43,10 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
     return ui.screen(
         "/receipt",
         t("receipt"),
-        [ft.Semantics(identifier="receipt", content=ft.Column(body, spacing=8))],
+        [ft.Semantics(identifier="receipt", content=ui.stack(body, spacing=8))],
         back=lambda e: nav.go("/"),
-        bottom=[ui.button(t("home"), lambda e: nav.go("/"), icon=ft.Icons.HOME, ident="home")],
+        bottom=[
+            ui.button(t("save_image"), save_image, icon=ft.Icons.DOWNLOAD, primary=False, ident="save-image"),
+            ui.button(t("home"), lambda e: nav.go("/"), icon=ft.Icons.HOME, ident="home"),
+        ],
     )

@@ -61,7 +61,12 @@ def settings(nav: Nav) -> ft.View:
         else:
             nav.refresh()
 
+    def switch_language(e: ft.Event[ft.Button]) -> None:
+        ctx.set_language("en" if t.language == "zh" else "zh")
+        nav.refresh()
+
     body += [
+        ui.button(t("language"), switch_language, icon=ft.Icons.TRANSLATE, primary=False, ident="language"),
         ui.button("锁定 Lock", lock, icon=ft.Icons.LOCK, primary=False),
         ui.button(t("sign_out"), sign_out, icon=ft.Icons.LOGOUT, primary=False, ident="sign-out"),
         ui.message(session.error),

@@ -133,9 +133,14 @@ def message(value: str, *, kind: str = "error") -> ft.Control:
     )
 
 
+def stack(controls: list[ft.Control], spacing: int = GAP) -> ft.Column:
+    """A column whose children take the full width (buttons and fields reach both edges)."""
+    return ft.Column(controls, spacing=spacing, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+
 def panel(*controls: ft.Control, bgcolor: str = PANEL, on_click: Handler | None = None) -> ft.Container:
     return ft.Container(
-        content=ft.Column(list(controls), spacing=4),
+        content=stack(list(controls), spacing=4),
         bgcolor=bgcolor,
         padding=ft.Padding.all(PAD),
         border_radius=ft.BorderRadius.all(8),
@@ -162,7 +167,13 @@ def screen(
         else None
     )
     controls: list[ft.BaseControl] = [
-        ft.Column(body, spacing=GAP, scroll=ft.ScrollMode.AUTO, expand=True),
+        ft.Column(
+            body,
+            spacing=GAP,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        ),
     ]
     if bottom:
         controls.append(ft.Row(bottom, spacing=GAP))

@@ -34,9 +34,7 @@ def build(nav: Nav, vm: WizardViewModel) -> ft.View:
             vm.back()
             nav.refresh()
 
-    content = ft.Semantics(
-        identifier=f"wizard-{vm.step.name.lower()}", content=ft.Column(body, spacing=ui.GAP)
-    )
+    content = ft.Semantics(identifier=f"wizard-{vm.step.name.lower()}", content=ui.stack(body))
     return ui.screen(
         "/new", t("new_application"), [header, content, ui.message(vm.error)], back=back, bottom=bottom
     )

@@ -1,7 +1,8 @@
 """The server's Ed25519 signing key (签名密钥), generated into the data folder on first start.
 
 One key signs access tokens (JWT, EdDSA) and the delivery QR tokens; its public half is
-published at `GET /api/public-key` so devices verify QR tokens offline.
+published at `GET /api/public-key` so devices verify QR tokens offline. Rotation and the
+retired public keys still accepted: `sync_server.auth.keyring`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from shared.delivery import key_id
 
 KEY_FILE = "ed25519-signing-key.pem"
 
@@ -29,6 +32,15 @@ class SigningKey:
     def public_pem(self) -> str:
         return self.public.public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    @property
+    def kid(self) -> str:
+        """Key id (密钥标识): hex of the delivery tokens' 4-byte key id; the JWT header `kid`."""
+        return key_id(self.public).hex()
+
+    def access_key(self, kid: str | None, now: float) -> Ed25519PublicKey | None:
+        """The public key for an access token with header `kid` (tokens without one predate key ids)."""
+        return self.public if kid in (None, self.kid) else None
 
     @property
     def public_raw_b64url(self) -> str:

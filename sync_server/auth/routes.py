@@ -51,7 +51,8 @@ def _string(data: dict[str, Any], name: str) -> str:
 
 async def _pair(ctx: ServerContext, username: str, role: str, device: str, family: str) -> dict[str, Any]:
     now = int(ctx.clock())
-    access = issue_access(ctx.key, username=username, role=role, device=device, family=family, now=now)
+    access = issue_access(ctx.ring.current(), username=username, role=role, device=device, family=family,
+                          now=now)
     refresh = await issue_refresh(ctx.couch, RefreshGrant(username, device, family), now)
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
             "expires_in": ACCESS_TTL}
@@ -76,6 +77,7 @@ async def login(request: Request) -> Response:
     wait = max(ctx.limits.by_username.retry_after(user_key, now),
                ctx.limits.by_address.retry_after(address_key, now))
     if wait > 0:
+        ctx.counters.logins_refused["rate_limited"] += 1
         raise _too_many(wait)
     stored = await load_user(ctx.couch, username)
     stored_hash = stored["password_hash"] if stored else DUMMY_HASH
@@ -83,6 +85,7 @@ async def login(request: Request) -> Response:
     if not stored or not ok or stored.get("disabled"):
         ctx.limits.by_username.failure(user_key, now)
         ctx.limits.by_address.failure(address_key, now)
+        ctx.counters.logins_refused["password"] += 1
         log.info("login refused for a user from %s", address)
         raise ApiError(401, "用户名或密码错误 / wrong username or password")
     ctx.limits.by_username.success(user_key)
@@ -91,6 +94,7 @@ async def login(request: Request) -> Response:
     try:
         family = await start_family(ctx.couch, device, user.username, ctx.now_iso())
     except DeviceRevoked:
+        ctx.counters.logins_refused["device_revoked"] += 1
         raise ApiError(403, "此终端已被注销 / this device has been revoked by an administrator") from None
     body = await _pair(ctx, user.username, user.role.value, device, family)
     body["user"] = {"username": user.username, "role": user.role.value, "divisions": list(user.divisions),
@@ -122,9 +126,11 @@ async def me(request: Request) -> Response:
 
 
 async def public_key(request: Request) -> Response:
-    key = context_of(request).key
-    return JSONResponse({"alg": "EdDSA", "crv": "Ed25519", "pem": key.public_pem,
-                         "raw": key.public_raw_b64url})
+    """The current key as before, plus `kid` and every key still accepted (`keys`, current first)."""
+    ctx = context_of(request)
+    key = ctx.ring.current()
+    return JSONResponse({"alg": "EdDSA", "crv": "Ed25519", "kid": key.kid, "pem": key.public_pem,
+                         "raw": key.public_raw_b64url, "keys": ctx.ring.published(ctx.clock())})
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:

@@ -8,9 +8,11 @@ public key as a secret fail like any bad signature.
 from __future__ import annotations
 
 import secrets
-from typing import TypedDict, cast
+import time
+from typing import Protocol, TypedDict, cast
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync_server.auth.keys import SigningKey
 
@@ -33,6 +35,12 @@ class AccessClaims(TypedDict):
     exp: int
 
 
+class PublicKeys(Protocol):
+    """A `SigningKey` or a `KeyRing`: the key for a token's header `kid`, None when not accepted."""
+
+    def access_key(self, kid: str | None, now: float) -> Ed25519PublicKey | None: ...
+
+
 class InvalidToken(Exception):
     """The token is missing, malformed, forged, expired or not for us."""
 
@@ -41,12 +49,20 @@ def issue_access(key: SigningKey, *, username: str, role: str, device: str, fami
     claims: AccessClaims = {"iss": ISSUER, "aud": AUDIENCE, "sub": username, "role": role, "device": device,
                             "fam": family, "jti": secrets.token_urlsafe(12), "iat": now, "nbf": now,
                             "exp": now + ACCESS_TTL}
-    return jwt.encode(dict(claims), key.private, algorithm="EdDSA")
+    return jwt.encode(dict(claims), key.private, algorithm="EdDSA", headers={"kid": key.kid})
 
 
-def verify_access(key: SigningKey, token: str) -> AccessClaims:
+def verify_access(keys: PublicKeys, token: str, now: float | None = None) -> AccessClaims:
+    """The claims of a valid token; `now` decides whether a retired key is still accepted."""
     try:
-        claims = jwt.decode(token, key.public, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(type(exc).__name__) from exc
+    public = keys.access_key(kid if isinstance(kid, str) else None, time.time() if now is None else now)
+    if public is None or (kid is not None and not isinstance(kid, str)):
+        raise InvalidToken("unknown key id")
+    try:
+        claims = jwt.decode(token, public, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
                             leeway=LEEWAY,
                             options={"require": ["exp", "nbf", "iat", "sub", "jti", "iss", "aud"]})
     except jwt.PyJWTError as exc:

@@ -39,6 +39,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     service = CitizenService(
         couch_of=lambda: ctx.couch,
         signing_key=ctx.key.private,
+        keys=ctx.ring,
         public_url=ctx.settings.public_url,
         clock=lambda: datetime.fromtimestamp(ctx.clock(), UTC),
     )

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import delivery
 from shared.catalog import item_doc_id
+from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
 from sync_server.citizen.ratelimit import Limit, RateLimiter
 from sync_server.citizen.summary import Coded, Summary, build_summary
@@ -104,6 +105,8 @@ class CitizenService:
     per_code: Limit = PER_CODE
     backfill_interval: float = 30.0  # seconds between index catch-ups triggered by misses
     token_ttl: timedelta = delivery.DEFAULT_TTL
+    # With the server's key ring: sign with its current key, verify with the key a token names.
+    keys: KeyRing | None = None
     _address: RateLimiter = field(init=False)
     _code: RateLimiter = field(init=False)
     _backfill_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
@@ -219,7 +222,9 @@ class CitizenService:
     async def check_token(self, code: str, token: str) -> tuple[delivery.DeliveryToken, JSON]:
         """The token's content and index entry when it is valid now for `code`; `TokenError` otherwise."""
         key = self._key()
-        content = delivery.verify_token(token, key.public_key(), now=self.clock(),
+        now = self.clock().timestamp()
+        public = key.public_key() if self.keys is None else self.keys.delivery_key(token, now)
+        content = delivery.verify_token(token, public, now=self.clock(),
                                         expected_case=index.canonical_code(code) or code)
         entry = await self.entry(code)
         if entry["case_id"] != content.case_id:
@@ -264,6 +269,8 @@ class CitizenService:
         return entry
 
     def _key(self) -> Ed25519PrivateKey:
+        if self.keys is not None:
+            return self.keys.current().private
         if self.signing_key is None:
             raise Refused("no_key", "服务器未配置签名密钥。 The server has no signing key configured.")
         return self.signing_key

@@ -107,6 +107,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
     upstream = await ctx.couch.bulk_docs(db, valid, new_edits=new_edits) if valid else []
     answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
+    ctx.counters.documents(len(accepted), sum(reason is not None for reason in verdicts))
     for doc, reason in zip(docs, verdicts, strict=True):
         if reason is not None:
             log.info("refused %s in %s for %s", doc.get("_id") if isinstance(doc, dict) else "?", db,
@@ -163,12 +164,14 @@ async def put_document(ctx: ServerContext, request: Request, user: User, db: str
     stored = (await load_stored(ctx.couch, db, [doc], new_edits)).get(doc_id, Stored())
     reason = check_document(doc, user.role, village, stored, new_edits=new_edits)
     if reason is not None:
+        ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
     params = {"new_edits": "false"} if not new_edits else {}
     try:
         result: JSON = await ctx.couch.put_doc(db, doc, **params)
     except CouchError as exc:
         raise ApiError(exc.status, exc.reason, error=exc.error) from None
+    ctx.counters.documents(1, 0)
     await record_writes(ctx.couch, user, db, [AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))),
                                                             doc.get("_deleted") is True)], ctx.now_iso())
     return JSONResponse(result, status_code=201)
@@ -192,6 +195,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True)
                   or _check_parts(doc, parts))
         if reason is not None:
+            ctx.counters.documents(0, 1)
             raise ApiError(403, reason, error="forbidden")
         types = [(name, str(att.get("content_type"))) for name, att in _follows(doc)]
         segments, upstream_type, size = multipart.rebuild(doc, parts, types)
@@ -202,6 +206,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
     finally:
         file.close()
     if response.status_code < 300:
+        ctx.counters.documents(1, 0)
         written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
         await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
     return response

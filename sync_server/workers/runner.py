@@ -206,8 +206,23 @@ def default_transitions(couch: Couch, config: WorkerConfig) -> list[Transition]:
 async def run_workers(
     couch: Couch, settings: Settings, stop: asyncio.Event, config: WorkerConfig | None = None
 ) -> None:
-    """What `onetrip up` runs: the workers on every village database until `stop` is set."""
-    await Workers(couch, config).run(stop)
+    """What `onetrip up` runs: the workers on every village database until `stop` is set.
+
+    Besides `default_transitions`, the citizen side's transitions run here: the tracking
+    index (so `/t/{code}` finds new cases at once) and the server-side check of QR tokens
+    in delivery events recorded on devices, which needs the signing key from the data folder.
+    """
+    from sync_server.auth.keys import load_signing_key
+    from sync_server.citizen.transitions import DeliveryCheck, TrackingIndex
+
+    public_key = load_signing_key(settings.secrets_dir).public
+
+    def transitions(couch: Couch, config: WorkerConfig) -> list[Transition]:
+        return [*default_transitions(couch, config),
+                TrackingIndex(couch, config.server_db),
+                DeliveryCheck(couch, public_key, config.server_db)]
+
+    await Workers(couch, config, transitions=transitions).run(stop)
 
 
 class _Backoff:

@@ -9,7 +9,6 @@ or drop it (the request reaches the server, the answer never reaches the client)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ class FaultProxy:
     plan: Plan = lambda exchange: Fault()
     exchanges: list[Exchange] = field(default_factory=list)
     _server: asyncio.Server | None = None
+    _handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -61,17 +61,22 @@ class FaultProxy:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for task in list(self._handlers):  # exchanges still delayed or in flight
+                task.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             await self._exchange(reader, writer)
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            self._handlers.discard(task)  # type: ignore[arg-type]
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")

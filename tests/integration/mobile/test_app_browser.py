@@ -4,6 +4,7 @@ and saves screenshots of each screen to test-artifacts/ (a person looks at them)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -12,17 +13,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from mobile.services.device_state import DeviceState, DeviceStateFile
 from mobile.services.pin import create_pin
+from mobile.store import LocalStore
+from mobile.viewmodels.casebook import CaseBook
+from shared.delivery import delivery_url, issue_token
 from shared.idnumber import make_id_number
+from shared.ids import new_tracking_code
+from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import AGENT
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
@@ -30,6 +38,15 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "app"
 PIN = "246810"
+KEY = Ed25519PrivateKey.generate()
+RESULT_CODE = new_tracking_code(b"\x05" * 7)
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    data: Path
+
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,12 +63,36 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The app in web mode, for an agent who signed in online earlier and set a PIN."""
     data = tmp_path_factory.mktemp("device")
     state = DeviceState(device_id="dev-browser", server_url="http://127.0.0.1:9")
-    state = replace(state, account=AGENT, access_token="a", refresh_token="r", pin=create_pin(PIN).to_json())
+    state = replace(
+        state,
+        account=AGENT,
+        access_token="a",
+        refresh_token="r",
+        pin=create_pin(PIN).to_json(),
+        public_key=base64.b64encode(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
+    )
     DeviceStateFile(data).save(state)
+    # A result waiting for delivery, pulled on an earlier sync.
+    store = LocalStore(data / "store.sqlite")
+    book = CaseBook(store, AGENT, "dev-browser", lambda: datetime.now(UTC))
+    result = make_case(
+        book,
+        item_code="SB-001",
+        situation="self",
+        status="result_ready",
+        tracking_code=RESULT_CODE,
+        applicant={
+            "name": "李建国",
+            "id_number": make_id_number("330212", date(1950, 1, 2), 11),
+            "phone": "",
+        },
+    )
+    store.close()
+    (data / "result-case.txt").write_text(result["_id"])
     port = _free_port()
     # Port 9 (discard) has no server: the app is offline, as in a village.
     env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
@@ -75,7 +116,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             raise RuntimeError((data / "app.log").read_text())
         time.sleep(0.2)
     try:
-        yield url
+        yield RunningApp(url, data)
     finally:
         proc.terminate()
         try:
@@ -117,7 +158,7 @@ def browser_page(tmp_path: Path) -> Iterator[Any]:
 
 def shot(page: Any, name: str) -> None:
     # Pixels lag behind the DOM (FLET.md): give CanvasKit a moment before the screenshot.
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
@@ -132,10 +173,10 @@ def fill(page: Any, label: str, value: str) -> None:
 
 
 def test_offline_unlock_and_new_application_to_receipt(
-    app_url: str, browser_page: Any, tmp_path: Path
+    app: RunningApp, browser_page: Any, tmp_path: Path
 ) -> None:
     page = browser_page
-    page.goto(app_url)
+    page.goto(app.url)
     page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
     page.locator("flt-semantics-placeholder").dispatch_event("click")
 
@@ -184,21 +225,7 @@ def test_offline_unlock_and_new_application_to_receipt(
     shot(page, "08-one-time-notice")
     click(page, "下一步 Next")
 
-    pad = page.locator('[flt-semantics-identifier="signature-pad"]')
-    pad.wait_for(timeout=10000)
-    box = pad.bounding_box()
-    assert box is not None
-    x, y = box["x"], box["y"]
-    for stroke in (
-        [(40, 60), (120, 70), (200, 60), (280, 80)],
-        [(150, 30), (150, 170)],
-        [(60, 140), (290, 150)],
-    ):
-        page.mouse.move(x + stroke[0][0], y + stroke[0][1])
-        page.mouse.down()
-        for px, py in stroke[1:]:
-            page.mouse.move(x + px, y + py, steps=8)
-        page.mouse.up()
+    draw_signature(page)
     shot(page, "09-signature")
     click(page, "下一步 Next")
 
@@ -215,3 +242,53 @@ def test_offline_unlock_and_new_application_to_receipt(
     page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=10000)
     page.get_by_text("王秀英", exact=False).first.wait_for(timeout=10000)
     shot(page, "12-case-list-after")
+
+
+def unlock(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
+    page.locator("flt-semantics-placeholder").dispatch_event("click")
+    page.get_by_role("textbox", name="解锁密码 PIN").wait_for(timeout=20000)
+    fill(page, "解锁密码 PIN", PIN)
+    click(page, "解锁 Unlock")
+    page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=20000)
+
+
+def draw_signature(page: Any) -> None:
+    pad = page.locator('[flt-semantics-identifier="signature-pad"]')
+    pad.wait_for(timeout=10000)
+    box = pad.bounding_box()
+    assert box is not None
+    x, y = box["x"], box["y"]
+    for stroke in (
+        [(40, 60), (120, 70), (200, 60), (280, 80)],
+        [(150, 30), (150, 170)],
+        [(60, 140), (290, 150)],
+    ):
+        page.mouse.move(x + stroke[0][0], y + stroke[0][1])
+        page.mouse.down()
+        for px, py in stroke[1:]:
+            page.mouse.move(x + px, y + py, steps=8)
+        page.mouse.up()
+
+
+def test_delivery_with_typed_qr_text_and_receiver_signature(app: RunningApp, browser_page: Any) -> None:
+    case_id = (app.data / "result-case.txt").read_text()
+    token = issue_token(
+        KEY, case_id=case_id, tracking_code=RESULT_CODE, now=datetime.now(UTC), token_id=b"\x07" * 8
+    )
+    page = browser_page
+    unlock(page, app.url)
+    page.locator('[flt-semantics-identifier="open-delivery"]').click()
+    page.get_by_role("textbox", name="手动输入二维码内容 Type the QR text").wait_for(timeout=10000)
+    shot(page, "21-delivery-scan")
+    fill(
+        page, "手动输入二维码内容 Type the QR text", delivery_url("http://127.0.0.1:8000", RESULT_CODE, token)
+    )
+    click(page, "核验 Verify")
+    page.get_by_text("李建国", exact=False).first.wait_for(timeout=10000)
+    draw_signature(page)
+    shot(page, "22-delivery-verified")
+    click(page, "送达 Deliver")
+    page.locator('[flt-semantics-identifier="delivered"]').wait_for(timeout=10000)
+    shot(page, "23-delivered")

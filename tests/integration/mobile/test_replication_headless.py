@@ -9,9 +9,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from ulid import ULID
 
+from mobile.headless_sync import Tokens, login, sync_databases
 from mobile.store import LocalStore
 from shared.ids import case_id, event_id
 from tests.integration.mobile.helpers import payload
@@ -128,3 +130,19 @@ def test_wrong_password_fails_with_a_clear_message(
     result = sync(tmp_path / "x.sqlite", server, town.agents[0], password="wrong")
     assert result.returncode == 2
     assert "wrong username or password" in result.stderr
+
+
+async def test_a_refused_access_token_is_refreshed_once(server: RunningServer, town: Township,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite"
+    write_case(path, town.villages[1])
+    store = LocalStore(path)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server.url, town.agents[1], PASSWORD, "dev-refresh-test")
+            tokens = Tokens(client, server.url, account)
+            tokens.access = "expired.or.revoked"  # what a device holds after 30 min offline
+            result = await sync_databases(store, server.url, tokens, (town.dbs[1],))
+        assert result.pushed == 2 and tokens.access not in ("expired.or.revoked", account.access_token)
+    finally:
+        store.close()

@@ -101,9 +101,18 @@ def leaves_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_same_winners_conflicts_and_leaves_as_pouchdb(tmp_path: Path) -> None:
-    seed = random.randrange(2**32)
+    compare_with_pouchdb(tmp_path, random.randrange(2**32), 150)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("round_", range(10))
+def test_same_as_pouchdb_soak(tmp_path: Path, round_: int) -> None:
+    compare_with_pouchdb(tmp_path, random.randrange(2**32), 1000)
+
+
+def compare_with_pouchdb(tmp_path: Path, seed: int, count: int) -> None:
     print(f"seed {seed}")
-    docs = random_docs(random.Random(seed), 150)
+    docs = random_docs(random.Random(seed), count)
     ids = sorted({doc["_id"] for doc in docs})
     theirs = pouchdb_view(tmp_path, docs, ids)
     with LocalStore(tmp_path / "ours.sqlite") as db:

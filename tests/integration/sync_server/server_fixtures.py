@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from shared.divisions import Division
 from sync_server.admin import cmd_add_user
 from sync_server.app import create_app
+from sync_server.auth.cache import AccountCache
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
 from sync_server.couch import Couch
@@ -59,7 +60,8 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES) -> RunningServer:
+def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES, *,
+                 account_cache: bool = False) -> RunningServer:
     port = free_port()
     settings = settings_from_env({"ONETRIP_DATA": str(data_dir), "ONETRIP_PORT": str(port),
                                   "COUCHDB_URL": couchdb_url})
@@ -67,6 +69,8 @@ def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
                         key=load_signing_key(settings.secrets_dir),
                         clock=clock)
+    if account_cache:  # as `create_app` builds it for `onetrip up`
+        ctx.accounts = AccountCache(lambda: ctx.couch)
     app: Starlette = create_app(settings, ctx=ctx, route_modules=modules)
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
                                     lifespan="on"))

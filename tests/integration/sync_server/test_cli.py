@@ -81,7 +81,9 @@ def test_up_seeds_the_demo_and_admin_commands_work_while_it_runs(
     headers = {"Authorization": f"Bearer {pair['access_token']}"}
     assert httpx.get(url + "/api/auth/me", headers=headers).status_code == 200
     assert admin(env, "revoke-device", "new-phone").returncode == 0
-    assert httpx.get(url + "/api/auth/me", headers=headers).status_code == 401
+    # `onetrip up` answers from the account cache: the revocation arrives through ot-auth's
+    # changes feed, normally at once, at worst within auth.cache.STALE_BOUND seconds.
+    wait_for(lambda: httpx.get(url + "/api/auth/me", headers=headers).status_code == 401, timeout=25)
 
     bad_role = admin(env, "add-user", "x1", "--role", "mayor", "--division", "330212001099",
                      "--password", "pw123456")

@@ -52,3 +52,15 @@ def test_revision_ancestry() -> None:
     doc = {"_rev": "3-c", "_revisions": {"start": 3, "ids": ["c", "b", "a"]}}
     assert revision_ancestry(doc) == ["3-c", "2-b", "1-a"]
     assert revision_ancestry({"_rev": "1-x"}) == ["1-x"]
+
+
+def test_by_bytes_groups_documents_under_the_limit() -> None:
+    from mobile.replication.transfer import by_bytes
+
+    def doc(n: int, size: int) -> dict[str, object]:
+        return {"_id": f"d{n}", "_rev": "1-a", "_attachments": {"a": {"stub": True, "length": size}}}
+
+    docs = [doc(0, 10), doc(1, 10), doc(2, 30), doc(3, 5), doc(4, 0)]
+    lacking = {(f"d{n}", "1-a", "a") for n in range(4)}
+    groups = by_bytes(docs, lacking, 25)  # type: ignore[arg-type]
+    assert [[d["_id"] for d in g] for g in groups] == [["d0", "d1"], ["d2"], ["d3", "d4"]]

@@ -216,6 +216,17 @@ def universe_paths(draw: st.DrawFn) -> list[RevPath]:
 @settings(max_examples=60, deadline=None)
 @given(paths=universe_paths(), seed=st.integers(min_value=0, max_value=2**32))
 def test_merge_order_does_not_matter(paths: list[RevPath], seed: int) -> None:
+    check_merge_order(paths, seed)
+
+
+@pytest.mark.soak
+@settings(max_examples=3000, deadline=None)
+@given(paths=universe_paths(), seed=st.integers(min_value=0, max_value=2**32))
+def test_merge_order_does_not_matter_soak(paths: list[RevPath], seed: int) -> None:
+    check_merge_order(paths, seed)
+
+
+def check_merge_order(paths: list[RevPath], seed: int) -> None:
     forward: dict[str, RevNode] = {}
     for path in paths:
         forward = revtree.merge(forward, path, 1000)

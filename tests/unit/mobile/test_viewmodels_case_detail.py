@@ -78,6 +78,11 @@ def test_one_time_notice_can_be_given_once_and_agent_supplements(tmp_path: Path)
     assert "银行卡" in vm.timeline()[-1].note
     agent = detail(agent_book)
     agent.load(case["_id"])
+    assert agent.can_supplement() and not vm.can_supplement()
+    assert agent.still_missing() == [
+        ("bank_card", "银行卡 Bank card"),
+        ("hukou", "户口簿 Household register"),
+    ]
     assert [a.target for a in agent.actions()] == [Status.SUBMITTED, Status.WITHDRAWN]
     assert agent.supplement("bank_card", jpeg_bytes(text_page(600, 800)))
     assert agent.case["missing"] == ["hukou"]

@@ -60,3 +60,24 @@ async def test_wrong_pin_stays_locked(tmp_path: Path) -> None:
     h.type("解锁密码 PIN", "135790")
     await h.click(h.button("解锁 Unlock"))
     assert h.view.route == "/"
+
+
+async def test_language_switch_and_guarded_sign_out(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
+    assert await ctx.session.sign_in()
+    ctx.session.pin = ctx.session.pin_confirm = "135790"
+    assert ctx.session.set_pin()
+    wizard = ctx.wizard()
+    wizard.choose_item("SB-001")  # a draft: unsynced work on the phone
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    shell = h.page.data
+    shell.go("/settings")
+    await h.click(h.button("English 中文"))
+    assert "Sign out" in h.texts() and not any("退出" in t for t in h.texts())
+    assert ctx.items[0].name == "Enrolment in the basic pension insurance for urban and rural residents"
+    await h.click(h.button("Sign out"))
+    assert any("not synced" in t for t in h.texts()) and ctx.session.account is not None
+    await h.click(h.button("Sign out and delete anyway"))
+    assert h.view.route == "/login" and ctx.session.account is None

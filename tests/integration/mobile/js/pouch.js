@@ -55,9 +55,6 @@ async function main() {
     const result = command === 'push' ? await db.replicate.to(remote, {batch_size: args.batch_size || 100})
       : await db.replicate.from(remote, {batch_size: args.batch_size || 100});
     out = {docs_written: result.docs_written, seconds: (Date.now() - started) / 1000};
-  } else if (command === 'seed') {
-    const docs = args.docs || [];
-    out = {written: (await db.bulkDocs(docs)).length};
   } else {
     throw new Error('unknown command ' + command);
   }
