@@ -47,7 +47,7 @@ bench: deps
 	$(BIN)/python -m bench
 
 screenshots: deps browser
-	$(BIN)/python -m bench.screenshots
+	$(BIN)/python -m tools.screenshots
 
 clean:
 	rm -rf $(VENV) $(ENGINE)/node_modules

@@ -128,18 +128,20 @@ class Device:
         case = book.new_draft(item_code, village)
         return book.save(case, {**case, "situation": situation, "applicant": dict(applicant)})
 
-    def capture(self, case: JSON, requirement: str, kind: str, scan: bytes, thumb: bytes,
-                valid_until: str | None) -> tuple[JSON, str]:
-        """A new material for `requirement` (wizard step 4, 拍照); returns the case and material id."""
+    def capture(self, case: JSON, kind: str, scan: bytes, thumb: bytes, valid_until: str | None) -> str:
+        """A new material (wizard step 4, 拍照), stored once; returns its id for the checklist."""
         number = str(case["applicant"]["id_number"])
         material = self.book.add_material(number, mask_id_number(number), kind, scan, thumb, valid_until,
                                           case["division"])
-        return self.attach(case, requirement, str(material["_id"]), "captured"), str(material["_id"])
+        return str(material["_id"])
 
-    def attach(self, case: JSON, requirement: str, material_id: str, source: str) -> JSON:
-        entries = [e for e in case.get("materials", []) if e["requirement"] != requirement]
-        entries.append({"requirement": requirement, "material_id": material_id, "source": source})
-        return self.book.save(case, {**case, "materials": entries})
+    def checklist(self, case: JSON, entries: Sequence[Mapping[str, str]]) -> JSON:
+        """The case's materials list (captured and reused), saved as one edit of `materials`.
+
+        The wizard saves after each row; one save makes the same document with fewer
+        revisions, which keeps the demo's sync short.
+        """
+        return self.book.save(case, {**case, "materials": [dict(e) for e in entries]})
 
     def submit(self, case: JSON, missing: Sequence[str], random_bytes: bytes) -> JSON:
         """Signature, then submission with the tracking code and the one-time list (wizard steps 6–7)."""

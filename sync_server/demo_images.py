@@ -1,7 +1,7 @@
 """Sample material images (样本材料图片) for the demo township, drawn with Pillow.
 
 Document-like pictures — a household register page, an ID card front, a bank card, a
-disability assessment, a generic form — each stamped 样本 / SAMPLE across its face, so no
+disability assessment, a blank form — each stamped 样本 / SAMPLE across its face, so no
 one mistakes a screenshot for a real person's papers. The names and numbers drawn are the
 demo's generated ones (already marked as samples). Deterministic: the same arguments give
 the same bytes, so a seeded demo is reproducible.
@@ -112,13 +112,17 @@ def assessment(person: Person) -> Image.Image:
     return _stamp(image)
 
 
-def form(title: str, person: Person) -> Image.Image:
-    """Any other paper: a titled form with the applicant's name and ruled lines."""
+def form(title: str) -> Image.Image:
+    """Any other paper: a titled form with ruled lines, the same for everyone.
+
+    Forms carry no name on purpose: identical bytes are stored and pulled once (the local
+    store is content-addressed), which keeps the demo's sync short.
+    """
     image, draw = _canvas((252, 252, 250))
     draw.text((24, 14), title[:22], fill=(20, 20, 20), font=font(22))
     for y in range(70, SIZE[1] - 30, 34):
         draw.line((24, y, SIZE[0] - 24, y), fill=(190, 190, 190))
-    _lines(draw, [f"申请人 {person.name}", f"身份证号 {person.id_masked}"], 76, size=18)
+    _lines(draw, ["申请人 ________", "身份证号 ________", "日期 ____年__月__日"], 76, size=18)
     return _stamp(image)
 
 
@@ -129,7 +133,15 @@ DRAWN = {"id_card": id_card, "hukou": hukou, "bank_card": bank_card, "disability
 def material_image(kind: str, title: str, person: Person) -> tuple[bytes, bytes]:
     """The scan (JPEG) and its thumbnail for a material of `kind` owned by `person`."""
     drawer = DRAWN.get(kind)
-    image = drawer(person) if drawer is not None else form(title, person)
+    return _encoded(drawer(person)) if drawer is not None else _form_files(title)
+
+
+@cache
+def _form_files(title: str) -> tuple[bytes, bytes]:
+    return _encoded(form(title))
+
+
+def _encoded(image: Image.Image) -> tuple[bytes, bytes]:
     thumb = image.resize((THUMB, THUMB * SIZE[1] // SIZE[0]), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return _jpeg(image), _jpeg(thumb)
 

@@ -20,6 +20,7 @@
 
 Dates are the plan's working days before today; the device clock is set to them. What
 cannot be back-dated is said where it happens (server arrival times, county ack, ratings).
+`onetrip up` calls `seed_in_thread` (its own event loop in a worker thread, ADR 0100).
 """
 
 from __future__ import annotations
@@ -42,17 +43,11 @@ from shared.status import Status
 from shared.workdays import WorkCalendar, china_date
 from sync_server.catalog_store import SEED_CATALOG
 from sync_server.couch import Couch
-from sync_server.county import outbox as ob
-from sync_server.county.components import run_simulator
-from sync_server.county.scanner import enqueue_if_ready
-from sync_server.county.signature import load_secret
-from sync_server.county.simulator import HANDOFF_PATH, create_simulator_app
-from sync_server.county.worker import OutboxWorker
 from sync_server.demo import DemoTownship, DemoUser, write_demo_file
+from sync_server.demo_county import county_loop
 from sync_server.demo_devices import Device, device_id_for
 from sync_server.demo_images import Person, material_image
-from sync_server.demo_plan import COUNTY_STORIES, Case, Citizen, Story, make_plan, moment
-from sync_server.engine import free_port
+from sync_server.demo_plan import Case, Citizen, Story, make_plan, moment
 from sync_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -129,7 +124,8 @@ async def seed_township(couch: Couch, settings: Settings, server_url: str, users
                 ("agents", lambda: seeder.agent_steps(seeded, client)),
                 ("conflict", lambda: seeder.conflict(seeded)),
                 ("review", lambda: wait_for_review(couch, conflicts)),
-                ("county", lambda: county_loop(couch, settings, server_url, seeded, now)),
+                ("county", lambda: county_loop(couch, settings, server_url,
+                                               [(s.case, s.case_id) for s in seeded], now)),
                 ("ratings", lambda: rate(client, server_url, seeded)),
                 ("final sync", lambda: _sync_all(devices.values())),
             ]
@@ -192,21 +188,22 @@ class _Seeder:
         applicant = {"name": citizen.name, "id_number": citizen.id_number, "phone": citizen.phone}
         doc = device.new_case(case.village, case.item.code, case.situation, applicant)
         person = _person(citizen)
+        entries = []
         for material in case.item.situation(case.situation).materials:
             if not material.required or material.code in case.missing:
                 continue
             kind = material.kind or material.code
             known = self.materials.get((citizen.id_number, kind)) if material.kind else None
-            if known is not None:
-                doc = device.attach(doc, material.code, known, "reused")
+            if known is not None:  # never ask for the same document twice
+                entries.append({"requirement": material.code, "material_id": known, "source": "reused"})
                 continue
             scan, thumb = material_image(kind, material.name_zh, person)
             valid = (self.catalog.kind(material.kind).valid_until(device.moment.date())
                      if material.kind else None)
-            doc, material_id = device.capture(doc, material.code, kind, scan, thumb,
-                                              valid.isoformat() if valid else None)
+            material_id = device.capture(doc, kind, scan, thumb, valid.isoformat() if valid else None)
+            entries.append({"requirement": material.code, "material_id": material_id, "source": "captured"})
             self.materials[(citizen.id_number, kind)] = material_id
-        return doc
+        return device.checklist(doc, entries) if entries else doc
 
     async def staff_steps(self, seeded: list[Seeded]) -> None:
         """Step 2: the township's decisions, on the staff member's device."""
@@ -314,51 +311,6 @@ async def wait_for_review(couch: Couch, conflicts: Sequence[Seeded]) -> None:
                 log.warning("demo: no review for the conflict case yet (are the workers running?)")
                 return
             await asyncio.sleep(0.2)
-
-
-async def county_loop(couch: Couch, settings: Settings, server_url: str, seeded: Sequence[Seeded],
-                      now: datetime) -> None:
-    """Step 5: hand-offs to a private simulator; one refused (dead letter), two decided.
-
-    The outbox worker stamps its own clock: the county's acknowledgement and decisions carry
-    today's time, not the plan's (a documented limit of seeding through the real path).
-    """
-    secret = load_secret(settings.secrets_dir)
-    app = create_simulator_app(server_url + "/api/county/callback", secret, decide_after=None)
-    port = free_port()
-    stop, started = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_simulator(app, port, stop, started))
-    await started.wait()
-    sim_url = f"http://127.0.0.1:{port}"
-    worker = OutboxWorker(couch, county_url=sim_url + HANDOFF_PATH, public_url=settings.public_url,
-                          secret=secret)
-    try:
-        await ob.prepare(couch)
-        async with httpx.AsyncClient(timeout=60) as client:
-            for entry in seeded:
-                story = entry.case.story
-                if story not in COUNTY_STORIES:
-                    continue
-                db = f"ot-v-{entry.case.village}"
-                await enqueue_if_ready(couch, db, await couch.get_doc(db, entry.case_id) or {}, now)
-                queued = await ob.get_entry(couch, entry.case_id)
-                if queued is None or queued.get("state") != ob.OutboxState.PENDING.value:
-                    raise DemoSeedError(f"demo: {story} case was not queued for the county")
-                if story is Story.DEAD_LETTER:  # the county refuses the record: no retry can help
-                    await client.post(f"{sim_url}/sim/fail", json={"next": 1, "status": 422})
-                await worker.attempt(queued)
-                ref = ((await ob.get_entry(couch, entry.case_id)) or {}).get("county_ref")
-                decisions = {Story.COUNTY_APPROVED: ("approved",),
-                             Story.COUNTY_RESULT: ("approved", "result_ready")}.get(story, ())
-                for kind in decisions:
-                    answer = await client.post(f"{sim_url}/sim/decide/{ref}", json={"kind": kind})
-                    if answer.status_code != 200 or answer.json().get("callback_status") != 200:
-                        raise DemoSeedError(f"demo: county decision {kind} not applied: {answer.text[:200]}")
-    finally:
-        stop.set()
-        await task
-        if worker.http is not None:
-            await worker.http.aclose()
 
 
 async def rate(client: httpx.AsyncClient, server_url: str, seeded: Sequence[Seeded]) -> None:

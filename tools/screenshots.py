@@ -38,7 +38,7 @@ OUT = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 360, "height": 760}
+VIEWPORT: Any = {"width": 360, "height": 760}
 PIN = "246810"
 STACK_TIMEOUT = 240.0  # the first start builds the app's CJK font subset; seeding takes ~20 s on 2 cores
 STOP_TIMEOUT = 30.0
@@ -149,13 +149,17 @@ class Phone:
         self.page.screenshot(path=str(path))
         optimize(path)
         self.taken.append(path)
-        print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} KB",
-              flush=True)
+        print(f"  {path.name}: {path.stat().st_size // 1024} KB", flush=True)
 
     def fill(self, label: str, value: str) -> None:
         box = self.page.get_by_role("textbox", name=label).first
-        box.click()  # a fill right after semantics are turned on can be lost (FLET.md)
-        box.fill(value)
+        for _ in range(3):  # a fill right after a screen appears can be lost (FLET.md): check it took
+            box.click()
+            box.fill(value)
+            self.page.wait_for_timeout(300)
+            if box.input_value() == value:
+                return
+        raise ScreenshotError(f"could not type into {label!r}")
 
     def click(self, name: str) -> None:
         self.page.get_by_role("button", name=name).first.click()
@@ -213,7 +217,8 @@ def sign_in(phone: Phone, stack: Stack, login: Login) -> None:
     phone.click("登录")
     page.wait_for_function(
         """() => document.querySelector('[flt-semantics-identifier="case-list"]')
-                 || [...document.querySelectorAll('input')].some(i => (i.ariaLabel || '').includes('再输一次'))""",
+                 || [...document.querySelectorAll('input')]
+                    .some(i => (i.ariaLabel || '').includes('再输一次'))""",
         timeout=30000)
     if page.get_by_role("textbox", name="再输一次").count():
         phone.fill("解锁密码", PIN)
@@ -223,20 +228,215 @@ def sign_in(phone: Phone, stack: Stack, login: Login) -> None:
 
 
 def sync(phone: Phone) -> None:
-    """The sync screen's button, then back home once the app reports success."""
+    """The sync screen's button, then back home once the app reports a finished sync."""
     phone.click("立即同步")
     phone.wait("sync-now")
+    page = phone.page
+    before = page.inner_text("body")
     phone.ident("sync-now").first.click()
-    phone.text("同步成功", timeout=60000) if False else _wait_synced(phone)
-    phone.page.get_by_role("button", name="返回").first.click() if phone.page.get_by_role(
-        "button", name="返回").count() else phone.page.go_back()
+    # Done when the screen shows a finished round that differs from the one before (or after a
+    # while an unchanged one: two rounds can have the same minute and counts).
+    started = time.monotonic()
+    while True:
+        page.wait_for_timeout(500)
+        now = page.inner_text("body")
+        finished = "上次同步" in now and "正在同步" not in now
+        if finished and (now != before or time.monotonic() - started > 15):
+            break
+        if time.monotonic() - started > 120:
+            raise ScreenshotError("the sync did not finish within 120 s")
+    back_home(phone)
+
+
+def back_home(phone: Phone) -> None:
+    phone.ident("back").first.click()
     phone.wait("case-list")
 
 
-def _wait_synced(phone: Phone) -> None:
-    phone.page.wait_for_function(
-        "() => /↓\\s*[1-9]/.test(document.body.innerText) || /已同步|Synced/.test(document.body.innerText)",
-        timeout=90000)
+def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
+    """The whole story in one browser; returns the pictures taken, in story order."""
+    from playwright.sync_api import sync_playwright
+
+    users = demo["users"]
+    agent = next(u for u in users if u["role"] == "village_agent")
+    staff = next(u for u in users if u["role"] == "township_staff")
+    result = _result_to_deliver(stack, demo, agent["username"])
+    with tempfile.TemporaryDirectory(prefix="onetrip-chromium-") as profile, sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport=VIEWPORT, locale="zh-CN",
+            timezone_id="Asia/Shanghai")
+        try:
+            phone = Phone(ctx.pages[0], out)
+            agent_login = Login(agent["username"], agent["password"])
+            print(f"agent {agent_login.username}:", flush=True)
+            sign_in(phone, stack, agent_login)
+            # Pulled documents count as "to sync" until the next push (reported); the app's own
+            # background sync clears them a minute later, a second round does it now.
+            sync(phone)
+            sync(phone)
+            phone.shot("01-case-list")
+            new_application(phone)
+            sync(phone)
+            if result is not None:
+                deliver(phone, stack, agent_login, result)
+                sync(phone)
+            print(f"township staff {staff['username']}:", flush=True)
+            sign_out(phone)
+            sign_in(phone, stack, Login(staff["username"], staff["password"]))
+            sync(phone)
+            waiting = next(c for c in demo["cases"] if c["status"] == "submitted" == c.get("story", "submitted"))
+            township(phone, waiting["tracking_code"])
+            print("citizen:", flush=True)
+            citizen(phone, stack, result or next(c for c in demo["cases"] if c["status"] == "delivered"))
+        except Exception:
+            with contextlib.suppress(Exception):
+                ctx.pages[0].screenshot(path=str(out.parent / "screenshots-failed.png"))
+                print(f"the last screen is in {out.parent / 'screenshots-failed.png'}", file=sys.stderr)
+            raise
+        finally:
+            ctx.close()
+    return phone.taken
+
+
+def _result_to_deliver(stack: Stack, demo: dict[str, Any], agent: str) -> dict[str, Any] | None:
+    """The agent's waiting result with the latest deadline: the story delivers it on time."""
+    ready = [c for c in demo["cases"] if c["status"] == "result_ready" == c.get("story", "result_ready")
+             and c.get("agent") == agent]
+    deadlines: dict[str, str] = {}
+    with httpx.Client(base_url=stack.server, timeout=30) as client:
+        for case in ready:
+            query = {"code": case["tracking_code"], "id_last4": case["id_last4"]}
+            answer = client.post("/api/track", json=query)
+            if answer.status_code == 200:
+                deadlines[case["id"]] = str(answer.json().get("deadline") or "")
+    return max(ready, key=lambda c: deadlines.get(c["id"], ""), default=None)
+
+
+def new_application(phone: Phone) -> None:
+    """Item → situation → applicant → materials (one scanned) → one-time notice → signature → receipt."""
+    from shared.idnumber import make_id_number
+    from sync_server.demo_images import Person, material_image
+    from sync_server.demo_plan import SAMPLE_MARK
+
+    page = phone.page
+    phone.click("新建申请")
+    phone.wait("wizard-item")
+    phone.click("城乡居民基本养老保险参保登记")
+    phone.wait("wizard-situation")
+    phone.click("本人申请")
+    phone.wait("wizard-applicant")
+    name = "王秀英" + SAMPLE_MARK
+    number = make_id_number("330212", date(1958, 5, 17), 931)
+    phone.fill("姓名", name)
+    phone.fill("身份证号", number)
+    phone.fill("手机号", "19900001234")
+    phone.text("身份证号正确")
+    phone.click("下一步")
+    phone.wait("wizard-materials")
+    scan, _thumb = material_image("id_card", "居民身份证", Person(name, number[:6] + "********" + number[-4:],
+                                                               "1958-05-17", "北仑区样本村"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "id-card.jpg"
+        path.write_bytes(scan)
+        with page.expect_file_chooser() as chooser:
+            phone.ident("pick-id_card").first.click()
+        chooser.value.set_files(str(path))
+        page.get_by_role("button", name="重拍").first.wait_for(timeout=20000)
+    phone.shot("02-wizard-materials")
+    phone.click("下一步")
+    phone.wait("wizard-notice")
+    phone.shot("03-one-time-notice")
+    phone.click("下一步")
+    phone.draw_signature()
+    phone.click("下一步")
+    phone.wait("wizard-review")
+    phone.click("提交")
+    phone.wait("tracking-code")
+    page.wait_for_timeout(3500)  # the "submitted" note covers the bottom for 3 s
+    phone.shot("04-receipt")
+    phone.click("首页")
+    phone.wait("case-list")
+
+
+def deliver(phone: Phone, stack: Stack, agent: Login, case: dict[str, Any]) -> None:
+    """The county's result at the citizen's door: the slip's QR (typed here), verified offline, signed."""
+    from shared.delivery import delivery_url
+
+    with httpx.Client(base_url=stack.server, timeout=30) as client:
+        login = client.post("/api/auth/login", json={"username": agent.username, "password": agent.password,
+                                                     "device_id": "screenshots-tool"})
+        login.raise_for_status()
+        issued = client.post(f"/api/delivery/{case['tracking_code']}/token",
+                             headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+        issued.raise_for_status()
+    phone.ident("open-delivery").first.click()
+    url = delivery_url(stack.server, case["tracking_code"], issued.json()["token"])
+    phone.fill("手动输入二维码内容", url)
+    phone.click("核验")
+    phone.text("二维码有效")
+    phone.draw_signature()
+    phone.shot("08-delivery")
+    phone.click("送达")
+    phone.wait("delivered")
+    phone.click("首页")
+    phone.wait("case-list")
+
+
+def sign_out(phone: Phone) -> None:
+    phone.ident("open-settings").first.click()
+    phone.wait("sign-out")
+    phone.ident("sign-out").first.click()
+    with contextlib.suppress(Exception):
+        phone.page.get_by_role("textbox", name="用户名").wait_for(timeout=3000)
+        return
+    phone.click("仍然退出")
+    phone.page.get_by_role("textbox", name="用户名").wait_for(timeout=10000)
+
+
+def township(phone: Phone, submitted_code: str) -> None:
+    """A submitted case with its accept actions, the conflict side by side, then supervision."""
+    page = phone.page
+    phone.fill("搜索", submitted_code)
+    page.keyboard.press("Enter")
+    phone.text(submitted_code)
+    page.wait_for_timeout(SETTLE_MS)
+    page.get_by_text(submitted_code, exact=False).first.click()
+    phone.wait("case-detail")
+    page.wait_for_timeout(SETTLE_MS)
+    page.mouse.move(180, 400)
+    page.mouse.wheel(0, 5000)  # down to the timeline and the township's actions
+    phone.shot("05-township-case")
+    back_home(phone)
+    phone.ident("open-reviews").first.click()
+    phone.text("办件 Case", timeout=30000)
+    decide = page.get_by_role("button", name="确认").first
+    box = decide.bounding_box()
+    if box is not None:  # pick the first version of the last field, to show the choice being made
+        page.mouse.click(box["x"] + box["width"] / 4, box["y"] - 30)
+        page.wait_for_timeout(SETTLE_MS)
+    phone.shot("06-conflict-review")
+    back_home(phone)
+    phone.ident("open-supervision").first.click()
+    phone.text("满意", timeout=30000)
+    phone.shot("07-supervision")
+    back_home(phone)
+
+
+def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
+    """The tracking page on the phone: look-up with the last four ID digits, timeline, rating."""
+    page = phone.page
+    page.goto(f"{stack.server}/t/{case['tracking_code']}")
+    page.locator("#last4").wait_for(timeout=20000)
+    page.fill("#last4", case["id_last4"])
+    page.get_by_role("button", name="查询").click()
+    page.locator("#timeline li").first.wait_for(timeout=20000)
+    phone.shot("09-citizen-tracking")
+    rate = page.locator("#rate")
+    if rate.is_visible():
+        page.get_by_text("非常满意").click()
+        page.fill("#comment", "代办员上门送达，一趟都没跑")
+        rate.scroll_into_view_if_needed()
+        phone.shot("10-citizen-rating")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,14 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary data folder")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
-        print(f"{CHROMIUM} is missing: run `make browser` (Debian chromium and fonts-noto-cjk)", file=sys.stderr)
+        print(f"{CHROMIUM} is missing: run `make browser` (Debian chromium, fonts-noto-cjk)", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="onetrip-shots-"))
     try:
         with demo_stack(work / "data") as stack:
-            from tools.screenshot_story import capture
-
             taken = capture(stack, _demo(stack.data), args.out)
     except ScreenshotError as exc:
         print(f"screenshots failed: {exc}", file=sys.stderr)
@@ -264,15 +462,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"data kept in {work}")
     too_big = [p for p in taken if p.stat().st_size > MAX_BYTES]
     for path in too_big:
-        print(f"{path.name} is {path.stat().st_size // 1024} KB (over {MAX_BYTES // 1000} KB)", file=sys.stderr)
+        print(f"{path.name}: {path.stat().st_size // 1024} KB, over {MAX_BYTES // 1000} KB", file=sys.stderr)
     print(f"{len(taken)} pictures in {args.out}: look at every one before committing them.")
     return 1 if too_big else 0
-
-
-def sample_id_number() -> str:
-    from shared.idnumber import make_id_number
-
-    return make_id_number("330212", date(1958, 5, 17), 931)
 
 
 if __name__ == "__main__":

@@ -63,19 +63,14 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
     heading = f"{t('cases')} · {account.display_name or account.username}" if account else t("cases")
     staff_actions: list[ft.Control] = (
         [
-            ft.IconButton(
-                ft.Icons.CALL_SPLIT,
-                on_click=lambda e: nav.go("/reviews"),
-                tooltip="冲突审核 Conflicts",
-                icon_color="#FFFFFF",
-                icon_size=28,
+            ui.icon_action(
+                ft.Icons.CALL_SPLIT, "冲突审核 Conflicts", lambda e: nav.go("/reviews"), "open-reviews"
             ),
-            ft.IconButton(
+            ui.icon_action(
                 ft.Icons.ASSESSMENT,
-                on_click=lambda e: nav.go("/supervision"),
-                tooltip="电子监察 Supervision",
-                icon_color="#FFFFFF",
-                icon_size=28,
+                "电子监察 Supervision",
+                lambda e: nav.go("/supervision"),
+                "open-supervision",
             ),
         ]
         if nav.ctx.is_staff
@@ -95,13 +90,7 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
                 icon_size=28,
             ),
         ),
-        ft.IconButton(
-            ft.Icons.SETTINGS,
-            on_click=lambda e: nav.go("/settings"),
-            tooltip=t("sign_out"),
-            icon_color="#FFFFFF",
-            icon_size=28,
-        ),
+        ui.icon_action(ft.Icons.SETTINGS, t("sign_out"), lambda e: nav.go("/settings"), "open-settings"),
     ]
     return ui.screen(
         "/",

@@ -19,6 +19,9 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
     async def save_image(e: ft.Event[Any]) -> None:
         await nav.save_file(saved.name, saved.read_bytes())
 
+    save_button = ui.button(
+        t("save_image"), save_image, icon=ft.Icons.DOWNLOAD, primary=False, ident="save-image"
+    )
     body: list[ft.Control] = [
         ui.text(t("tracking_code"), 16, color=ui.MUTED),
         ft.Semantics(
@@ -39,14 +42,13 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
     body += [
         ui.text(data.contact, 16, color=ui.MUTED),
         ui.text(f"{t('receipt_saved')}: {saved.name}", 15, color=ui.MUTED),
+        # In the column, not beside Home: two labelled buttons overflow a 360-px-wide phone.
+        ft.Row([save_button]),
     ]
     return ui.screen(
         "/receipt",
         t("receipt"),
         [ft.Semantics(identifier="receipt", content=ui.stack(body, spacing=8))],
         back=lambda e: nav.go("/"),
-        bottom=[
-            ui.button(t("save_image"), save_image, icon=ft.Icons.DOWNLOAD, primary=False, ident="save-image"),
-            ui.button(t("home"), lambda e: nav.go("/"), icon=ft.Icons.HOME, ident="home"),
-        ],
+        bottom=[ui.button(t("home"), lambda e: nav.go("/"), icon=ft.Icons.HOME, ident="home")],
     )

@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.delivery import TokenError, TokenUsed, verify_token
+from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
 from sync_server.couch import Couch
 from sync_server.provision import SERVER_DB
@@ -51,7 +52,7 @@ class DeliveryCheck:
 
     name = "delivery_check"
 
-    def __init__(self, couch: Couch, public_key: Ed25519PublicKey, server_db: str = SERVER_DB,
+    def __init__(self, couch: Couch, public_key: Ed25519PublicKey | KeyRing, server_db: str = SERVER_DB,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.couch = couch
         self.public_key = public_key
@@ -81,7 +82,10 @@ class DeliveryCheck:
         # Expiry counts at the moment of delivery on the device, not when the village synced
         # days later; a device clock ahead of the server's is not believed.
         moment = min(_parse(event.get("device_time")) or self.clock(), self.clock())
-        content = verify_token(token, self.public_key, now=moment, expected_case=str(event.get("case_id")))
+        # With a key ring, slips signed before a key rotation still verify (sync_server.auth.keyring).
+        key = (self.public_key.delivery_key(token, moment.timestamp()) if isinstance(self.public_key, KeyRing)
+               else self.public_key)
+        content = verify_token(token, key, now=moment, expected_case=str(event.get("case_id")))
         claim_id = f"delivery-token:{content.token_id}"
         body = {"type": "claim", "db": db, "case_id": content.case_id, "event_id": event["_id"],
                 "at": records.iso(self.clock())}

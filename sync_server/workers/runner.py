@@ -210,17 +210,18 @@ async def run_workers(
 
     Besides `default_transitions`, the citizen side's transitions run here: the tracking
     index (so `/t/{code}` finds new cases at once) and the server-side check of QR tokens
-    in delivery events recorded on devices, which needs the signing key from the data folder.
+    in delivery events recorded on devices, which needs the signing keys (current and
+    retired) from the data folder.
     """
-    from sync_server.auth.keys import load_signing_key
+    from sync_server.auth.keyring import KeyRing
     from sync_server.citizen.transitions import DeliveryCheck, TrackingIndex
 
-    public_key = load_signing_key(settings.secrets_dir).public
+    keys = KeyRing(settings.secrets_dir)
 
     def transitions(couch: Couch, config: WorkerConfig) -> list[Transition]:
         return [*default_transitions(couch, config),
                 TrackingIndex(couch, config.server_db),
-                DeliveryCheck(couch, public_key, config.server_db)]
+                DeliveryCheck(couch, keys, config.server_db)]
 
     await Workers(couch, config, transitions=transitions).run(stop)
 
