@@ -7,7 +7,7 @@ go to `$ONETRIP_DATA/demo.json` (CONTRACTS), readable only by the owner:
     {"users": [{"username", "password", "role", "divisions"}],
      "cases": [{"id", "database", "tracking_code", "id_last4", "status"}]}
 
-The demo's cases are seeded once the server runs, by `sync_server.demo_township`.
+The demo's cases are seeded once the server runs, by `onetrip_demo.township`.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ONETRIP_APP_PORT", "8550", "port of the Flet app in web mode (`onetrip up`)"),
     Setting("ONETRIP_COUNTY_PORT", "8010", "port of the county platform simulator (`onetrip up`)"),
     Setting("ONETRIP_PUBLIC_URL", "", "public base URL printed on receipts and QR codes; unset → http://HOST:PORT"),
+    Setting("ONETRIP_CALENDAR", "", "working-day override file for years chinese-calendar does not know; "
+            "unset → assets/calendar/overrides.json"),
     Setting("ONETRIP_DIVISIONS", "", "divisions file registered at every start (format of "
             "assets/divisions.json); unset → the demo divisions, only when seeding the demo"),
 )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -134,43 +135,46 @@ class HttpServer:
 
 
 class DemoCases:
-    """The demo township's cases (sync_server.demo_township), once server and workers run.
+    """The demo township's cases, seeded once the server and the workers run.
 
-    Seeding goes through the gateway, so it cannot happen in provisioning; Ctrl-C while it
-    runs stops it (a half-seeded demo folder is still a working data folder).
+    Seeding goes through the gateway, so it cannot happen in provisioning. It plays the
+    agents' phones with the app's own code, and `sync_server` never imports `mobile`
+    (DESIGN §9), so it runs as its own process, `python -m onetrip_demo` (the package
+    `onetrip_demo`). The stack keeps running when seeding fails: a half-seeded demo folder
+    is still a working data folder; Ctrl-C meanwhile stops the seeder at its next case.
     """
 
     name = "demo-cases"
 
     def __init__(self, provisioner: Provisioner) -> None:
         self.provisioner = provisioner
+        self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, ctx: StackContext) -> None:
         if not self.provisioner.demo_users:
             return
         from sync_server.county.components import server_url
-        from sync_server.demo_township import DemoStopped, seed_in_thread
 
-        stop = threading.Event()
-        seeding = asyncio.ensure_future(to_thread.run_sync(
-            seed_in_thread, ctx.couchdb_url, ctx.settings, server_url(ctx.settings),
-            self.provisioner.demo_users, stop))
+        env = {**os.environ, "COUCHDB_URL": ctx.couchdb_url, "ONETRIP_DATA": str(ctx.settings.data_dir)}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "onetrip_demo", "--server", server_url(ctx.settings),
+            env=env, stdin=asyncio.subprocess.DEVNULL)
+        waiting = asyncio.ensure_future(self.proc.wait())
         stopper = asyncio.ensure_future(ctx.stopping.wait())
         try:
-            await asyncio.wait({seeding, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stop.set()  # Ctrl-C meanwhile: the seeder stops at its next case
-            cases = await seeding
-            log.info("demo township: %d cases seeded", len(cases))
-        except DemoStopped:
-            log.info("demo seeding stopped")
-        except Exception:
-            # The stack is useful without the demo cases: say so loudly, keep running.
-            log.exception("seeding the demo cases failed")
+            await asyncio.wait({waiting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                self.proc.terminate()
+            code = await waiting
+            if code != 0:
+                log.error("seeding the demo cases failed (exit %s); the stack keeps running", code)
         finally:
             stopper.cancel()
 
     async def stop(self) -> None:
-        return None
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
 
 
 class Banner:

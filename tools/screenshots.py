@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
@@ -44,6 +45,7 @@ STACK_TIMEOUT = 240.0  # the first start builds the app's CJK font subset; seedi
 STOP_TIMEOUT = 30.0
 MAX_BYTES = 150_000
 SETTLE_MS = 1500  # pixels lag behind the DOM in CanvasKit (FLET.md): wait before each picture
+SAMPLE = "（样本）"  # generated people are marked as samples wherever their name shows
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,29 @@ class Phone:
             self.page.mouse.up()
 
 
+def sample_scan(lines: list[str]) -> bytes:
+    """A document-like JPEG stamped 样本 SAMPLE: what the agent photographs in the story."""
+    image = Image.new("RGB", (640, 400), (236, 241, 246))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((8, 8, 631, 391), radius=24, outline=(90, 110, 140), width=3)
+    draw.rectangle((480, 30, 610, 180), outline=(90, 110, 140), width=2)  # the photo
+    for n, line in enumerate(lines):
+        draw.text((32, 40 + 52 * n), line, fill=(20, 20, 20), font=_font(30))
+    stamp = Image.new("RGBA", (520, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(stamp).text((10, 10), "样本 SAMPLE", fill=(200, 30, 30, 150), font=_font(84))
+    stamp = stamp.rotate(18, expand=True)
+    image.paste(stamp, (60, 120), stamp)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in sorted(Path("/usr/share/fonts").rglob("NotoSansCJK-Regular.ttc")):
+        return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size)
+
+
 def optimize(path: Path) -> None:
     """A 256-colour palette without dithering: screens are flat colours, so this is near lossless."""
     with Image.open(path) as image:
@@ -284,7 +309,8 @@ def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
             sign_out(phone)
             sign_in(phone, stack, Login(staff["username"], staff["password"]))
             sync(phone)
-            waiting = next(c for c in demo["cases"] if c["status"] == "submitted" == c.get("story", "submitted"))
+            waiting = next(c for c in demo["cases"]
+                           if c["status"] == "submitted" and c.get("story", "submitted") == "submitted")
             township(phone, waiting["tracking_code"])
             print("citizen:", flush=True)
             citizen(phone, stack, result or next(c for c in demo["cases"] if c["status"] == "delivered"))
@@ -315,8 +341,6 @@ def _result_to_deliver(stack: Stack, demo: dict[str, Any], agent: str) -> dict[s
 def new_application(phone: Phone) -> None:
     """Item → situation → applicant → materials (one scanned) → one-time notice → signature → receipt."""
     from shared.idnumber import make_id_number
-    from sync_server.demo_images import Person, material_image
-    from sync_server.demo_plan import SAMPLE_MARK
 
     page = phone.page
     phone.click("新建申请")
@@ -325,7 +349,7 @@ def new_application(phone: Phone) -> None:
     phone.wait("wizard-situation")
     phone.click("本人申请")
     phone.wait("wizard-applicant")
-    name = "王秀英" + SAMPLE_MARK
+    name = "王秀英" + SAMPLE
     number = make_id_number("330212", date(1958, 5, 17), 931)
     phone.fill("姓名", name)
     phone.fill("身份证号", number)
@@ -333,8 +357,8 @@ def new_application(phone: Phone) -> None:
     phone.text("身份证号正确")
     phone.click("下一步")
     phone.wait("wizard-materials")
-    scan, _thumb = material_image("id_card", "居民身份证", Person(name, number[:6] + "********" + number[-4:],
-                                                               "1958-05-17", "北仑区样本村"))
+    scan = sample_scan(["居民身份证（样本）", f"姓名 {name}", "出生 1958-05-17",
+                        f"公民身份号码 {number[:6]}********{number[-4:]}"])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "id-card.jpg"
         path.write_bytes(scan)
@@ -437,6 +461,11 @@ def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
         page.fill("#comment", "代办员上门送达，一趟都没跑")
         rate.scroll_into_view_if_needed()
         phone.shot("10-citizen-rating")
+        page.get_by_role("button", name="提交评价").click()
+        page.locator("#thanks").wait_for(timeout=20000)
+    page.locator("#timeline").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -120)")  # the status line above the timeline stays in view
+    phone.shot("11-citizen-timeline")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import httpx
 from mobile.config import ASSETS_DIR, AppConfig
 from mobile.replication import Backoff
 from mobile.services.auth_client import AuthClient, AuthError, HttpAuthClient
+from mobile.services.calendar import default_calendar
 from mobile.services.device_state import DeviceStateFile
 from mobile.services.i18n import Translator
 from mobile.services.staff_api import StaffApi
@@ -38,7 +39,6 @@ from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
 from mobile.viewmodels.wizard import WizardViewModel
 from shared.catalog import catalog_from_docs, load_catalog
 from shared.errors import DomainError
-from shared.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 STORE_FILE = "store.sqlite"
@@ -65,7 +65,7 @@ class AppContext:
         self.auth = auth or HttpAuthClient()
         self.state_file = DeviceStateFile(config.data_dir)
         self.t = Translator(self.state_file.load().language or config.language)
-        self.calendar = WorkCalendar()
+        self.calendar = default_calendar()
         self._store: LocalStore | None = None
         self._catalog_store: LocalStore | None = None
         self.session = SessionViewModel(

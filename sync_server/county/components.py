@@ -15,7 +15,9 @@ an event is set, for scripts and tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -48,10 +50,19 @@ def server_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the stack (or the caller) owns SIGINT/SIGTERM
+    and stops the simulator through `stop`; uvicorn's handlers would take Ctrl-C from the stack."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def run_simulator(app: Starlette, port: int, stop: asyncio.Event, started: asyncio.Event | None = None,
                         host: str = "127.0.0.1") -> None:
     """Serve `app` with uvicorn until `stop` is set; `started` is set once it listens."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

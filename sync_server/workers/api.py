@@ -25,8 +25,8 @@ from ulid import ULID
 from shared.edits import ABSENT, canonical, record_edits
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
-from shared.workdays import WorkCalendar
 from sync_server.auth import AccountRole, User, require_role
+from sync_server.calendar import default_calendar
 from sync_server.context import ServerContext, context_of
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.errors import ApiError
@@ -196,7 +196,7 @@ async def supervision(request: Request) -> Response:
         )
     )["rows"]
     records = [row["doc"] for row in rows if row.get("doc")]
-    calendar = getattr(request.app.state, "calendar", None) or WorkCalendar()
+    calendar = getattr(request.app.state, "calendar", None) or default_calendar()
     summary = summarize(records, china_date(ctx.clock()), calendar)
     return JSONResponse(
         {

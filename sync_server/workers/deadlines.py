@@ -20,6 +20,7 @@ from typing import Any
 from shared.catalog import DEFAULT_TIME_LIMIT, Complexity, item_doc_id
 from shared.edits import record_edits
 from shared.workdays import WorkCalendar
+from sync_server.calendar import default_calendar
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB
 from sync_server.workers.runner import china_date
@@ -62,7 +63,7 @@ class Deadlines:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.couch, self.server_db, self.catalog_db = couch, server_db, catalog_db
-        self.calendar = calendar or WorkCalendar()
+        self.calendar = calendar or default_calendar()
         self.clock = clock
         self._items: dict[str, tuple[float, JSON | None]] = {}
 

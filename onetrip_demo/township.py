@@ -37,17 +37,18 @@ from typing import Any, TypedDict
 
 import httpx
 
+from onetrip_demo.county import county_loop
+from onetrip_demo.devices import Device, device_id_for
+from onetrip_demo.images import Person, material_image
+from onetrip_demo.plan import Case, Citizen, Story, make_plan, moment
 from shared.catalog import Catalog, load_catalog
 from shared.idnumber import last4, mask_id_number
 from shared.status import Status
-from shared.workdays import WorkCalendar, china_date
+from shared.workdays import china_date
+from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG
 from sync_server.couch import Couch
 from sync_server.demo import DemoTownship, DemoUser, write_demo_file
-from sync_server.demo_county import county_loop
-from sync_server.demo_devices import Device, device_id_for
-from sync_server.demo_images import Person, material_image
-from sync_server.demo_plan import Case, Citizen, Story, make_plan, moment
 from sync_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ async def seed_township(couch: Couch, settings: Settings, server_url: str, users
     started = time.monotonic()
     now = now or datetime.now(UTC)
     catalog = load_catalog(SEED_CATALOG.read_text(encoding="utf-8"), source=SEED_CATALOG.name)
-    calendar = WorkCalendar()
+    calendar = default_calendar()
     plan = make_plan(seed, place.villages, catalog, today, calendar)
     rng = random.Random(seed + 1)
     roles = {u["username"]: u for u in users}

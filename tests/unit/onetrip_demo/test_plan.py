@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from onetrip_demo.plan import COUNTS, SAMPLE_MARK, Plan, Story, make_plan
 from shared.catalog import load_catalog
 from shared.idnumber import is_valid_id_number
-from shared.workdays import Card, WorkCalendar
+from shared.workdays import Card
+from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG
-from sync_server.demo_plan import COUNTS, SAMPLE_MARK, Plan, Story, make_plan
 
 VILLAGES = ("330212001001", "330212001002", "330212001003")
 TODAY = date(2026, 11, 24)
@@ -16,7 +17,7 @@ TODAY = date(2026, 11, 24)
 
 def plan(seed: int = 7) -> Plan:
     catalog = load_catalog(SEED_CATALOG.read_text(encoding="utf-8"))
-    return make_plan(seed, VILLAGES, catalog, TODAY, WorkCalendar())
+    return make_plan(seed, VILLAGES, catalog, TODAY, default_calendar())
 
 
 def test_the_plan_is_deterministic_and_sample_marked() -> None:
@@ -32,7 +33,7 @@ def test_the_plan_is_deterministic_and_sample_marked() -> None:
 
 
 def test_steps_lie_in_the_past_in_order_with_the_cards_promised() -> None:
-    calendar = WorkCalendar()
+    calendar = default_calendar()
     cards = {Story.ACCEPTED: Card.GREEN, Story.DUE_SOON: Card.YELLOW, Story.OVERDUE: Card.RED}
     for case in plan().cases:
         days = list(case.steps.values())

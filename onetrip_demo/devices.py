@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from mobile.services.calendar import default_calendar
 from mobile.services.device_state import Account, DeviceState, DeviceStateFile
 from mobile.services.i18n import Translator
 from mobile.services.signature import render_signature
@@ -39,7 +40,6 @@ from shared.catalog import Catalog
 from shared.idnumber import mask_id_number
 from shared.ids import new_tracking_code
 from shared.status import Status
-from shared.workdays import WorkCalendar
 
 JSON = dict[str, Any]
 # A short zig-zag "signature": enough ink for the app's signature check, same bytes every run.
@@ -69,7 +69,7 @@ class Device:
         self.catalog_store = LocalStore(folder / CATALOG_FILE)
         self.items: list[ItemChoice] = item_choices(catalog, "zh")
         self.t = Translator("zh")
-        self.calendar = WorkCalendar()
+        self.calendar = default_calendar()
         self.moment = datetime.now(UTC)
         self.account: Account | None = None
         self.token = ""

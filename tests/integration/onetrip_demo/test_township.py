@@ -15,14 +15,15 @@ import httpx
 import pytest
 
 from mobile.store import LocalStore
+from onetrip_demo.township import seed_demo_cases
 from shared.divisions import Division
-from shared.workdays import Card, WorkCalendar, china_date
+from shared.workdays import Card, china_date
 from sync_server.admin import cmd_add_user
 from sync_server.app import ROUTE_MODULES
+from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
 from sync_server.couch import Couch
 from sync_server.demo import DemoTownship, DemoUser, demo_users
-from sync_server.demo_township import seed_demo_cases
 from sync_server.provision import provision
 from sync_server.registry import add_division
 from sync_server.workers.runner import WorkerConfig, Workers
@@ -110,7 +111,7 @@ async def test_every_status_is_seeded(seeded: dict[str, Any]) -> None:
 
 async def test_deadline_cards_and_the_one_time_list(seeded: dict[str, Any]) -> None:
     couch: Couch = seeded["couch"]
-    today, calendar = china_date(seeded["now"]), WorkCalendar()
+    today, calendar = china_date(seeded["now"]), default_calendar()
     cards = {}
     for case in seeded["demo"]["cases"]:
         if case["story"] in ("accepted", "due_soon", "overdue"):
