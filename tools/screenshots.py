@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
+FAILED = ROOT / "test-artifacts" / "screenshots-failed.png"  # the last screen when a step timed out
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -316,8 +317,9 @@ def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
             citizen(phone, stack, result or next(c for c in demo["cases"] if c["status"] == "delivered"))
         except Exception:
             with contextlib.suppress(Exception):
-                ctx.pages[0].screenshot(path=str(out.parent / "screenshots-failed.png"))
-                print(f"the last screen is in {out.parent / 'screenshots-failed.png'}", file=sys.stderr)
+                FAILED.parent.mkdir(parents=True, exist_ok=True)
+                ctx.pages[0].screenshot(path=str(FAILED))
+                print(f"the last screen is in {FAILED}", file=sys.stderr)
             raise
         finally:
             ctx.close()
@@ -433,11 +435,15 @@ def township(phone: Phone, submitted_code: str) -> None:
     back_home(phone)
     phone.ident("open-reviews").first.click()
     phone.text("办件 Case", timeout=30000)
-    decide = page.get_by_role("button", name="确认").first
-    box = decide.bounding_box()
-    if box is not None:  # pick the first version of the last field, to show the choice being made
+    page.wait_for_timeout(SETTLE_MS)  # the versions are laid out once the server answered
+    box = page.get_by_role("button", name="确认").first.bounding_box()
+    for _ in range(3):  # pick the first version of the last field, to show the choice being made
+        if box is None:
+            break
         page.mouse.click(box["x"] + box["width"] / 4, box["y"] - 30)
-        page.wait_for_timeout(SETTLE_MS)
+        with contextlib.suppress(Exception):
+            page.get_by_text("✓", exact=False).first.wait_for(timeout=3000)
+            break
     phone.shot("06-conflict-review")
     back_home(phone)
     phone.ident("open-supervision").first.click()
