@@ -18,6 +18,7 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("gateway", ()),
     ("workers", ()),
     ("store_bench", ()),
+    ("scan", ()),
 )
 NEEDS_URL = {"replication", "gateway", "workers"}
 

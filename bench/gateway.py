@@ -13,7 +13,8 @@ a free port over `couchdb_url`, creates a township with two agents, then measure
 - a whole replication with the app's replicator (`mobile.replication`), cases plus
   incompressible scans like `bench.replication`'s data: pull and push, direct vs gateway.
 
-Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES]`.
+Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE]`; with a
+baseline (a copy of the source tree before a change) its server runs in the same alternating rounds.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from shared.divisions import Division
 from sync_server.admin import cmd_add_user
 from sync_server.couch import Couch, split_credentials
 from sync_server.engine import free_port
-from sync_server.provision import provision, village_db
+from sync_server.provision import ensure_db, provision, village_db
 from sync_server.registry import add_division
 
 PASSWORD = "bench password 1"
@@ -70,12 +71,16 @@ async def _setup(couch: Couch, tag: str) -> tuple[str, str, str]:
     return township, villages[0], villages[1]
 
 
-def _start_server(couchdb_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(couchdb_url: str, data_dir: Path,
+                  tree: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """The server on a free port; `tree` runs another checkout's code (the before of a before/after)."""
     port = free_port()
     env = {**os.environ, "COUCHDB_URL": couchdb_url, "ONETRIP_DATA": str(data_dir), "ONETRIP_PORT": str(port)}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "sync_server.app:app_from_env",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log"], env=env)
+                             "--no-access-log"], env=env, cwd=tree)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -177,6 +182,15 @@ async def _seed(client: httpx.AsyncClient, db: str, docs: list[dict[str, Any]]) 
         (await client.post(f"/{db}/_bulk_docs", json={"docs": docs[i:i + 50]})).raise_for_status()
 
 
+async def _empty(couchdb_url: str, db: str) -> None:
+    couch = Couch(couchdb_url)
+    try:
+        await couch.request("DELETE", f"/{db}")
+        await ensure_db(couch, db)
+    finally:
+        await couch.aclose()
+
+
 async def _replicate(source: Any, target: Any) -> float:
     start = time.perf_counter()
     summary = await replicate(source, target)
@@ -185,9 +199,16 @@ async def _replicate(source: Any, target: Any) -> float:
     return time.perf_counter() - start
 
 
-async def _replication(couchdb_url: str, url: str, token: str, pull_village: str, push_village: str,
-                       tmp: Path) -> dict[str, Any]:
-    """Pull the same database directly and through the gateway; push the same store both ways."""
+REPLICATION_ROUNDS = 5
+
+
+async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[str, str], pull_village: str,
+                       push_village: str, tmp: Path) -> dict[str, Any]:
+    """Pull the same database directly and through each server; push the same store into the
+    push village's database, emptied (deleted and created again) before every push.
+
+    Rounds alternate direct / gateway (/ baseline) so that load on the shared machine hits all alike.
+    """
     base, auth = split_credentials(couchdb_url)
     pull_db, push_db = village_db(pull_village), village_db(push_village)
     scratch = f"bench-gw-{uuid.uuid4().hex[:8]}"
@@ -195,92 +216,138 @@ async def _replication(couchdb_url: str, url: str, token: str, pull_village: str
         await _seed(admin, pull_db, _replication_docs(pull_village))
         (await admin.put(f"/{scratch}")).raise_for_status()
         await _seed(admin, scratch, _replication_docs(push_village))
-        (await admin.put(f"/{scratch}-target")).raise_for_status()
+    times: dict[str, list[float]] = {f"{d}_{k}": [] for d in ("pull", "push") for k in ("direct", *servers)}
     try:
         async with RemoteDB(f"{couchdb_url}/{scratch}") as seed_source:
-            seeded = LocalStore(tmp / "push-direct.sqlite")
+            seeded = LocalStore(tmp / "push-seed.sqlite")
             await replicate(seed_source, seeded)
             seeded.close()
-        shutil.copy(tmp / "push-direct.sqlite", tmp / "push-gateway.sqlite")
-        direct_url, gateway_url = f"{couchdb_url}/{pull_db}", f"{url}/sync/{pull_db}"
-        figures: dict[str, float] = {}
-        async with RemoteDB(direct_url) as direct, RemoteDB(gateway_url, token=token) as gateway:
-            figures["pull_direct_s"] = await _replicate(direct, LocalStore(tmp / "pull-direct.sqlite"))
-            figures["pull_gateway_s"] = await _replicate(gateway, LocalStore(tmp / "pull-gateway.sqlite"))
-        async with RemoteDB(f"{couchdb_url}/{scratch}-target") as direct, \
-                RemoteDB(f"{url}/sync/{push_db}", token=token) as gateway:
-            figures["push_direct_s"] = await _replicate(LocalStore(tmp / "push-direct.sqlite"), direct)
-            figures["push_gateway_s"] = await _replicate(LocalStore(tmp / "push-gateway.sqlite"), gateway)
+        n = 0
+        for _ in range(REPLICATION_ROUNDS):
+            for kind in ("direct", *servers):
+                n += 1
+                url = f"{couchdb_url}/{pull_db}" if kind == "direct" else f"{servers[kind]}/sync/{pull_db}"
+                async with RemoteDB(url, token=token.get(kind)) as source:
+                    store = LocalStore(tmp / f"pull-{n}.sqlite")
+                    times[f"pull_{kind}"].append(await _replicate(source, store))
+            for kind in ("direct", *servers):
+                n += 1
+                shutil.copy(tmp / "push-seed.sqlite", tmp / f"push-{n}.sqlite")
+                await _empty(couchdb_url, push_db)
+                url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
+                async with RemoteDB(url, token=token.get(kind)) as remote:
+                    store = LocalStore(tmp / f"push-{n}.sqlite")
+                    times[f"push_{kind}"].append(await _replicate(store, remote))
     finally:
         async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60) as admin:
             await admin.delete(f"/{scratch}")
-            await admin.delete(f"/{scratch}-target")
-    return {"docs": REPLICATION_CASES + REPLICATION_SCANS, "scans": REPLICATION_SCANS,
-            "mb": round((REPLICATION_CASES * 2_300 + REPLICATION_SCANS * SCAN_BYTES) / 1e6, 1),
-            **{k: round(v, 2) for k, v in figures.items()},
-            "pull_ratio": round(figures["pull_gateway_s"] / figures["pull_direct_s"], 2),
-            "push_ratio": round(figures["push_gateway_s"] / figures["push_direct_s"], 2)}
+    figures: dict[str, Any] = {"docs": REPLICATION_CASES + REPLICATION_SCANS, "scans": REPLICATION_SCANS,
+                               "mb": round((REPLICATION_CASES * 2_300
+                                            + REPLICATION_SCANS * SCAN_BYTES) / 1e6, 1),
+                               "rounds": REPLICATION_ROUNDS,
+                               "rounds_s": {k: [round(t, 2) for t in v] for k, v in times.items()}}
+    for direction in ("pull", "push"):
+        direct = times[f"{direction}_direct"]
+        for kind in servers:
+            ratios = [g / d for g, d in zip(times[f"{direction}_{kind}"], direct, strict=True)]
+            figures[f"{direction}_{kind}_ratio"] = round(statistics.median(ratios), 2)
+        figures[f"{direction}_direct_s"] = round(statistics.median(direct), 2)
+        for kind in servers:
+            figures[f"{direction}_{kind}_s"] = round(statistics.median(times[f"{direction}_{kind}"]), 2)
+    return figures
 
 
 async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, batch: int = 100,
-                        devices: int = 100, docs_each: int = 20) -> dict[str, Any]:
+                        devices: int = 100, docs_each: int = 20,
+                        baseline: Path | None = None) -> dict[str, Any]:
+    """`baseline`: a copy of the tree before a change, run as a second server in the same rounds."""
     tag = f"{int(time.time()) % 900 + 100:03d}"
+    kinds = ["gateway", *(["baseline"] if baseline else [])]
     couch = Couch(couchdb_url)
     try:
-        township, direct_village, gateway_village = await _setup(couch, tag)
-        pull_village, push_village = f"{township}003", f"{township}004"
-        for code in (pull_village, push_village):
+        township, direct_village, _ = await _setup(couch, tag)
+        codes = iter(f"{township}{n:03d}" for n in range(3, 999))
+        micro = {kind: next(codes) for kind in kinds}
+        pull_village = next(codes)
+        push_village = next(codes)
+        for code in (*micro.values(), pull_village, push_village):
             await add_division(couch, Division(code, f"基准{code}", ""))
     finally:
         await couch.aclose()
-    proc, url = _start_server(couchdb_url, data_dir)
+    servers: dict[str, str] = {}
+    procs: list[subprocess.Popen[bytes]] = []
     try:
+        for kind in kinds:
+            proc, servers[kind] = _start_server(couchdb_url, data_dir / kind,
+                                                baseline if kind == "baseline" else None)
+            procs.append(proc)
         base, auth = split_credentials(couchdb_url)
-        async with httpx.AsyncClient(base_url=base, auth=auth, timeout=120) as direct, \
-                httpx.AsyncClient(base_url=url, timeout=120) as api:
-            token = await _token(api, f"bench{tag}-2")
-            api.headers["Authorization"] = f"Bearer {token}"
-            direct_db, gateway_db = village_db(direct_village), village_db(gateway_village)
-            # Alternating rounds and medians: the machine is shared, single runs are noise.
-            per_round = docs // ROUNDS
-            pushes: list[tuple[float, float]] = []
-            for r in range(ROUNDS):
-                direct_docs = [_case(direct_village, r * per_round + i) for i in range(per_round)]
-                gateway_docs = [_case(gateway_village, r * per_round + i) for i in range(per_round)]
-                pushes.append((await _push(direct, f"/{direct_db}", direct_docs, batch),
-                               await _push(api, f"/sync/{gateway_db}", gateway_docs, batch)))
-            pulls = [(await _pull(direct, f"/{direct_db}", per_round * ROUNDS),
-                      await _pull(api, f"/sync/{gateway_db}", per_round * ROUNDS)) for _ in range(ROUNDS)]
-            # The same without gzip: on loopback compression is pure cost, on a village link it pays.
-            plain = [(await _pull(direct, f"/{direct_db}", per_round * ROUNDS, "identity"),
-                      await _pull(api, f"/sync/{gateway_db}", per_round * ROUNDS, "identity"))
-                     for _ in range(ROUNDS)]
-            staff = await _token(api, f"bench{tag}-staff")
-        crowd = await _devices(f"{url}/sync/{gateway_db}", {"Authorization": f"Bearer {staff}"}, None,
-                               gateway_village, devices, docs_each)
-        crowd_direct = await _devices(f"{base}/{direct_db}", {}, auth, direct_village, devices, docs_each)
-        replication = await _replication(couchdb_url, url, staff, pull_village, push_village, data_dir)
+        clients = {"direct": httpx.AsyncClient(base_url=base, auth=auth, timeout=120)}
+        tokens: dict[str, str] = {}
+        for kind in kinds:
+            clients[kind] = httpx.AsyncClient(base_url=servers[kind], timeout=120)
+            tokens[kind] = await _token(clients[kind], f"bench{tag}-staff")
+            clients[kind].headers["Authorization"] = f"Bearer {tokens[kind]}"
+        dbs = {"direct": f"/{village_db(direct_village)}",
+               **{kind: f"/sync/{village_db(micro[kind])}" for kind in kinds}}
+        villages = {"direct": direct_village, **micro}
+        # Alternating rounds and medians: the machine is shared, single runs are noise.
+        per_round = docs // ROUNDS
+        pushes: dict[str, list[float]] = {k: [] for k in dbs}
+        pulls: dict[str, list[float]] = {k: [] for k in dbs}
+        plain: dict[str, list[float]] = {k: [] for k in dbs}
+        for r in range(ROUNDS):
+            for kind, db in dbs.items():
+                batch_docs = [_case(villages[kind], r * per_round + i) for i in range(per_round)]
+                pushes[kind].append(await _push(clients[kind], db, batch_docs, batch))
+        for _ in range(ROUNDS):
+            for kind, db in dbs.items():
+                pulls[kind].append(await _pull(clients[kind], db, per_round * ROUNDS))
+        # The same without gzip: on loopback compression is pure cost, on a village link it pays.
+        for _ in range(ROUNDS):
+            for kind, db in dbs.items():
+                plain[kind].append(await _pull(clients[kind], db, per_round * ROUNDS, "identity"))
+        for client in clients.values():
+            await client.aclose()
+        crowd = {kind: await _devices(f"{servers[kind]}{dbs[kind]}",
+                                      {"Authorization": f"Bearer {tokens[kind]}"}, None, micro[kind],
+                                      devices, docs_each) for kind in kinds}
+        crowd["direct"] = await _devices(f"{base}{dbs['direct']}", {}, auth, direct_village,
+                                         devices, docs_each)
+        replication = await _replication(couchdb_url, servers, tokens, pull_village, push_village, data_dir)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    return {
-        "docs": docs, "batch": batch, "rounds": ROUNDS,
-        "bulk_docs": _compare(pushes, per_round),
-        "changes": _compare(pulls, per_round * ROUNDS),
-        "changes_without_gzip": _compare(plain, per_round * ROUNDS),
-        "concurrent": crowd,
-        "concurrent_direct": crowd_direct,
-        "replication": replication,
-    }
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    figures: dict[str, Any] = {"docs": docs, "batch": batch, "rounds": ROUNDS,
+                               "load_average": os.getloadavg()}
+    for kind in kinds:
+        suffix = "" if kind == "gateway" else f"_{kind}"
+        figures[f"bulk_docs{suffix}"] = _compare(list(zip(pushes["direct"], pushes[kind], strict=True)),
+                                                 per_round)
+        figures[f"changes{suffix}"] = _compare(list(zip(pulls["direct"], pulls[kind], strict=True)),
+                                               per_round * ROUNDS)
+        figures[f"changes_without_gzip{suffix}"] = _compare(
+            list(zip(plain["direct"], plain[kind], strict=True)), per_round * ROUNDS)
+    figures["concurrent"] = crowd
+    figures["replication"] = replication
+    return figures
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
-        sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES]")
-    docs = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    devices = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+    args = sys.argv[1:]
+    baseline = None
+    if "--baseline" in args:
+        at = args.index("--baseline")
+        baseline = Path(args[at + 1]).resolve()
+        del args[at:at + 2]
+    if not args:
+        sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE]")
+    docs = int(args[1]) if len(args) > 1 else 2000
+    devices = int(args[2]) if len(args) > 2 else 100
     with tempfile.TemporaryDirectory() as tmp:
-        figures = asyncio.run(bench_gateway(sys.argv[1], Path(tmp), docs=docs, devices=devices))
+        figures = asyncio.run(bench_gateway(args[0], Path(tmp), docs=docs, devices=devices,
+                                            baseline=baseline))
     print(json.dumps(figures, indent=2))
 
 

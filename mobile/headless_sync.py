@@ -1,11 +1,10 @@
 """Headless sync (无界面同步): `onetrip-device sync`, the same replication the app runs, from a shell.
 
-Logs in with `POST {server}/api/auth/login`, then for every database the user may sync pushes the
-local store's documents of that village and pulls the database, all through the gateway
-`{server}/sync/{db}` with the access token. One local store holds every village of the user; a
-document belongs to `ot-v-<village>` by `division.village`, or — for events and reviews, which
-carry no division — by the case they belong to. Databases other than `ot-v-*` (the catalog) are
-pull-only. The last stdout line is `{"pushed", "pulled", "conflicts", "databases"}` (CONTRACTS).
+Logs in with `POST {server}/api/auth/login`, then runs one round of `mobile.sync_plan.sync_round`
+— the app's own round: each village database gets the local documents routed to it and is pulled,
+databases other than `ot-v-*` (the catalog) are pulled only, all through the gateway
+`{server}/sync/{db}` with the access token, refreshed once on 401. The last stdout line is
+`{"pushed", "pulled", "conflicts", "databases"}` (CONTRACTS).
 """
 
 from __future__ import annotations
@@ -16,20 +15,21 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from mobile.replication import RemoteDB, ReplicationError, Unauthorized, replicate
+from mobile.replication import Backoff, ReplicationError, Unauthorized
 from mobile.replication.endpoint import JSON
 from mobile.store import LocalStore, NotFound
+from mobile.sync_plan import VILLAGE_PREFIX, Gateway, sync_round, village_filter
 
 log = logging.getLogger(__name__)
 
 DEVICE_DOC = "_local/onetrip-device"
-VILLAGE_PREFIX = "ot-v-"
+# Kept importable from here for callers written before the routing moved to mobile.sync_plan.
+__all__ = ["VILLAGE_PREFIX", "add_sync_command", "sync_databases", "village_filter"]
 
 
 class LoginFailed(Exception):
@@ -95,37 +95,6 @@ async def login(
                  tuple(body.get("user", {}).get("databases", [])))
 
 
-def village_filter(store: LocalStore, db: str) -> Callable[[JSON], bool]:
-    """Does a document of the store belong to village database `db`?"""
-    village = db.removeprefix(VILLAGE_PREFIX)
-    cache: dict[str, str | None] = {}
-
-    def case_village(case_id: str) -> str | None:
-        if case_id not in cache:
-            try:
-                cache[case_id] = (store.get(case_id).get("division") or {}).get("village")
-            except NotFound:
-                cache[case_id] = None
-        return cache[case_id]
-
-    def belongs(doc: JSON) -> bool:
-        division = doc.get("division")
-        if isinstance(division, dict) and division.get("village"):
-            return bool(division["village"] == village)
-        case_id = doc.get("case_id") or _case_of(str(doc.get("_id", "")))
-        return case_id is not None and case_village(case_id) == village
-
-    return belongs
-
-
-def _case_of(doc_id: str) -> str | None:
-    """`event:<case ULID>:<ULID>` and `review:<case ULID>` belong to `case:<case ULID>`."""
-    kind, _, rest = doc_id.partition(":")
-    if kind in ("event", "review") and rest:
-        return f"case:{rest.split(':', 1)[0]}"
-    return None
-
-
 class Tokens:
     """The access token of this sync, refreshed once it expires (a refresh token works once)."""
 
@@ -145,38 +114,23 @@ class Tokens:
         self.access, self._refresh = str(body["access_token"]), str(body.get("refresh_token", ""))
 
 
-async def sync_database(store: LocalStore, server: str, token: str, db: str,
-                        transport: httpx.AsyncBaseTransport | None = None) -> SyncResult:
-    """Push (village databases only) then pull one database through the gateway."""
-    pushed = conflicts = 0
-    failures: list[JSON] = []
-    async with RemoteDB(f"{server}/sync/{db}", token=token, transport=transport) as remote:
-        if db.startswith(VILLAGE_PREFIX):
-            mine = village_filter(store, db)
-            up = await replicate(store, remote, doc_filter=mine, filter_id=f"village:{db}")
-            pushed, conflicts = up.docs_written, up.conflicts_seen
-            failures.extend(up.doc_write_failures)
-        down = await replicate(remote, store)
-    return SyncResult(pushed, down.docs_written, conflicts + down.conflicts_seen, (db,),
-                      (*failures, *down.doc_write_failures))
-
-
 async def sync_databases(store: LocalStore, server: str, tokens: Tokens, databases: tuple[str, ...],
-                         *, transport: httpx.AsyncBaseTransport | None = None) -> SyncResult:
-    """Every database in turn; an expired access token is refreshed once and the database retried."""
+                         *, transport: httpx.AsyncBaseTransport | None = None,
+                         backoff: Backoff | None = None) -> SyncResult:
+    """One round of the app's sync (`sync_round`): catalog and other databases pulled into the store."""
+    gateway = Gateway(server, lambda: tokens.access, tokens.refresh, transport, backoff or Backoff())
+    result = await sync_round(store, gateway, databases, pull_store=store)
     total = SyncResult()
-    for db in databases:
-        try:
-            part = await sync_database(store, server, tokens.access, db, transport)
-        except Unauthorized as exc:
-            if exc.status != 401:
-                raise
-            await tokens.refresh()
-            part = await sync_database(store, server, tokens.access, db, transport)
-        total = SyncResult(total.pushed + part.pushed, total.pulled + part.pulled,
-                           total.conflicts + part.conflicts, (*total.databases, db),
-                           (*total.failures, *part.failures))
-        log.info("synced %s", db)
+    for part in result.databases:
+        runs = (part.push, part.pull) if part.push is not None else (part.pull,)
+        total = SyncResult(
+            total.pushed + (part.push.docs_written if part.push is not None else 0),
+            total.pulled + part.pull.docs_written,
+            total.conflicts + sum(r.conflicts_seen for r in runs),
+            (*total.databases, part.name),
+            (*total.failures, *(f for r in runs for f in r.doc_write_failures)),
+        )
+        log.info("synced %s", part.name)
     return total
 
 

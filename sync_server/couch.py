@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from shared.couchparams import encode_params
+
 JSON = dict[str, Any]
 
 # Workers use longpoll feeds: the client timeout must outlast CouchDB's feed timeout.
@@ -85,7 +87,7 @@ class Couch:
             hdrs.setdefault("Content-Type", "application/json")
         try:
             response = await self.client.request(
-                method, path, params=_encode_params(params), content=body, headers=hdrs,
+                method, path, params=encode_params(params), content=body, headers=hdrs,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError,
                 httpx.ReadError, httpx.WriteError) as exc:
@@ -154,23 +156,6 @@ class Couch:
     async def all_dbs(self) -> list[str]:
         result: list[str] = await self.get_json("/_all_dbs")
         return result
-
-
-def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """CouchDB wants JSON values for keys like `open_revs`, `startkey`; booleans as true/false."""
-    if params is None:
-        return None
-    encoded: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            encoded[key] = "true" if value else "false"
-        elif isinstance(value, (list, dict)) or key in {"startkey", "endkey", "key", "start_key", "end_key"}:
-            encoded[key] = json.dumps(value)
-        else:
-            encoded[key] = str(value)
-    return encoded
 
 
 def _error(response: httpx.Response) -> CouchError:

@@ -141,9 +141,22 @@ class LiveSync:
                     cancel=self._stop,
                 )
                 summaries.append(up)
-                pushed_to.append(up.last_seq)
                 down = await replicate_exclusive(remote.db, self.local, progress=progress, cancel=self._stop)
                 summaries.append(down)
+                if down.docs_written:
+                    # What the pull wrote got local seqs after the push's checkpoint, so it would
+                    # count as "not yet pushed" until the next round. A second push walks past it
+                    # (its revs_diff finds nothing missing: it came from this remote) and also
+                    # sends any edit made while the pull ran.
+                    up = await replicate_exclusive(
+                        self.local,
+                        remote.db,
+                        doc_filter=remote.doc_filter,
+                        filter_id=remote.filter_id,
+                        progress=progress,
+                        cancel=self._stop,
+                    )
+                pushed_to.append(up.last_seq)
         except ReplicationError as exc:
             message = (
                 EXPIRED

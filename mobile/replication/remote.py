@@ -31,6 +31,7 @@ from mobile.replication.endpoint import (
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
 from mobile.replication.multipart import encode_related, has_data
+from shared.couchparams import encode_params
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class RemoteDB:
             if len(body) >= GZIP_MIN_BYTES and await self._accepts_gzip():
                 body = gzip.compress(body, compresslevel=6)
                 hdrs["Content-Encoding"] = "gzip"
-        query = _encode_params(params)
+        query = encode_params(params)
 
         async def send() -> httpx.Response:
             self.traffic.requests += 1
@@ -360,23 +361,6 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, Unreachable):
         return True
     return isinstance(exc, RemoteError) and exc.retryable
-
-
-def _encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """CouchDB wants JSON for lists (`open_revs`) and `true`/`false` for booleans; seqs pass through."""
-    if not params:
-        return None
-    encoded: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            encoded[key] = "true" if value else "false"
-        elif isinstance(value, (list, dict)):
-            encoded[key] = json.dumps(value, separators=(",", ":"))
-        else:
-            encoded[key] = str(value)
-    return encoded
 
 
 def _error(response: httpx.Response) -> Exception:

@@ -1,10 +1,10 @@
-"""One sync round (同步一次) of the app, on the replication side's `LiveSync`.
+"""One sync round (同步一次) of the app: `mobile.sync_plan.sync_round`, the round `onetrip-device sync` runs.
 
-Push then pull every database the user may sync through the server's gateway (`/sync/{db}`),
-with the same village filter as `onetrip-device sync` (mobile.headless_sync), so the app and
-the headless sync put each document in the same village database. On 401 the access token
-is refreshed once. Afterwards the catalog is pulled into its own store and the server's
-delivery public key is fetched. The result is a `SyncSnapshot` for the sync bar.
+Push then pull every village database the user may sync through the server's gateway
+(`/sync/{db}`), each document to the village the sync plan routes it to (deletions included),
+through `LiveSync` (its state goes to `on_state`, the sync bar). On 401 the access token is
+refreshed once. Afterwards the catalog is pulled into its own store and the server's delivery
+public key is fetched. The result is a `SyncSnapshot` for the sync bar.
 """
 
 from __future__ import annotations
@@ -13,28 +13,21 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
-from mobile.headless_sync import VILLAGE_PREFIX, village_filter
-from mobile.replication import (
-    Backoff,
-    LocalDB,
-    RemoteDB,
-    ReplicationError,
-    Unauthorized,
-    Unreachable,
-    replicate,
-)
-from mobile.replication.live import LiveSync, Remote, SyncState
+from mobile.replication import Backoff, ReplicationError, Unauthorized, Unreachable
+from mobile.replication.live import SyncState
 from mobile.store import LocalStore
+from mobile.sync_plan import VILLAGE_PREFIX, Gateway, pull_databases, sync_round
 from mobile.viewmodels.sync import DatabaseProgress, SyncSnapshot
 
 log = logging.getLogger(__name__)
 
 Refresh = Callable[[], Awaitable[str]]
 OFFLINE = "无网络，下次自动同步 No network: will sync when it returns"
+CATALOG_DB = "ot-catalog"
 
 
 @dataclass(frozen=True)
@@ -66,16 +59,14 @@ class SyncRunner:
         # Village databases are pushed and pulled; ot-catalog (read-only) only pulled, into
         # its own store (see _pull_catalog).
         self.databases = tuple(db for db in databases if db.startswith(VILLAGE_PREFIX))
-        self.token = token
-        self.refresh = refresh
+        self.gateway = Gateway(self.server_url, token, refresh, transport, backoff or Backoff())
         self.transport = transport
         self.catalog_store = catalog_store
-        self.backoff = backoff or Backoff()
         self.on_state = on_state
 
     async def run(self, pending: int) -> SyncResult:
         try:
-            live, summaries = await self._round()
+            result = await sync_round(self.store, self.gateway, self.databases, on_state=self.on_state)
         except Unreachable:
             return SyncResult(SyncSnapshot(online=False, pending=pending), -1, "")
         except ReplicationError as error:
@@ -86,67 +77,36 @@ class SyncRunner:
             )
             log.info("sync round failed: %s", type(error).__name__)
             return SyncResult(SyncSnapshot(error=message, pending=pending), -1, "")
-        pushes = summaries[0::2]  # LiveSync returns push, pull for each database in turn
+        pushes = [part.push for part in result.databases if part.push is not None]
         progress = tuple(
             DatabaseProgress(
-                name=db,
+                name=part.name,
                 docs_pushed=up.docs_written,
-                docs_pulled=down.docs_written,
-                bytes=up.bytes_sent + up.bytes_received + down.bytes_sent + down.bytes_received,
+                docs_pulled=part.pull.docs_written,
+                bytes=up.bytes_sent + up.bytes_received + part.pull.bytes_sent + part.pull.bytes_received,
                 error=_refused(up.doc_write_failures),
             )
-            for db, up, down in zip(self.databases, pushes, summaries[1::2], strict=True)
+            for part, up in zip(result.databases, pushes, strict=True)
         )
         refused = [p.error for p in progress if p.error]
         key = await self._public_key()
         await self._pull_catalog()
         snapshot = SyncSnapshot(
             last_sync=datetime.now(UTC),
-            pending=live.state.pending,
+            pending=result.state.pending,
             databases=progress,
             error=refused[0] if refused else "",
         )
         pushed_seq = min((int(s.last_seq) for s in pushes), default=-1) if not refused else -1
         return SyncResult(snapshot, pushed_seq, key)
 
-    async def _round(self) -> tuple[LiveSync, list[Any]]:
-        for attempt in (1, 2):
-            live = LiveSync(self.store, self._remotes(), on_state=self.on_state)
-            try:
-                return live, await live.sync_once()
-            except Unauthorized:
-                if attempt == 2:
-                    raise
-                await self.refresh()
-        raise AssertionError("unreachable")
-
-    def _remotes(self) -> list[Remote]:
-        remotes = []
-        for db in self.databases:
-            remote = RemoteDB(
-                f"{self.server_url}/sync/{db}",
-                token=self.token(),
-                transport=self.transport,
-                backoff=self.backoff,
-            )
-            remotes.append(
-                Remote(remote, doc_filter=village_filter(self.store, db), filter_id=f"village:{db}")
-            )
-        return remotes
-
     async def _pull_catalog(self) -> None:
         # The catalog lives in its own local store: its documents must never be pushed back
         # into a village database.
         if self.catalog_store is None:
             return
-        remote = RemoteDB(
-            f"{self.server_url}/sync/ot-catalog",
-            token=self.token(),
-            transport=self.transport,
-            backoff=self.backoff,
-        )
         try:
-            await replicate(remote, LocalDB(cast(Any, self.catalog_store)))
+            await pull_databases(self.catalog_store, self.gateway, (CATALOG_DB,))
         except ReplicationError:
             log.info("catalog not pulled this round")
 

@@ -74,6 +74,7 @@ class LocalStore:
                 if cx.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
                     cx.execute("ROLLBACK")
                 raise
+            writer.collect_garbage(cx)
             cx.execute("COMMIT")
 
     @contextmanager

@@ -185,16 +185,31 @@ def _ref_row(doc_id: str, rev: str, ref: AttachmentRef) -> tuple[Any, ...]:
 
 
 def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> None:
-    """Compaction: bodies of revisions that are no longer leaves, and contents left unused."""
-    digests: set[str] = set()
+    """Compaction: bodies of revisions that are no longer leaves; their contents are dropped by
+    `collect_garbage` at the end of the write transaction, not here: a later document of the same
+    replicated batch may name them by digest (a stub of the live branch, written after the
+    tombstone that ended the branch holding them)."""
+    if not revs:
+        return
+    cx.execute(_GC_TABLE)
     for rev in revs:
-        rows = cx.execute("SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-        digests.update(r[0] for r in rows)
+        cx.execute(
+            "INSERT INTO temp.gc_digests (digest) "
+            "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
+            (doc_id, rev),
+        )
         cx.execute("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", (doc_id, rev))
         cx.execute("DELETE FROM revs WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-    for digest in digests:
-        cx.execute(
-            "DELETE FROM blobs WHERE digest = ? AND NOT EXISTS "
-            "(SELECT 1 FROM rev_attachments WHERE digest = ?)",
-            (digest, digest),
-        )
+
+
+_GC_TABLE = "CREATE TEMP TABLE IF NOT EXISTS gc_digests (digest TEXT NOT NULL)"
+
+
+def collect_garbage(cx: sqlite3.Connection) -> None:
+    """Drops the contents that revisions dropped in this transaction left unused (call before COMMIT)."""
+    cx.execute(_GC_TABLE)
+    cx.execute(
+        "DELETE FROM blobs WHERE digest IN (SELECT digest FROM temp.gc_digests) AND NOT EXISTS "
+        "(SELECT 1 FROM rev_attachments WHERE rev_attachments.digest = blobs.digest)"
+    )
+    cx.execute("DELETE FROM temp.gc_digests")

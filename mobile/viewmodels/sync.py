@@ -1,7 +1,8 @@
 """Sync bar and sync screen (同步): what the replicator is doing, in plain words.
 
-The app fills a `SyncSnapshot` from the background sync (mobile.replication's LiveSync) and
-the screens read `bar()` and `databases`; nothing here talks to the network.
+The app fills a `SyncSnapshot` from each sync round (`mobile.sync_plan.sync_round`, whose
+`LiveSync` reports its state to `follow`) and the screens read `bar()` and `databases`; nothing
+here talks to the network.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from mobile.replication.live import SyncState
 from mobile.services.i18n import Translator
 
 
@@ -66,6 +68,16 @@ class SyncViewModel:
 
     def update(self, snapshot: SyncSnapshot) -> None:
         self.snapshot = snapshot
+
+    def follow(self, state: SyncState) -> None:
+        """LiveSync's state during a round (`on_state`): running, what is left to push, any error."""
+        self.snapshot = replace(
+            self.snapshot,
+            running=state.running,
+            pending=state.pending,
+            error=state.last_error or "",
+            online=True,
+        )
 
     def set_pending(self, pending: int) -> None:
         self.snapshot = replace(self.snapshot, pending=pending)

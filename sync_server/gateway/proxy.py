@@ -1,7 +1,8 @@
 """Forwarding to CouchDB (转发): streamed answers, CouchDB-shaped errors, quick 503.
 
-Answers stream through chunk by chunk (attachments are never held whole); httpx undoes
-CouchDB's own compression and the app's GZip middleware compresses JSON for the device.
+Answers stream through chunk by chunk (attachments are never held whole), in the encoding
+CouchDB sent when the device accepts it (gzip passes through undecoded), else decoded and
+compressed by the app's GZip middleware as before.
 An unreachable CouchDB gives 503 after the connect timeout, not a hang.
 """
 
@@ -34,10 +35,17 @@ def unavailable() -> Response:
 async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tuple[str, str]] = (),
                   content: bytes | AsyncIterable[bytes] | None = None,
                   headers: Mapping[str, str] | None = None,
-                  read_timeout: float = 60.0) -> Response:
-    """Send one request upstream and stream its answer back."""
+                  read_timeout: float = 60.0, client_gzip: bool = False) -> Response:
+    """Send one request upstream and stream its answer back.
+
+    `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
+    passes through as it came (the app's GZip middleware leaves an encoded answer alone); else
+    CouchDB is asked for the identity encoding. Either way the gateway never decodes and
+    re-encodes a body (ADR 0047).
+    """
+    wanted = {"Accept-Encoding": "gzip" if client_gzip else "identity", **(headers or {})}
     request = couch.client.build_request(
-        method, path, params=list(params), content=content, headers=dict(headers or {}),
+        method, path, params=list(params), content=content, headers=wanted,
         timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
     try:
         upstream = await couch.client.send(request, stream=True)
@@ -56,13 +64,17 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
     if method == "HEAD":
         await upstream.aclose()
         return Response(status_code=upstream.status_code, headers=kept)
-    return StreamingResponse(_chunks(upstream), status_code=upstream.status_code, headers=kept,
+    encoding = upstream.headers.get("content-encoding", "identity").strip().lower()
+    as_sent = encoding == "identity" or (encoding == "gzip" and client_gzip)
+    if as_sent and encoding == "gzip":
+        kept.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return StreamingResponse(_chunks(upstream, as_sent), status_code=upstream.status_code, headers=kept,
                              background=BackgroundTask(upstream.aclose))
 
 
-async def _chunks(upstream: httpx.Response) -> AsyncIterable[bytes]:
+async def _chunks(upstream: httpx.Response, as_sent: bool) -> AsyncIterable[bytes]:
     try:
-        async for chunk in upstream.aiter_bytes():
+        async for chunk in (upstream.aiter_raw() if as_sent else upstream.aiter_bytes()):
             yield chunk
     except httpx.HTTPError:
         return  # CouchDB went away mid-answer: the client sees a truncated body and retries

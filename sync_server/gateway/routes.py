@@ -9,6 +9,7 @@ read-only) → body caps (413) → document rules (per document `forbidden`).
 from __future__ import annotations
 
 import json
+from functools import partial
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -22,7 +23,7 @@ from sync_server.couch import doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import MAX_SMALL, read_json
 from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse_sync_path
-from sync_server.gateway.proxy import forward
+from sync_server.gateway.proxy import forward as forward_to
 from sync_server.gateway.writes import bulk_docs, put_document
 from sync_server.provision import village_of
 
@@ -78,6 +79,8 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
                     method: str) -> Response:
     db, couch = path.db, ctx.couch
     accept = {"Accept": request.headers.get("accept", "application/json")}
+    # The same test as Starlette's GZip middleware: gzip from CouchDB may then pass through.
+    forward = partial(forward_to, client_gzip="gzip" in request.headers.get("accept-encoding", ""))
     match path.endpoint:
         case Endpoint.DATABASE:
             return await forward(couch, method, f"/{db}/")

@@ -8,8 +8,11 @@ list holds only failures too — what a replicator expects.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+import os
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import suppress
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -18,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared.ids import Kind, parse_id
-from sync_server.auth.accounts import User
+from sync_server.auth.accounts import AccountRole, User
 from sync_server.context import ServerContext
 from sync_server.couch import Couch, CouchError, doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
-from sync_server.gateway.audit import AcceptedWrite, record_writes
-from sync_server.gateway.bodies import MAX_REQUEST, media_type, read_json, spool
+from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
+from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
+from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
 from sync_server.gateway.sniff import check_attachment
 from sync_server.gateway.validation import JSON, Stored, check_document
@@ -32,6 +36,7 @@ from sync_server.gateway.validation import JSON, Stored, check_document
 log = logging.getLogger(__name__)
 
 ANCESTORS_CHECKED = 10  # revisions back from a pushed case revision looked up for its status
+JUDGED_PER_SLICE = 50  # documents judged between two yields to the event loop (~0.5 ms)
 
 
 def forbidden(doc: Any, reason: str) -> JSON:
@@ -62,35 +67,71 @@ def _is_case(doc_id: str) -> bool:
 
 async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: bool) -> dict[str, Stored]:
     """What the server holds for each document id of the batch (one or two requests)."""
-    ids = sorted({d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)
-                  and not d["_id"].startswith("_")})
-    if not ids:
-        return {}
-    rows = (await couch.request("POST", f"/{quote(db, safe='')}/_all_docs", params={"include_docs": True},
-                                json_body={"keys": ids})).json()["rows"]
-    stored: dict[str, Stored] = {}
-    for row in rows:
-        if "error" in row or "value" not in row:
-            continue
-        deleted = bool(row["value"].get("deleted"))
-        stored[row["id"]] = Stored(rev=row["value"]["rev"], deleted=deleted,
-                                   doc=None if deleted else row.get("doc"))
+    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)]
+    return await add_ancestors(couch, db, docs, await load_winners(couch, db, ids), new_edits)
+
+
+async def add_ancestors(couch: Couch, db: str, docs: Sequence[Any], stored: dict[str, Stored],
+                        new_edits: bool) -> dict[str, Stored]:
+    """`stored` with the nearest held ancestor of each pushed case revision (one `_bulk_get`, if any)."""
     wanted = [(d["_id"], rev) for d in docs if isinstance(d, dict) and d.get("_id") in stored
               and _is_case(d["_id"]) for rev in _ancestor_revs(d, new_edits)]
-    if wanted:
-        results = (await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get",
-                                       json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]})).json()
-        found = {(doc["ok"]["_id"], doc["ok"]["_rev"]): doc["ok"] for result in results["results"]
-                 for doc in result["docs"] if "ok" in doc}
-        for doc in docs:
-            if not isinstance(doc, dict) or doc.get("_id") not in stored or not _is_case(doc["_id"]):
-                continue
-            for rev in _ancestor_revs(doc, new_edits):
-                if (doc["_id"], rev) in found:
-                    s = stored[doc["_id"]]
-                    stored[doc["_id"]] = Stored(s.rev, s.deleted, s.doc, found[(doc["_id"], rev)])
-                    break
+    if not wanted:
+        return stored
+    results = (await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", headers=IDENTITY,
+                                   json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]})).json()
+    found = {(doc["ok"]["_id"], doc["ok"]["_rev"]): doc["ok"] for result in results["results"]
+             for doc in result["docs"] if "ok" in doc}
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("_id") not in stored or not _is_case(doc["_id"]):
+            continue
+        for rev in _ancestor_revs(doc, new_edits):
+            if (doc["_id"], rev) in found:
+                s = stored[doc["_id"]]
+                stored[doc["_id"]] = Stored(s.rev, s.deleted, s.doc, found[(doc["_id"], rev)])
+                break
     return stored
+
+
+async def _judge(docs: Sequence[Any], role: AccountRole, village: str, new_edits: bool,
+                 lookup: Awaitable[dict[str, Stored]]) -> list[str | None]:
+    """`check_document` of every document, while the stored state is being looked up.
+
+    Every document is first judged as if the server held nothing (the common case of a push:
+    new revisions of new documents), in slices that let the lookup's request go out meanwhile;
+    the ones the server does hold are judged again with what it holds. `check_document` is a
+    pure function, so the verdicts are exactly those of judging each against its stored state.
+    """
+    task = asyncio.ensure_future(lookup)
+    try:
+        verdicts: list[str | None] = []
+        for start in range(0, len(docs), JUDGED_PER_SLICE):
+            await asyncio.sleep(0)
+            verdicts.extend(check_document(d, role, village, Stored(), new_edits=new_edits)
+                            for d in docs[start:start + JUDGED_PER_SLICE])
+        stored = await task
+    finally:
+        await _drop(task)
+    for n, doc in enumerate(docs):
+        held = _stored_for(stored, doc)
+        if held.exists:
+            verdicts[n] = check_document(doc, role, village, held, new_edits=new_edits)
+    return verdicts
+
+
+async def _drop(task: asyncio.Future[Any]) -> None:
+    """Cancel an early lookup nobody will use (a refused body) and collect its outcome."""
+    if task.done():
+        if not task.cancelled():
+            task.exception()  # retrieved: an unused lookup's failure is not an unhandled error
+        return
+    task.cancel()
+    with suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+def _planned(docs: Sequence[JSON]) -> list[AcceptedWrite]:
+    return [AcceptedWrite(d["_id"], str(d.get("_rev", "")), d.get("_deleted") is True) for d in docs]
 
 
 async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
@@ -101,19 +142,42 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     new_edits = body.get("new_edits", True)
     if not isinstance(new_edits, bool):
         raise ApiError(400, "new_edits 必须是布尔值 / new_edits must be true or false")
-    stored = await load_stored(ctx.couch, db, docs, new_edits)
-    verdicts = [check_document(d, user.role, village, _stored_for(stored, d), new_edits=new_edits)
-                for d in docs]
+    verdicts = await _judge(docs, user.role, village, new_edits, load_stored(ctx.couch, db, docs, new_edits))
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
-    upstream = await ctx.couch.bulk_docs(db, valid, new_edits=new_edits) if valid else []
-    answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
+    if valid and not new_edits:
+        # Replication: the revisions are known, so the audit record is written alongside the batch.
+        ahead = AuditAhead(ctx.couch, user, db, _planned(valid), ctx.now_iso())
+        written, _ = await asyncio.gather(_write_batch(ctx.couch, db, valid, False), ahead.write(),
+                                          return_exceptions=True)
+        if isinstance(written, BaseException):
+            await ahead.settle([])
+            raise written
+        answers, accepted = merge_answers(docs, verdicts, written, new_edits)
+        await ahead.settle(accepted)
+    else:
+        upstream = await _write_batch(ctx.couch, db, valid, new_edits) if valid else []
+        answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
+        await record_writes(ctx.couch, user, db, accepted, ctx.now_iso())
     ctx.counters.documents(len(accepted), sum(reason is not None for reason in verdicts))
     for doc, reason in zip(docs, verdicts, strict=True):
         if reason is not None:
             log.info("refused %s in %s for %s", doc.get("_id") if isinstance(doc, dict) else "?", db,
                      user.username)
-    await record_writes(ctx.couch, user, db, accepted, ctx.now_iso())
     return JSONResponse(answers, status_code=201)
+
+
+async def _write_batch(couch: Couch, db: str, docs: list[JSON], new_edits: bool) -> list[JSON]:
+    """One `_bulk_docs` of the valid documents, serialized from what was judged.
+
+    The device's bytes are never forwarded as they came: a JSON object with a repeated key reads
+    differently in Python (last wins) and in other parsers, so CouchDB must receive exactly the
+    documents that were checked (ADR 0047).
+    """
+    body: JSON = {"docs": docs} if new_edits else {"docs": docs, "new_edits": False}
+    answer = await couch.request("POST", f"/{quote(db, safe='')}/_bulk_docs", json_body=body,
+                                 headers=IDENTITY)
+    result: list[JSON] = answer.json()
+    return result
 
 
 def _stored_for(stored: dict[str, Stored], doc: Any) -> Stored:
@@ -152,8 +216,18 @@ def merge_answers(docs: Sequence[Any], verdicts: Sequence[str | None], upstream:
 
 async def put_document(ctx: ServerContext, request: Request, user: User, db: str, village: str,
                        doc_id: str) -> Response:
-    if media_type(request) == "multipart/related":
-        return await _put_multipart(ctx, request, user, db, village, doc_id)
+    # The id is in the URL: what the server holds is looked up while the body arrives.
+    winners = asyncio.ensure_future(load_winners(ctx.couch, db, [doc_id]))
+    try:
+        if media_type(request) == "multipart/related":
+            return await _put_multipart(ctx, request, user, db, village, doc_id, winners)
+        return await _put_json(ctx, request, user, db, village, doc_id, winners)
+    finally:
+        await _drop(winners)
+
+
+async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, village: str, doc_id: str,
+                    winners: Awaitable[dict[str, Stored]]) -> Response:
     doc = await read_json(request, MAX_REQUEST)
     if not isinstance(doc, dict):
         raise ApiError(400, "需要 JSON 对象 / the body must be a JSON object")
@@ -161,37 +235,48 @@ async def put_document(ctx: ServerContext, request: Request, user: User, db: str
     if doc["_id"] != doc_id:
         raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL", error="bad_request")
     new_edits = request.query_params.get("new_edits", "true") != "false"
-    stored = (await load_stored(ctx.couch, db, [doc], new_edits)).get(doc_id, Stored())
+    stored = (await add_ancestors(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
     reason = check_document(doc, user.role, village, stored, new_edits=new_edits)
     if reason is not None:
         ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
     params = {"new_edits": "false"} if not new_edits else {}
-    try:
-        result: JSON = await ctx.couch.put_doc(db, doc, **params)
-    except CouchError as exc:
-        raise ApiError(exc.status, exc.reason, error=exc.error) from None
+    ahead = AuditAhead(ctx.couch, user, db, _planned([doc]) if not new_edits else [], ctx.now_iso())
+    put, _ = await asyncio.gather(ctx.couch.put_doc(db, doc, **params), ahead.write(), return_exceptions=True)
+    if isinstance(put, BaseException):
+        await ahead.settle([])
+        if isinstance(put, CouchError):
+            raise ApiError(put.status, put.reason, error=put.error) from None
+        raise put
+    result: JSON = put
     ctx.counters.documents(1, 0)
-    await record_writes(ctx.couch, user, db, [AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))),
-                                                            doc.get("_deleted") is True)], ctx.now_iso())
+    written = AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))), doc.get("_deleted") is True)
+    if new_edits:
+        await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+    else:
+        await ahead.settle([written])
     return JSONResponse(result, status_code=201)
 
 
 async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: str, village: str,
-                         doc_id: str) -> Response:
+                         doc_id: str, winners: Awaitable[dict[str, Stored]]) -> Response:
     content_type = request.headers["content-type"]
     file = await spool(request, MAX_REQUEST)
+    # A body within the spool's memory part (a typical scan) is read in place: a thread hop
+    # per read would cost more than the read itself. Larger bodies are on disk: read in a thread.
+    in_memory = _size(file) <= SPOOL_IN_MEMORY
     try:
         try:
             boundary = multipart.boundary_of(content_type)
-            doc, parts = await to_thread.run_sync(multipart.scan, file, boundary)
+            doc, parts = (multipart.scan(file, boundary) if in_memory
+                          else await to_thread.run_sync(multipart.scan, file, boundary))
         except multipart.MultipartError as exc:
             raise ApiError(400, f"multipart 格式错误 / {exc}", error="bad_request") from None
         if doc.get("_id", doc_id) != doc_id:
             raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL")
         doc["_id"] = doc_id
         new_edits = request.query_params.get("new_edits", "true") != "false"
-        stored = (await load_stored(ctx.couch, db, [doc], new_edits)).get(doc_id, Stored())
+        stored = (await add_ancestors(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
         reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True)
                   or _check_parts(doc, parts))
         if reason is not None:
@@ -199,16 +284,28 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
             raise ApiError(403, reason, error="forbidden")
         types = [(name, str(att.get("content_type"))) for name, att in _follows(doc)]
         segments, upstream_type, size = multipart.rebuild(doc, parts, types)
-        response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
-                                 params=[("new_edits", "false")] if not new_edits else [],
-                                 content=_segment_chunks(file, segments),
-                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)})
+        written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
+        # With new_edits=false the revision is the one sent: its audit record goes alongside.
+        ahead = AuditAhead(ctx.couch, user, db, [written] if not new_edits else [], ctx.now_iso())
+        response, _ = await asyncio.gather(
+            forward(ctx.couch, "PUT", doc_path(db, doc_id),
+                    params=[("new_edits", "false")] if not new_edits else [],
+                    content=_segment_chunks(file, segments, in_memory),
+                    headers={"Content-Type": upstream_type, "Content-Length": str(size)}),
+            ahead.write(), return_exceptions=True)
     finally:
         file.close()
+    if isinstance(response, BaseException):
+        await ahead.settle([])
+        raise response
     if response.status_code < 300:
         ctx.counters.documents(1, 0)
-        written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
-        await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+        if new_edits:
+            await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+        else:
+            await ahead.settle([written])
+    else:
+        await ahead.settle([])
     return response
 
 
@@ -231,7 +328,14 @@ def _check_parts(doc: JSON, parts: Sequence[multipart.Part]) -> str | None:
     return None
 
 
-async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]) -> AsyncIterator[bytes]:
+def _size(file: IO[bytes]) -> int:
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    return size
+
+
+async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment],
+                          in_memory: bool = False) -> AsyncIterator[bytes]:
     for segment in segments:
         if isinstance(segment, bytes):
             yield segment
@@ -239,7 +343,8 @@ async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]
         file.seek(segment.start)
         left = segment.length
         while left > 0:
-            chunk = await to_thread.run_sync(file.read, min(256 * 1024, left))
+            size = min(256 * 1024, left)
+            chunk = file.read(size) if in_memory else await to_thread.run_sync(file.read, size)
             if not chunk:
                 return
             left -= len(chunk)

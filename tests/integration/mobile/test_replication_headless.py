@@ -146,3 +146,25 @@ async def test_a_refused_access_token_is_refreshed_once(server: RunningServer, t
         assert result.pushed == 2 and tokens.access not in ("expired.or.revoked", account.access_token)
     finally:
         store.close()
+
+
+def test_a_deletion_reaches_only_the_village_database_of_its_document(
+    server: RunningServer, town: Township, tmp_path: Path, couchdb_url: str
+) -> None:
+    doc_id, _ = write_case(tmp_path / "agent.sqlite", town.villages[1])
+    assert sync(tmp_path / "agent.sqlite", server, town.agents[1]).returncode == 0
+    path = tmp_path / "staff.sqlite"  # township staff: every village of the township in one store
+    first = sync(path, server, town.staff)
+    assert first.returncode == 0, first.stderr
+    with LocalStore(path) as store:  # a bare tombstone: no division says where it goes
+        store.remove(doc_id, store.get(doc_id)["_rev"])
+    second = sync(path, server, town.staff)
+    assert second.returncode == 0, second.stderr
+    assert last_json(second.stdout)["pushed"] == 1
+
+    def changes(db: str) -> dict[str, bool]:
+        feed = httpx.get(f"{couchdb_url.rstrip('/')}/{db}/_changes", timeout=30).json()
+        return {row["id"]: bool(row.get("deleted")) for row in feed["results"]}
+
+    assert changes(town.dbs[1])[doc_id] is True  # deleted where it was
+    assert doc_id not in changes(town.dbs[0])  # and nothing, not even a tombstone, elsewhere

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mobile.headless_sync import village_filter
 from mobile.store import LocalStore
+from mobile.sync_plan import village_filter
 
 CASE = "case:01JDQ3Z8W6X9V4T2R0P8N6M4K2"
 V1, V2 = "330212001001", "330212001002"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from mobile.headless_sync import village_filter
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
+from mobile.sync_plan import village_filter
 from mobile.viewmodels.wizard import Step, WizardViewModel
 from tests.unit.mobile.factories import VILLAGE, id_number, make_book, make_store, sample_items
 from tests.unit.mobile.images import jpeg_bytes, text_page
