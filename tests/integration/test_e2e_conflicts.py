@@ -32,10 +32,10 @@ from tests.integration.e2e_helpers import (
     phone,
     server_stack,
     staff_token,
-    wait_until,
 )
 from tests.integration.sync_server.server_fixtures import PASSWORD, Township, make_township
 from tests.unit.mobile.images import jpeg_bytes, text_page
+from tests.waiting import wait_until
 
 ITEM = "CL-001"  # a county-level item (残疾人证): township staff forward it to the county
 # Captured with the application; the fifth, "photo", comes later on the second phone.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,13 +10,7 @@ from mobile.replication import LocalDB, RemoteDB
 from mobile.replication.live import LiveSync, Remote, SyncState, pair_lock
 from mobile.store import LocalStore
 from tests.integration.mobile.helpers import local_snapshot, make_case, put_docs, remote_snapshot
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+from tests.waiting import wait_until
 
 
 async def test_network_up_triggers_a_round_and_state_follows(
@@ -30,12 +23,12 @@ async def test_network_up_triggers_a_round_and_state_follows(
     async with RemoteDB(url) as remote:
         live = LiveSync(store, [Remote(remote)], interval=3600, on_state=states.append)
         live.start()
-        await until(lambda: live.state.last_sync is not None)
+        await wait_until(lambda: live.state.last_sync is not None, timeout=20)
         store.put(make_case(1))
         assert store.pending_count(0) > 0
         seen = len(states)
         live.notify_network_up()
-        await until(lambda: any(s.running for s in states[seen:]) and not live.state.running)
+        await wait_until(lambda: any(s.running for s in states[seen:]) and not live.state.running, timeout=20)
         assert live.state.pending == 0
         await live.stop()
     assert local_snapshot(store) == await remote_snapshot(url)
@@ -51,7 +44,7 @@ async def test_what_a_round_pulled_is_not_counted_as_waiting_to_sync(
     async with RemoteDB(url) as remote:
         live = LiveSync(store, [Remote(remote)], interval=3600)
         live.start()
-        await until(lambda: live.state.last_sync is not None and not live.state.running)
+        await wait_until(lambda: live.state.last_sync is not None and not live.state.running, timeout=20)
         await live.stop()
     assert store.info()["doc_count"] == 20
     assert live.state.pending == 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from sync_server.couch import Couch
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, make_township, start_server
 
 
@@ -17,6 +18,14 @@ def api_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
+    """An admin client of the engine, closed after the test."""
+    client = Couch(couchdb_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,9 +15,11 @@ from sync_server.auth.cache import STALE_BOUND, AccountCache
 from sync_server.couch import Couch
 from sync_server.provision import AUTH_DB
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, login, start_server
+from tests.waiting import wait_for, wait_until
 
 # The bound the module documents, plus slack for a loaded test machine.
 DEADLINE = STALE_BOUND + 10
+BOUND = "the answer within the cache's bound"
 
 
 @pytest.fixture(scope="module")
@@ -35,16 +36,6 @@ def me(server: RunningServer, token: str) -> int:
                      timeout=30).status_code
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = DEADLINE) -> float:
-    """Seconds it took; fails after `timeout`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("condition not met within the cache's bound")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
 async def test_a_revoked_device_is_refused_within_the_bound(cached_server: RunningServer, township: Township,
                                                             couchdb_url: str) -> None:
     accounts = cached_server.ctx.accounts
@@ -52,18 +43,20 @@ async def test_a_revoked_device_is_refused_within_the_bound(cached_server: Runni
     pair = login(cached_server.url, township.agents[0], device="cached-phone").json()
     hits = accounts.hits
     # Once the feed runs, the device is answered from memory: the revocation must reach that copy.
-    await asyncio.to_thread(wait_until, lambda: me(cached_server, pair["access_token"]) == 200
-                            and accounts.hits > hits + 1)
+    await asyncio.to_thread(wait_for, lambda: me(cached_server, pair["access_token"]) == 200
+                            and accounts.hits > hits + 1, timeout=DEADLINE, what=BOUND)
     couch = Couch(couchdb_url)
     try:
         assert await cmd_revoke_device(couch, "cached-phone")
-        await asyncio.to_thread(wait_until, lambda: me(cached_server, pair["access_token"]) == 401)
+        await asyncio.to_thread(wait_for, lambda: me(cached_server, pair["access_token"]) == 401,
+                                timeout=DEADLINE, what=BOUND)
         other = login(cached_server.url, township.agents[1], device="cached-tablet").json()
         hits = accounts.hits
-        await asyncio.to_thread(wait_until, lambda: me(cached_server, other["access_token"]) == 200
-                                and accounts.hits > hits + 1)
+        await asyncio.to_thread(wait_for, lambda: me(cached_server, other["access_token"]) == 200
+                                and accounts.hits > hits + 1, timeout=DEADLINE, what=BOUND)
         await cmd_disable_user(couch, township.agents[1], "2026-11-24T07:00:00Z")
-        await asyncio.to_thread(wait_until, lambda: me(cached_server, other["access_token"]) == 401)
+        await asyncio.to_thread(wait_for, lambda: me(cached_server, other["access_token"]) == 401,
+                                timeout=DEADLINE, what=BOUND)
     finally:
         await couch.aclose()
 
@@ -84,19 +77,17 @@ async def test_changes_evict_and_a_stale_feed_turns_the_cache_off(couchdb_url: s
     user_id = f"user:{township.staff}"
     try:
         await cache.get([user_id])
-        deadline = time.monotonic() + DEADLINE
-        while not cache.following:  # the feed starts on first use
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: cache.following, timeout=DEADLINE, what="the feed")  # starts on first use
         await cache.get([user_id])
         hits = cache.hits
         first = (await cache.get([user_id]))[0]
         assert cache.hits == hits + 1 and first is not None
         await couch.put_doc(AUTH_DB, {**first, "disabled": True})
-        deadline = time.monotonic() + DEADLINE
-        while not ((await cache.get([user_id]))[0] or {}).get("disabled"):
-            assert time.monotonic() < deadline, "the change never reached the cache"
-            await asyncio.sleep(0.05)
+
+        async def disabled() -> bool:
+            return bool(((await cache.get([user_id]))[0] or {}).get("disabled"))
+
+        await wait_until(disabled, timeout=DEADLINE, what="the change to reach the cache")
         # A feed that has not answered within the bound is not trusted: every call reads CouchDB.
         ticks.now += STALE_BOUND + 1
         misses = cache.misses

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,17 +14,9 @@ import httpx
 import pytest
 
 from sync_server.engine import free_port, running_engine_url
+from tests.waiting import wait_for
 
 ONETRIP = [sys.executable, "-m", "sync_server.cli"]
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def healthy(url: str) -> bool:
@@ -43,7 +34,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], subprocess.Pope
     proc = subprocess.Popen([*ONETRIP, "up", "--no-app"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: healthy(url) or proc.poll() is not None)
+        wait_for(lambda: healthy(url) or proc.poll() is not None, timeout=60)
         assert proc.poll() is None, (tmp_path / "up.log").read_text()
         yield url, env, proc
     finally:

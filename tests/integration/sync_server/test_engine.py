@@ -11,15 +11,7 @@ import httpx
 import pytest
 
 from sync_server.engine import Engine, EngineError, running_engine_url
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+from tests.waiting import wait_for
 
 
 def test_engine_requires_admin_and_restarts_after_a_crash(tmp_path: Path) -> None:
@@ -34,7 +26,7 @@ def test_engine_requires_admin_and_restarts_after_a_crash(tmp_path: Path) -> Non
         first_pid = engine.pid
         assert first_pid is not None
         os.kill(first_pid, signal.SIGKILL)
-        wait_for(lambda: engine.restarts == 1)
+        wait_for(lambda: engine.restarts == 1, timeout=20)
         assert engine.pid != first_pid
         assert httpx.get(engine.url + "/kept/doc").json()["a"] == 1
     assert running_engine_url(tmp_path) is None

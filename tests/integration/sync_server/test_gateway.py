@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,13 +22,6 @@ from tests.integration.sync_server.gateway_helpers import (
     make_material,
 )
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, make_township, token_for
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    c = Couch(couchdb_url)
-    yield c
-    await c.aclose()
 
 
 def bulk(c: httpx.Client, db: str, docs: list[dict[str, Any]], **extra: Any) -> httpx.Response:

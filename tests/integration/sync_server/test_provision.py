@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from sync_server.couch import Couch
 from sync_server.provision import AUTH_DB, CATALOG_DB, DESIGN_DOCS, SECURITY, SERVER_DB, provision, village_db
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
 
 
 def a_village() -> str:

@@ -8,17 +8,23 @@ import contextlib
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ulid import ULID
 
 from shared.edits import record_edit
 from sync_server.couch import Couch
+from sync_server.workers.conflicts import ConflictResolution
 from sync_server.workers.follower import FeedOptions
 from sync_server.workers.runner import TransitionFactory, WorkerConfig, Workers
 
 NOW = 1_795_933_800.0  # 2026-11-28T03:10:00Z
+
+
+def conflicts_only(couch: Couch, config: object) -> list[ConflictResolution]:
+    """Transitions for `running`: only the conflict worker, on the fixed clock."""
+    return [ConflictResolution(couch, clock=lambda: NOW)]
 
 
 def new_case_id() -> str:
@@ -71,16 +77,6 @@ async def put_conflict(couch: Couch, db: str, base: dict[str, Any], *leaves: dic
         revs.append(f"2-{leaf_hash}")
     await couch.bulk_docs(db, docs, new_edits=False)
     return revs
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await asyncio.sleep(0.05)
 
 
 async def caught_up(couch: Couch, server_db: str, db: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date
 
 import httpx
@@ -36,13 +36,6 @@ def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
 
 
 def auth(token: str) -> dict[str, str]:

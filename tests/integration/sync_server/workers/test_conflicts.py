@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sync_server.couch import Couch, CouchError
-from sync_server.workers.conflicts import ConflictResolution, read_leaves, resolve_case
+from sync_server.workers.conflicts import read_leaves, resolve_case
 from tests.integration.sync_server.workers.helpers import (
     NOW,
     attachment,
     caught_up,
+    conflicts_only,
     edited,
     make_case,
     new_case_id,
     put_conflict,
     running,
-    wait_for,
     worker_config,
 )
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
-
-
-def conflicts_only(couch: Couch, config: object) -> list[ConflictResolution]:
-    return [ConflictResolution(couch, clock=lambda: NOW)]
+from tests.waiting import wait_until
 
 
 async def test_phone_and_scan_merge_automatically(couch: Couch, make_db: Callable[..., str]) -> None:
@@ -59,8 +49,8 @@ async def test_phone_and_scan_merge_automatically(couch: Couch, make_db: Callabl
             doc = await couch.get_doc(db, case_id, conflicts=True)
             return doc is not None and not doc.get("_conflicts")
 
-        await wait_for(merged, what="the merged case")
-        await wait_for(lambda: caught_up(couch, server_db, db), what="the checkpoint")
+        await wait_until(merged, what="the merged case")
+        await wait_until(lambda: caught_up(couch, server_db, db), what="the checkpoint")
 
     doc = await couch.get_doc(db, case_id, conflicts=True, deleted_conflicts=True)
     assert doc is not None
@@ -96,8 +86,8 @@ async def test_two_id_numbers_go_to_review(couch: Couch, make_db: Callable[..., 
     await put_conflict(couch, db, base, a, b)
 
     async with running(couch, worker_config(prefix, server_db), conflicts_only):
-        await wait_for(lambda: review_exists(couch, db, case_id), what="the review document")
-        await wait_for(lambda: caught_up(couch, server_db, db), what="the checkpoint")
+        await wait_until(lambda: review_exists(couch, db, case_id), what="the review document")
+        await wait_until(lambda: caught_up(couch, server_db, db), what="the checkpoint")
 
     doc = await couch.get_doc(db, case_id, conflicts=True)
     assert doc is not None and not doc.get("_conflicts")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,15 +13,9 @@ from ulid import ULID
 from sync_server.couch import Couch
 from sync_server.workers.deadlines import Deadlines
 from sync_server.workers.supervision import supervision_id
-from tests.integration.sync_server.workers.helpers import caught_up, make_case, new_case_id, running, wait_for
+from tests.integration.sync_server.workers.helpers import caught_up, make_case, new_case_id, running
 from tests.integration.sync_server.workers.helpers import worker_config as config_for
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
+from tests.waiting import wait_until
 
 
 def at(day: str, hour: int = 10) -> float:
@@ -105,7 +99,7 @@ async def test_worker_excludes_the_wait_for_materials(couch: Couch, make_db: Cal
         return [Deadlines(c, server_db, catalog_db=catalog, clock=lambda: at("2026-11-27"))]
 
     async with running(couch, config_for(prefix, server_db), transitions):
-        await wait_for(lambda: caught_up(couch, server_db, db), what="the checkpoint")
+        await wait_until(lambda: caught_up(couch, server_db, db), what="the checkpoint")
     stored = await couch.get_doc(server_db, supervision_id(db, case_id))
     assert stored is not None
     # The day waiting for materials (11-25) is not counted: deadline moves to Friday 11-27.
@@ -128,6 +122,6 @@ async def test_the_morning_sweep_turns_cards(couch: Couch, make_db: Callable[...
         return doc is not None and doc["card"] == card
 
     async with running(couch, config_for(prefix, server_db), transitions, clock=lambda: now[0]):
-        await wait_for(lambda: card_is("green"), what="the green card")
+        await wait_until(lambda: card_is("green"), what="the green card")
         now[0] = at("2026-11-27", hour=8)  # the next morning with no change to the case at all
-        await wait_for(lambda: card_is("red"), what="the red card after the sweep")
+        await wait_until(lambda: card_is("red"), what="the red card after the sweep")

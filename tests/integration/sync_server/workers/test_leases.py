@@ -4,38 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from sync_server.couch import Couch
-from sync_server.workers.conflicts import ConflictResolution
 from sync_server.workers.lease import Lease
 from sync_server.workers.runner import Workers
 from tests.integration.sync_server.workers.helpers import (
-    NOW,
     caught_up,
+    conflicts_only,
     edited,
     make_case,
     new_case_id,
     put_conflict,
     running,
-    wait_for,
 )
 from tests.integration.sync_server.workers.helpers import worker_config as config_for
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
-
-
-def conflicts_only(couch: Couch, config: object) -> list[ConflictResolution]:
-    return [ConflictResolution(couch, clock=lambda: NOW)]
+from tests.waiting import wait_until
 
 
 async def conflicted_cases(couch: Couch, db: str, n: int) -> list[str]:
@@ -72,7 +60,7 @@ async def test_lease_is_exclusive_and_taken_over_when_the_holder_dies(
     assert await a.renew()
     assert not await b.acquire()  # a fresh rev: the holder is alive
     # a stops renewing (dies): b takes over once the rev stood still for ttl on b's own clock.
-    await wait_for(b.acquire, timeout=10, what="the take-over")
+    await wait_until(b.acquire, timeout=10, what="the take-over")
     assert not await a.renew()  # a's rev is stale: CouchDB refuses it
     assert not a.held
     await b.release()
@@ -92,7 +80,9 @@ async def test_two_runners_resolve_each_conflict_exactly_once(
     try:
         async with running(couch, config_for(prefix, server_db), conflicts_only) as two:
             for db in dbs:
-                await wait_for(lambda db=db: caught_up(couch, server_db, db), what=f"checkpoint of {db}")  # type: ignore[misc]
+                await wait_until(
+                    lambda db=db: caught_up(couch, server_db, db), what=f"checkpoint of {db}"  # type: ignore[misc]
+                )
             assert one.holding.isdisjoint(two.holding)
             assert one.holding | two.holding == set(dbs)
             for db in dbs:
@@ -101,9 +91,11 @@ async def test_two_runners_resolve_each_conflict_exactly_once(
             monkeypatch.setattr(Lease, "release", _no_release)
             one_task.cancel()
             await asyncio.gather(one_task, return_exceptions=True)
-            await wait_for(lambda: _holds(two, set(dbs)), timeout=20, what="the take-over")
+            await wait_until(lambda: _holds(two, set(dbs)), timeout=20, what="the take-over")
             more = await conflicted_cases(couch, dbs[0], 2)
-            await wait_for(lambda: caught_up(couch, server_db, dbs[0]), what="the checkpoint after take-over")
+            await wait_until(
+                lambda: caught_up(couch, server_db, dbs[0]), what="the checkpoint after take-over"
+            )
     finally:
         stop_one.set()
         one_task.cancel()
@@ -145,12 +137,14 @@ async def test_workers_resume_after_an_outage(
     try:
         async with running(flaky, config_for(prefix, server_db), conflicts_only):
             await conflicted_cases(couch, db, 2)
-            await wait_for(lambda: caught_up(couch, server_db, db), what="the first checkpoint")
+            await wait_until(lambda: caught_up(couch, server_db, db), what="the first checkpoint")
             transport.down = True
             during = await conflicted_cases(couch, db, 2)
-            await wait_for(lambda: asyncio.sleep(0, transport.refused >= 3), what="the outage being noticed")
+            await wait_until(
+                lambda: asyncio.sleep(0, transport.refused >= 3), what="the outage being noticed"
+            )
             transport.down = False
-            await wait_for(
+            await wait_until(
                 lambda: caught_up(couch, server_db, db), timeout=30, what="the checkpoint after it"
             )
         assert len(during) == 2

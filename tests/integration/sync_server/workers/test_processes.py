@@ -7,23 +7,17 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from sync_server.couch import Couch
-from tests.integration.sync_server.workers.helpers import caught_up, wait_for
+from tests.integration.sync_server.workers.helpers import caught_up
 from tests.integration.sync_server.workers.test_leases import conflicted_cases, resolved_events
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[4]
-
-
-@pytest.fixture
-async def couch(couchdb_url: str) -> AsyncIterator[Couch]:
-    client = Couch(couchdb_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
@@ -70,7 +64,9 @@ async def test_two_processes_then_one_is_killed(
     cases = {db: await conflicted_cases(couch, db, 4) for db in dbs}
     processes = [spawn(prefix, server_db), spawn(prefix, server_db)]
     for db in dbs:
-        await wait_for(lambda db=db: caught_up(couch, server_db, db), timeout=60, what=f"checkpoint of {db}")  # type: ignore[misc]
+        await wait_until(
+            lambda db=db: caught_up(couch, server_db, db), timeout=60, what=f"checkpoint of {db}"  # type: ignore[misc]
+        )
         assert len(await resolved_events(couch, db)) == len(cases[db])
     lease = await couch.get_doc(server_db, f"lease:{dbs[0]}")
     assert lease is not None
@@ -84,6 +80,6 @@ async def test_two_processes_then_one_is_killed(
         doc = await couch.get_doc(server_db, f"lease:{dbs[0]}")
         return doc is not None and int(str(doc["holder"]).split(":")[1]) != holder_pid
 
-    await wait_for(taken_over, timeout=30, what="the take-over")
-    await wait_for(lambda: caught_up(couch, server_db, dbs[0]), timeout=30, what="the checkpoint after it")
+    await wait_until(taken_over, timeout=30, what="the take-over")
+    await wait_until(lambda: caught_up(couch, server_db, dbs[0]), timeout=30, what="the checkpoint after it")
     assert len(await resolved_events(couch, dbs[0])) == len(cases[dbs[0]]) + len(more)
