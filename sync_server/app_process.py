@@ -37,7 +37,7 @@ class FletApp:
         settings = ctx.settings
         device_dir = settings.data_dir / "devices" / "web"
         device_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "ONETRIP_SERVER_URL": _server_url(ctx), "ONETRIP_DEVICE_DATA": str(device_dir)}
+        env = {**os.environ, "ONETRIP_SERVER_URL": settings.local_url, "ONETRIP_DEVICE_DATA": str(device_dir)}
         log_file = open(settings.data_dir / "app.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = await asyncio.create_subprocess_exec(
@@ -80,8 +80,3 @@ class FletApp:
             proc.kill()
             await proc.wait()
 
-
-def _server_url(ctx: StackContext) -> str:
-    settings = ctx.settings
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return f"http://{host}:{settings.port}"

@@ -51,6 +51,12 @@ class Settings:
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
 
+    @property
+    def local_url(self) -> str:
+        """Where processes on this machine reach the server (a wildcard bind → loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from `env` (default: the process environment)."""

@@ -153,11 +153,9 @@ class DemoCases:
     async def start(self, ctx: StackContext) -> None:
         if not self.provisioner.demo_users:
             return
-        from sync_server.county.components import server_url
-
         env = {**os.environ, "COUCHDB_URL": ctx.couchdb_url, "ONETRIP_DATA": str(ctx.settings.data_dir)}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "onetrip_demo", "--server", server_url(ctx.settings),
+            sys.executable, "-m", "onetrip_demo", "--server", ctx.settings.local_url,
             env=env, stdin=asyncio.subprocess.DEVNULL)
         waiting = asyncio.ensure_future(self.proc.wait())
         stopper = asyncio.ensure_future(ctx.stopping.wait())

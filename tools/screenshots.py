@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from typing import Any
 
 import httpx
 from PIL import Image, ImageDraw, ImageFont
+
+from sync_server.engine import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
@@ -66,12 +67,6 @@ class Login:
 
 class ScreenshotError(RuntimeError):
     """A screen did not appear, or the stack did not start (截图失败)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def onetrip_command() -> list[str]:

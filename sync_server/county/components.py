@@ -45,11 +45,6 @@ def county_url(settings: Settings) -> str:
     return settings.county_platform_url or f"http://127.0.0.1:{settings.county_port}{HANDOFF_PATH}"
 
 
-def server_url(settings: Settings) -> str:
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return f"http://{host}:{settings.port}"
-
-
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handlers: the stack (or the caller) owns SIGINT/SIGTERM
     and stops the simulator through `stop`; uvicorn's handlers would take Ctrl-C from the stack."""
@@ -88,7 +83,7 @@ class CountySimulator:
         if settings.county_platform_url:
             log.info("COUNTY_PLATFORM_URL is set: the simulator is not started")
             return
-        app = create_simulator_app(server_url(settings) + "/api/county/callback",
+        app = create_simulator_app(settings.local_url + "/api/county/callback",
                                    load_secret(settings.secrets_dir), decide_after=self.decide_after)
         started = asyncio.Event()
         self._task = asyncio.create_task(run_simulator(app, settings.county_port, self._stop, started))

@@ -8,7 +8,6 @@ import base64
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from mobile.viewmodels.casebook import CaseBook
 from shared.delivery import delivery_url, issue_token
 from shared.idnumber import make_id_number
 from shared.ids import new_tracking_code
+from sync_server.engine import free_port
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import AGENT
 from tests.unit.mobile.images import jpeg_bytes, text_page
@@ -54,12 +54,6 @@ pytestmark = [
         not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +87,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     )
     store.close()
     (data / "result-case.txt").write_text(result["_id"])
-    port = _free_port()
+    port = free_port()
     # Port 9 (discard) has no server: the app is offline, as in a village.
     env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
     log = (data / "app.log").open("wb")
