@@ -164,15 +164,23 @@ async def county_cases(stack: ServerStack) -> list[dict[str, Any]]:
     return list(response.json()["cases"])
 
 
-async def test_concurrent_edits_merge_and_travel_to_the_county_and_back(
-    stack: ServerStack, township: Township, couch: Couch, tmp_path: Path
-) -> None:
-    village, db = township.villages[0], township.dbs[0]
+async def one_case_on_two_phones(
+    stack: ServerStack, township: Township, tmp_path: Path
+) -> tuple[Phone, Phone, str]:
+    """Two phones of one agent holding the same submitted case, synced once: the start of a conflict."""
     first, second = await two_phones(stack, township, tmp_path)
-    case_id = submitted_case(first, village)
+    case_id = submitted_case(first, township.villages[0])
     summary = await first.push()
     assert summary.ok and summary.docs_written, summary
     await second.pull()
+    return first, second, case_id
+
+
+async def test_concurrent_edits_merge_and_travel_to_the_county_and_back(
+    stack: ServerStack, township: Township, couch: Couch, tmp_path: Path
+) -> None:
+    db = township.dbs[0]
+    first, second, case_id = await one_case_on_two_phones(stack, township, tmp_path)
 
     # Offline on both phones: one changes the phone number, the other the address and adds a scan.
     edit(first, case_id, {"applicant": {**first.book.get(case_id)["applicant"], "phone": "13900000002"}})
@@ -236,12 +244,8 @@ async def test_concurrent_edits_merge_and_travel_to_the_county_and_back(
 async def test_a_review_conflict_holds_the_case_until_staff_decide(
     stack: ServerStack, township: Township, couch: Couch, tmp_path: Path
 ) -> None:
-    village, db = township.villages[0], township.dbs[0]
-    first, second = await two_phones(stack, township, tmp_path)
-    case_id = submitted_case(first, village)
-    summary = await first.push()
-    assert summary.ok and summary.docs_written, summary
-    await second.pull()
+    db = township.dbs[0]
+    first, second, case_id = await one_case_on_two_phones(stack, township, tmp_path)
 
     # Two different ID numbers typed offline: a person must choose.
     for device, number in ((first, ID_A), (second, ID_B)):
