@@ -23,7 +23,6 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from shared.divisions import Division
 from sync_server.admin import cmd_add_user
 from sync_server.couch import Couch, split_credentials
 from sync_server.engine import free_port
-from sync_server.provision import ensure_db, provision, village_db
+from sync_server.provision import provision, village_db
 from sync_server.registry import add_division
 
 PASSWORD = "bench password 1"
@@ -182,15 +181,6 @@ async def _seed(client: httpx.AsyncClient, db: str, docs: list[dict[str, Any]]) 
         (await client.post(f"/{db}/_bulk_docs", json={"docs": docs[i:i + 50]})).raise_for_status()
 
 
-async def _empty(couchdb_url: str, db: str) -> None:
-    couch = Couch(couchdb_url)
-    try:
-        await couch.request("DELETE", f"/{db}")
-        await ensure_db(couch, db)
-    finally:
-        await couch.aclose()
-
-
 async def _replicate(source: Any, target: Any) -> float:
     start = time.perf_counter()
     summary = await replicate(source, target)
@@ -202,45 +192,53 @@ async def _replicate(source: Any, target: Any) -> float:
 REPLICATION_ROUNDS = 5
 
 
+async def _seeded_store(couchdb_url: str, village: str, path: Path) -> None:
+    """A local store holding the replication data of `village`, never pushed anywhere yet."""
+    base, auth = split_credentials(couchdb_url)
+    scratch = f"bench-gw-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=300) as admin:
+        (await admin.put(f"/{scratch}")).raise_for_status()
+        try:
+            await _seed(admin, scratch, _replication_docs(village))
+            async with RemoteDB(f"{couchdb_url}/{scratch}") as seed_source:
+                store = LocalStore(path)
+                await replicate(seed_source, store)
+                store.close()
+        finally:
+            await admin.delete(f"/{scratch}")
+
+
 async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[str, str], pull_village: str,
-                       push_village: str, tmp: Path) -> dict[str, Any]:
-    """Pull the same database directly and through each server; push the same store into the
-    push village's database, emptied (deleted and created again) before every push.
+                       push_villages: list[str], tmp: Path) -> dict[str, Any]:
+    """Pull the same database directly and through each server; push a store of new documents
+    into a new, empty village database each time (a device's first push of its week's work).
 
     Rounds alternate direct / gateway (/ baseline) so that load on the shared machine hits all alike.
     """
     base, auth = split_credentials(couchdb_url)
-    pull_db, push_db = village_db(pull_village), village_db(push_village)
-    scratch = f"bench-gw-{uuid.uuid4().hex[:8]}"
+    pull_db = village_db(pull_village)
     async with httpx.AsyncClient(base_url=base, auth=auth, timeout=300) as admin:
         await _seed(admin, pull_db, _replication_docs(pull_village))
-        (await admin.put(f"/{scratch}")).raise_for_status()
-        await _seed(admin, scratch, _replication_docs(push_village))
     times: dict[str, list[float]] = {f"{d}_{k}": [] for d in ("pull", "push") for k in ("direct", *servers)}
-    try:
-        async with RemoteDB(f"{couchdb_url}/{scratch}") as seed_source:
-            seeded = LocalStore(tmp / "push-seed.sqlite")
-            await replicate(seed_source, seeded)
-            seeded.close()
-        n = 0
-        for _ in range(REPLICATION_ROUNDS):
-            for kind in ("direct", *servers):
-                n += 1
-                url = f"{couchdb_url}/{pull_db}" if kind == "direct" else f"{servers[kind]}/sync/{pull_db}"
-                async with RemoteDB(url, token=token.get(kind)) as source:
-                    store = LocalStore(tmp / f"pull-{n}.sqlite")
-                    times[f"pull_{kind}"].append(await _replicate(source, store))
-            for kind in ("direct", *servers):
-                n += 1
-                shutil.copy(tmp / "push-seed.sqlite", tmp / f"push-{n}.sqlite")
-                await _empty(couchdb_url, push_db)
-                url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
-                async with RemoteDB(url, token=token.get(kind)) as remote:
-                    store = LocalStore(tmp / f"push-{n}.sqlite")
-                    times[f"push_{kind}"].append(await _replicate(store, remote))
-    finally:
-        async with httpx.AsyncClient(base_url=base, auth=auth, timeout=60) as admin:
-            await admin.delete(f"/{scratch}")
+    pushes = iter(push_villages)
+    plan = [[(kind, next(pushes)) for kind in ("direct", *servers)] for _ in range(REPLICATION_ROUNDS)]
+    for runs in plan:  # seeded before any timing, one store per push
+        for _, village in runs:
+            await _seeded_store(couchdb_url, village, tmp / f"push-{village}.sqlite")
+    n = 0
+    for runs in plan:
+        for kind, _ in runs:
+            n += 1
+            url = f"{couchdb_url}/{pull_db}" if kind == "direct" else f"{servers[kind]}/sync/{pull_db}"
+            async with RemoteDB(url, token=token.get(kind)) as source:
+                store = LocalStore(tmp / f"pull-{n}.sqlite")
+                times[f"pull_{kind}"].append(await _replicate(source, store))
+        for kind, village in runs:
+            push_db = village_db(village)
+            url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
+            async with RemoteDB(url, token=token.get(kind)) as remote:
+                store = LocalStore(tmp / f"push-{village}.sqlite")
+                times[f"push_{kind}"].append(await _replicate(store, remote))
     figures: dict[str, Any] = {"docs": REPLICATION_CASES + REPLICATION_SCANS, "scans": REPLICATION_SCANS,
                                "mb": round((REPLICATION_CASES * 2_300
                                             + REPLICATION_SCANS * SCAN_BYTES) / 1e6, 1),
@@ -269,8 +267,8 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
         codes = iter(f"{township}{n:03d}" for n in range(3, 999))
         micro = {kind: next(codes) for kind in kinds}
         pull_village = next(codes)
-        push_village = next(codes)
-        for code in (*micro.values(), pull_village, push_village):
+        push_villages = [next(codes) for _ in range(REPLICATION_ROUNDS * (len(kinds) + 1))]
+        for code in (*micro.values(), pull_village, *push_villages):
             await add_division(couch, Division(code, f"基准{code}", ""))
     finally:
         await couch.aclose()
@@ -314,7 +312,8 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
                                       devices, docs_each) for kind in kinds}
         crowd["direct"] = await _devices(f"{base}{dbs['direct']}", {}, auth, direct_village,
                                          devices, docs_each)
-        replication = await _replication(couchdb_url, servers, tokens, pull_village, push_village, data_dir)
+        replication = await _replication(couchdb_url, servers, tokens, pull_village, push_villages,
+                                           data_dir)
     finally:
         for proc in procs:
             proc.terminate()

@@ -19,6 +19,7 @@ from sync_server.auth.keys import SigningKey
 from sync_server.auth.ratelimit import LoginLimits, default_limits
 from sync_server.couch import Couch
 from sync_server.counters import Counters
+from sync_server.gateway.absence import AbsentIds
 from sync_server.settings import Settings
 
 
@@ -34,6 +35,7 @@ class ServerContext:
     keys: KeyRing | None = None  # built from `key` and the data folder's ring when not given
     # None: every request re-reads its user and device (strict; tests that build their own context).
     accounts: AccountCache | None = None
+    absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
     _couch: Couch | None = None
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +25,9 @@ KEY_FILE = "ed25519-signing-key.pem"
 class SigningKey:
     private: Ed25519PrivateKey
 
-    @property
+    # Cached: derived on every request otherwise (cached_property writes the instance dict,
+    # which a frozen dataclass without slots allows).
+    @cached_property
     def public(self) -> Ed25519PublicKey:
         return self.private.public_key()
 
@@ -33,7 +36,7 @@ class SigningKey:
         return self.public.public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
-    @property
+    @cached_property
     def kid(self) -> str:
         """Key id (密钥标识): hex of the delivery tokens' 4-byte key id; the JWT header `kid`."""
         return key_id(self.public).hex()

@@ -22,6 +22,7 @@ from sync_server.context import ServerContext, context_of
 from sync_server.couch import doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import MAX_SMALL, read_json
+from sync_server.gateway.diff import revs_diff
 from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse_sync_path
 from sync_server.gateway.proxy import forward as forward_to
 from sync_server.gateway.writes import bulk_docs, put_document
@@ -100,11 +101,11 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
                                      content=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, read_timeout=wait)
             return await forward(couch, "GET", f"/{db}/_changes", params=params, read_timeout=wait)
-        case Endpoint.REVS_DIFF | Endpoint.BULK_GET:
+        case Endpoint.REVS_DIFF:
+            return await revs_diff(ctx, request, db, MAX_LIST)
+        case Endpoint.BULK_GET:
             body = await read_json(request, MAX_LIST)
-            name = "_revs_diff" if path.endpoint is Endpoint.REVS_DIFF else "_bulk_get"
-            params = _params(request, BULK_GET_PARAMS) if path.endpoint is Endpoint.BULK_GET else []
-            return await forward(couch, "POST", f"/{db}/{name}", params=params,
+            return await forward(couch, "POST", f"/{db}/_bulk_get", params=_params(request, BULK_GET_PARAMS),
                                  content=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json", **accept})
         case Endpoint.BULK_DOCS:

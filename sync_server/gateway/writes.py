@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence, Set
 from contextlib import suppress
 from typing import IO, Any
 from urllib.parse import quote
@@ -26,7 +26,7 @@ from sync_server.context import ServerContext
 from sync_server.couch import Couch, CouchError, doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
-from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
+from sync_server.gateway.audit import AcceptedWrite, AuditAhead, Ticket, expect_record, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
 from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
@@ -65,9 +65,17 @@ def _is_case(doc_id: str) -> bool:
         return False
 
 
-async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: bool) -> dict[str, Stored]:
-    """What the server holds for each document id of the batch (one or two requests)."""
-    ids = [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)]
+def doc_ids(docs: Sequence[Any]) -> list[str]:
+    return [d["_id"] for d in docs if isinstance(d, dict) and isinstance(d.get("_id"), str)]
+
+
+async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: bool,
+                      absent: Set[str] = frozenset()) -> dict[str, Stored]:
+    """What the server holds for each document id of the batch (one or two requests).
+
+    `absent`: ids known not to be on the server (`absence.py`), which are not read.
+    """
+    ids = [i for i in doc_ids(docs) if i not in absent]
     return await add_ancestors(couch, db, docs, await load_winners(couch, db, ids), new_edits)
 
 
@@ -135,6 +143,15 @@ def _planned(docs: Sequence[JSON]) -> list[AcceptedWrite]:
 
 
 async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
+    ticket = expect_record(ctx.couch)
+    try:
+        return await _bulk_docs(ctx, request, user, db, village, ticket)
+    finally:
+        ticket.close()
+
+
+async def _bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str,
+                     ticket: Ticket) -> Response:
     body = await read_json(request, MAX_REQUEST)
     if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
         raise ApiError(400, "需要 {\"docs\": [...]} / the body must be {\"docs\": [...]}")
@@ -142,11 +159,13 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     new_edits = body.get("new_edits", True)
     if not isinstance(new_edits, bool):
         raise ApiError(400, "new_edits 必须是布尔值 / new_edits must be true or false")
-    verdicts = await _judge(docs, user.role, village, new_edits, load_stored(ctx.couch, db, docs, new_edits))
+    absent = ctx.absent.take(db, doc_ids(docs))
+    verdicts = await _judge(docs, user.role, village, new_edits,
+                            load_stored(ctx.couch, db, docs, new_edits, absent))
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
     if valid and not new_edits:
         # Replication: the revisions are known, so the audit record is written alongside the batch.
-        ahead = AuditAhead(ctx.couch, user, db, _planned(valid), ctx.now_iso())
+        ahead = AuditAhead(ctx.couch, user, db, _planned(valid), ctx.now_iso(), ticket)
         written, _ = await asyncio.gather(_write_batch(ctx.couch, db, valid, False), ahead.write(),
                                           return_exceptions=True)
         if isinstance(written, BaseException):
@@ -157,7 +176,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     else:
         upstream = await _write_batch(ctx.couch, db, valid, new_edits) if valid else []
         answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
-        await record_writes(ctx.couch, user, db, accepted, ctx.now_iso())
+        await record_writes(ctx.couch, user, db, accepted, ctx.now_iso(), ticket)
     ctx.counters.documents(len(accepted), sum(reason is not None for reason in verdicts))
     for doc, reason in zip(docs, verdicts, strict=True):
         if reason is not None:
@@ -216,18 +235,22 @@ def merge_answers(docs: Sequence[Any], verdicts: Sequence[str | None], upstream:
 
 async def put_document(ctx: ServerContext, request: Request, user: User, db: str, village: str,
                        doc_id: str) -> Response:
-    # The id is in the URL: what the server holds is looked up while the body arrives.
-    winners = asyncio.ensure_future(load_winners(ctx.couch, db, [doc_id]))
+    # The id is in the URL: what the server holds is looked up while the body arrives
+    # (unless the `_revs_diff` before it found the id absent).
+    ids = [] if ctx.absent.take(db, [doc_id]) else [doc_id]
+    winners = asyncio.ensure_future(load_winners(ctx.couch, db, ids))
+    ticket = expect_record(ctx.couch)
     try:
         if media_type(request) == "multipart/related":
-            return await _put_multipart(ctx, request, user, db, village, doc_id, winners)
-        return await _put_json(ctx, request, user, db, village, doc_id, winners)
+            return await _put_multipart(ctx, request, user, db, village, doc_id, winners, ticket)
+        return await _put_json(ctx, request, user, db, village, doc_id, winners, ticket)
     finally:
+        ticket.close()
         await _drop(winners)
 
 
 async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, village: str, doc_id: str,
-                    winners: Awaitable[dict[str, Stored]]) -> Response:
+                    winners: Awaitable[dict[str, Stored]], ticket: Ticket) -> Response:
     doc = await read_json(request, MAX_REQUEST)
     if not isinstance(doc, dict):
         raise ApiError(400, "需要 JSON 对象 / the body must be a JSON object")
@@ -241,25 +264,26 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
         ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
     params = {"new_edits": "false"} if not new_edits else {}
-    ahead = AuditAhead(ctx.couch, user, db, _planned([doc]) if not new_edits else [], ctx.now_iso())
+    ahead = AuditAhead(ctx.couch, user, db, _planned([doc]) if not new_edits else [], ctx.now_iso(), ticket)
     put, _ = await asyncio.gather(ctx.couch.put_doc(db, doc, **params), ahead.write(), return_exceptions=True)
     if isinstance(put, BaseException):
         await ahead.settle([])
         if isinstance(put, CouchError):
             raise ApiError(put.status, put.reason, error=put.error) from None
         raise put
-    result: JSON = put
+    # CouchDB answers {"ok", "id", "rev"}; pouchdb-server answers `PUT ?new_edits=false` with a list.
+    result: JSON = put if isinstance(put, dict) else {"ok": True, "id": doc_id, "rev": doc.get("_rev")}
     ctx.counters.documents(1, 0)
     written = AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))), doc.get("_deleted") is True)
     if new_edits:
-        await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+        await record_writes(ctx.couch, user, db, [written], ctx.now_iso(), ticket)
     else:
         await ahead.settle([written])
     return JSONResponse(result, status_code=201)
 
 
 async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: str, village: str,
-                         doc_id: str, winners: Awaitable[dict[str, Stored]]) -> Response:
+                         doc_id: str, winners: Awaitable[dict[str, Stored]], ticket: Ticket) -> Response:
     content_type = request.headers["content-type"]
     file = await spool(request, MAX_REQUEST)
     # A body within the spool's memory part (a typical scan) is read in place: a thread hop
@@ -286,7 +310,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         segments, upstream_type, size = multipart.rebuild(doc, parts, types)
         written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
         # With new_edits=false the revision is the one sent: its audit record goes alongside.
-        ahead = AuditAhead(ctx.couch, user, db, [written] if not new_edits else [], ctx.now_iso())
+        ahead = AuditAhead(ctx.couch, user, db, [written] if not new_edits else [], ctx.now_iso(), ticket)
         response, _ = await asyncio.gather(
             forward(ctx.couch, "PUT", doc_path(db, doc_id),
                     params=[("new_edits", "false")] if not new_edits else [],
@@ -301,7 +325,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
     if response.status_code < 300:
         ctx.counters.documents(1, 0)
         if new_edits:
-            await record_writes(ctx.couch, user, db, [written], ctx.now_iso())
+            await record_writes(ctx.couch, user, db, [written], ctx.now_iso(), ticket)
         else:
             await ahead.settle([written])
     else:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from sync_server.auth.accounts import AccountRole, User
 from sync_server.couch import Couch
-from sync_server.gateway.audit import AcceptedWrite, AuditAhead, store_record
+from sync_server.gateway import audit
+from sync_server.gateway.audit import AcceptedWrite, AuditAhead, expect_record, store_record
 from sync_server.gateway.lookups import load_winners
 from sync_server.provision import SERVER_DB, provision
 
@@ -80,5 +82,34 @@ async def test_record_written_ahead_is_amended_to_what_couchdb_accepted(couchdb_
         await none.write()
         await none.settle([])
         assert await couch.get_doc(SERVER_DB, none.record["_id"]) is None
+    finally:
+        await couch.aclose()
+
+
+async def test_records_of_write_requests_under_way_are_waited_for(
+    couchdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record waits for the records of requests that announced themselves (at most COMMIT_DELAY)."""
+    monkeypatch.setattr(audit, "COMMIT_DELAY", 30.0)  # long: the wait must end because all arrived
+    couch = Couch(couchdb_url)
+    try:
+        await provision(couch)
+        writes = _counting(couch, "/_bulk_docs")
+        tickets = [expect_record(couch) for _ in range(3)]
+        silent = expect_record(couch)  # a request that ends without a record (refused)
+        records = [{"_id": f"audit:ticket-{n}-{id(couch)}", "type": "audit", "db": "x", "writes": []}
+                   for n in range(3)]
+
+        async def one(n: int) -> str:
+            await asyncio.sleep(0.05 * n)  # the requests hand their records in one after another
+            return await store_record(couch, records[n], tickets[n])
+
+        silent.close()
+        revs = await asyncio.gather(*(one(n) for n in range(3)))
+        assert len(writes) == 1 and all(revs)
+        assert all(not t.open for t in tickets)
+        lone = await store_record(couch, {"_id": f"audit:lone-{id(couch)}", "type": "audit", "db": "x",
+                                          "writes": []})
+        assert lone and len(writes) == 2
     finally:
         await couch.aclose()
