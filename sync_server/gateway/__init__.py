@@ -12,6 +12,9 @@ Devices never reach CouchDB; they replicate through here. Per request:
     sniff.py        attachment content types from magic bytes
     validation.py   the rules for a document written into a village database
     writes.py       `_bulk_docs`, `PUT doc` (JSON and multipart/related)
+    diff.py         `_revs_diff` answered from one look-up of the batch's ids
+    absence.py      ids that look-up found absent, trusted by the write that follows
+    lookups.py      shared reads of stored winners
     proxy.py        forwarding reads, streaming answers, CouchDB-shaped errors
     audit.py        `audit:<ULID>` records of accepted writes in ot-server
     routes.py       the Starlette route and the endpoint table
