@@ -210,12 +210,19 @@ def merge_answers(docs: Sequence[Any], verdicts: Sequence[str | None], upstream:
     answers: list[JSON] = []
     accepted: list[AcceptedWrite] = []
     if new_edits:
-        results = iter(upstream)
+        # Matched by id, not position: pouchdb-server answers a batch with attachments out of
+        # order (~15 % of such batches here); CouchDB keeps the order. Same-id documents in one
+        # batch keep their order among themselves (all a device can expect there).
+        by_id: dict[str, list[JSON]] = {}
+        for row in upstream:
+            by_id.setdefault(str(row.get("id")), []).append(row)
         for doc, reason in zip(docs, verdicts, strict=True):
             if reason is not None:
                 answers.append(forbidden(doc, reason))
                 continue
-            result = next(results, {"id": doc["_id"], "error": "unknown_error", "reason": "no answer"})
+            rows = by_id.get(doc["_id"])
+            missing: JSON = {"id": doc["_id"], "error": "unknown_error", "reason": "no answer"}
+            result = rows.pop(0) if rows else missing
             answers.append(result)
             if "error" not in result and "rev" in result:
                 accepted.append(AcceptedWrite(doc["_id"], result["rev"], doc.get("_deleted") is True))

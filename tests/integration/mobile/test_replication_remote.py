@@ -17,9 +17,10 @@ async def seed(url: str) -> None:
     docs = [make_case(i) for i in range(30)]
     scan = base64.b64encode(payload(40_000, 1)).decode()
     docs.append(make_case(99, _attachments={"scan.jpg": {"content_type": "image/jpeg", "data": scan}}))
-    results = await put_docs(url, docs)
-    rev0 = results[0]["rev"]
-    await put_docs(url, [{"_id": docs[1]["_id"], "_rev": results[1]["rev"], "_deleted": True}])
+    # By id: pouchdb-server may answer a batch with attachments out of order.
+    revs = {row["id"]: row["rev"] for row in await put_docs(url, docs)}
+    rev0 = revs[docs[0]["_id"]]
+    await put_docs(url, [{"_id": docs[1]["_id"], "_rev": revs[docs[1]["_id"]], "_deleted": True}])
     branch = {
         **make_case(0, status="submitted"),
         "_rev": "2-bbbb",

@@ -19,6 +19,15 @@ def test_merge_with_new_edits() -> None:
     assert [(w.doc_id, w.rev) for w in accepted] == [("a", "1-x")]
 
 
+def test_merge_with_new_edits_matches_answers_by_id() -> None:
+    """pouchdb-server answers a batch with attachments out of order; each document gets its own answer."""
+    upstream = [{"id": "c", "error": "conflict", "reason": "c"}, {"ok": True, "id": "a", "rev": "1-x"}]
+    answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=True)
+    assert [(a["id"], a.get("error")) for a in answers] == [
+        ("a", None), ("b", "forbidden"), ("c", "conflict")]
+    assert [(w.doc_id, w.rev) for w in accepted] == [("a", "1-x")]
+
+
 def test_merge_without_new_edits_keeps_only_failures() -> None:
     upstream = [{"id": "c", "error": "unknown_error", "reason": "x"}]
     answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=False)
