@@ -13,7 +13,6 @@ from collections import OrderedDict
 from typing import Protocol, TypedDict, cast
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync_server.auth.keys import SigningKey
@@ -67,7 +66,7 @@ class VerifiedTokens:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity  # tokens of 10,000 devices active within half an hour
-        self.entries: OrderedDict[str, tuple[str | None, bytes, AccessClaims]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[str | None, Ed25519PublicKey, AccessClaims]] = OrderedDict()
 
     def get(self, keys: PublicKeys, token: str, now: float) -> AccessClaims | None:
         entry = self.entries.get(token)
@@ -75,7 +74,7 @@ class VerifiedTokens:
             return None
         kid, verified_by, claims = entry
         public = keys.access_key(kid, now)
-        if public is None or _raw(public) != verified_by:
+        if public is None or public != verified_by:
             del self.entries[token]
             return None
         wall = time.time()  # PyJWT checks the times against the system clock, so does this
@@ -87,13 +86,9 @@ class VerifiedTokens:
         return claims
 
     def put(self, token: str, kid: str | None, public: Ed25519PublicKey, claims: AccessClaims) -> None:
-        self.entries[token] = (kid, _raw(public), claims)
+        self.entries[token] = (kid, public, claims)
         while len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
-
-
-def _raw(public: Ed25519PublicKey) -> bytes:
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 _verified = VerifiedTokens()

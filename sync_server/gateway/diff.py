@@ -1,7 +1,8 @@
 """`_revs_diff` (版本比对) answered from one look-up of the batch's ids.
 
 A replicator pushing a batch first asks which of its revisions the server lacks. The gateway
-asks CouchDB which of the ids it holds at all (`_all_docs` with the keys, no bodies):
+asks CouchDB which of the ids it holds at all (`_all_docs` with the keys, shared with the
+writes' reads: `lookups.load_winners`):
 
 - an id the server does not hold lacks every revision asked about — answered here, and
   remembered as absent for the write that follows (`absence.py`), which then needs no read;
@@ -14,7 +15,6 @@ instead of a `_revs_diff` plus a read at every write (ADR 0048).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -22,28 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sync_server.context import ServerContext
-from sync_server.couch import Couch
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import read_json
-from sync_server.gateway.lookups import IDENTITY
+from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.provision import village_of
-
-MAX_KEYS = 2000  # ids in one `_all_docs` (CouchDB takes more; this keeps each answer small)
 
 
 def _shape_ok(body: Any) -> bool:
     return isinstance(body, dict) and all(
         isinstance(revs, list) and all(isinstance(rev, str) for rev in revs) for revs in body.values())
-
-
-async def held_ids(couch: Couch, db: str, ids: Sequence[str]) -> set[str]:
-    """The ids `db` holds (deleted documents included: CouchDB lists them with `deleted`)."""
-    held: set[str] = set()
-    for start in range(0, len(ids), MAX_KEYS):
-        answer = await couch.request("POST", f"/{quote(db, safe='')}/_all_docs", headers=IDENTITY,
-                                     json_body={"keys": list(ids[start:start + MAX_KEYS])})
-        held.update(row["id"] for row in answer.json()["rows"] if "error" not in row and "id" in row)
-    return held
 
 
 async def revs_diff(ctx: ServerContext, request: Request, db: str, max_body: int) -> Response:
@@ -53,7 +40,7 @@ async def revs_diff(ctx: ServerContext, request: Request, db: str, max_body: int
         raise ApiError(400, "_revs_diff 需要 {文档标识: [版本, …]} / the body must be {doc_id: [rev, …]}",
                        error="bad_request")
     ids = [doc_id for doc_id in body if not doc_id.startswith("_")]
-    held = await held_ids(ctx.couch, db, ids)
+    held = await load_winners(ctx.couch, db, ids)  # deleted documents count as held
     absent = [doc_id for doc_id in ids if doc_id not in held]
     answer: dict[str, Any] = {doc_id: {"missing": list(dict.fromkeys(body[doc_id]))}
                               for doc_id in absent if body[doc_id]}

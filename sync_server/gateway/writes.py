@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from shared.ids import Kind, parse_id
 from sync_server.auth.accounts import AccountRole, User
 from sync_server.context import ServerContext
-from sync_server.couch import Couch, CouchError, doc_path
+from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, Ticket, expect_record, record_writes
@@ -210,19 +210,13 @@ def merge_answers(docs: Sequence[Any], verdicts: Sequence[str | None], upstream:
     answers: list[JSON] = []
     accepted: list[AcceptedWrite] = []
     if new_edits:
-        # Matched by id, not position: pouchdb-server answers a batch with attachments out of
-        # order (~15 % of such batches here); CouchDB keeps the order. Same-id documents in one
-        # batch keep their order among themselves (all a device can expect there).
-        by_id: dict[str, list[JSON]] = {}
-        for row in upstream:
-            by_id.setdefault(str(row.get("id")), []).append(row)
+        valid = [doc for doc, reason in zip(docs, verdicts, strict=True) if reason is None]
+        results = iter(in_doc_order(valid, list(upstream)))  # pouchdb-server may answer out of order
         for doc, reason in zip(docs, verdicts, strict=True):
             if reason is not None:
                 answers.append(forbidden(doc, reason))
                 continue
-            rows = by_id.get(doc["_id"])
-            missing: JSON = {"id": doc["_id"], "error": "unknown_error", "reason": "no answer"}
-            result = rows.pop(0) if rows else missing
+            result = next(results)
             answers.append(result)
             if "error" not in result and "rev" in result:
                 accepted.append(AcceptedWrite(doc["_id"], result["rev"], doc.get("_deleted") is True))

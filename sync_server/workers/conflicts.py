@@ -172,41 +172,33 @@ async def _resolve(
     if not plans:
         return []
     answers = await couch.bulk_docs(db, [doc for plan in plans for doc in plan.docs])
-    by_id: dict[str, list[JSON]] = {}
-    for row in answers:
-        by_id.setdefault(str(row.get("id")), []).append(row)
     resolutions: list[Resolution | None] = []
+    offset = 0
     for plan in plans:
-        mine = await _answers_in_order(couch, db, plan.docs, by_id)
+        mine, offset = answers[offset : offset + len(plan.docs)], offset + len(plan.docs)
+        mine = await _case_answers_in_order(couch, db, plan.case_id, plan.docs, mine)
         resolutions.append(await _check(couch, db, plan, mine))
     return resolutions
 
 
-NO_ANSWER: JSON = {"error": "unknown_error", "reason": "no answer"}
+async def _case_answers_in_order(
+    couch: Couch, db: str, case_id: str, docs: list[JSON], answers: list[JSON]
+) -> list[JSON]:
+    """`answers` (in document order by id, `Couch.bulk_docs`) with those on the case's own id in order too.
 
-
-async def _answers_in_order(couch: Couch, db: str, docs: list[JSON],
-                            by_id: dict[str, list[JSON]]) -> list[JSON]:
-    """The answers to `docs`, in their order.
-
-    CouchDB answers `_bulk_docs` in the order of the documents; pouchdb-server does not when the
-    batch carries attachments (seen in ~15 % of such batches, same-id documents included). Other
-    ids are matched by id. The several writes on the case's own id (merged revision, deleted
-    losers) are told apart only when one failed — the answer then names no revision — by reading
-    back the parents of the ones that succeeded; when all succeeded, their order does not matter
-    beyond `Resolution.merged_rev`.
+    The merged revision, the deleted losers and the tombstones all write `case_id`, and
+    pouchdb-server may swap their answers. Only a failed write makes the order matter (its answer
+    names no revision): then the parents of the revisions that were written are read back.
     """
-    placed: list[JSON | None] = [None] * len(docs)
-    for doc_id in dict.fromkeys(doc["_id"] for doc in docs):
-        slots = [n for n, doc in enumerate(docs) if doc["_id"] == doc_id]
-        rows = by_id.pop(doc_id, [])
-        rows += [{**NO_ANSWER, "id": doc_id}] * (len(slots) - len(rows))
-        failed = [row for row in rows if "rev" not in row or row.get("error")]
-        if len(slots) > 1 and failed:
-            rows = await _by_parent(couch, db, doc_id, [docs[n] for n in slots], rows)
-        for n, row in zip(slots, rows, strict=False):
-            placed[n] = row
-    return [row if row is not None else NO_ANSWER for row in placed]
+    slots = [n for n, doc in enumerate(docs) if doc["_id"] == case_id]
+    rows = [answers[n] for n in slots]
+    if len(slots) < 2 or all("rev" in row and not row.get("error") for row in rows):
+        return answers
+    placed = list(answers)
+    ordered = await _by_parent(couch, db, case_id, [docs[n] for n in slots], rows)
+    for n, row in zip(slots, ordered, strict=True):
+        placed[n] = row
+    return placed
 
 
 async def _by_parent(couch: Couch, db: str, doc_id: str, docs: list[JSON], rows: list[JSON]) -> list[JSON]:
@@ -221,12 +213,8 @@ async def _by_parent(couch: Couch, db: str, doc_id: str, docs: list[JSON], rows:
             if isinstance(body, dict) and isinstance(revisions, dict) and len(revisions.get("ids", [])) > 1:
                 parents[str(body["_rev"])] = f"{revisions['start'] - 1}-{revisions['ids'][1]}"
     by_parent = {parents[str(row.get("rev"))]: row for row in rows if str(row.get("rev")) in parents}
-    spare = [row for row in rows if str(row.get("rev")) not in parents]
-    ordered: list[JSON] = []
-    for doc in docs:
-        row = by_parent.pop(str(doc.get("_rev")), None)
-        ordered.append(row if row is not None else spare.pop(0) if spare else {**NO_ANSWER, "id": doc_id})
-    return ordered
+    spare = [row for row in rows if str(row.get("rev")) not in parents]  # the failed ones
+    return [by_parent.pop(str(doc.get("_rev")), {}) or spare.pop(0) for doc in docs]
 
 
 async def _plan(

@@ -87,29 +87,25 @@ async def test_record_written_ahead_is_amended_to_what_couchdb_accepted(couchdb_
 
 
 async def test_records_of_write_requests_under_way_are_waited_for(
-    couchdb_url: str, monkeypatch: pytest.MonkeyPatch
+    couch: Couch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A record waits for the records of requests that announced themselves (at most COMMIT_DELAY)."""
     monkeypatch.setattr(audit, "COMMIT_DELAY", 30.0)  # long: the wait must end because all arrived
-    couch = Couch(couchdb_url)
-    try:
-        await provision(couch)
-        writes = _counting(couch, "/_bulk_docs")
-        tickets = [expect_record(couch) for _ in range(3)]
-        silent = expect_record(couch)  # a request that ends without a record (refused)
-        records = [{"_id": f"audit:ticket-{n}-{id(couch)}", "type": "audit", "db": "x", "writes": []}
-                   for n in range(3)]
+    await provision(couch)
+    writes = _counting(couch, "/_bulk_docs")
+    tickets = [expect_record(couch) for _ in range(3)]
+    silent = expect_record(couch)  # a request that ends without a record (refused)
+    records = [{"_id": f"audit:ticket-{n}-{id(couch)}", "type": "audit", "db": "x", "writes": []}
+               for n in range(3)]
 
-        async def one(n: int) -> str:
-            await asyncio.sleep(0.05 * n)  # the requests hand their records in one after another
-            return await store_record(couch, records[n], tickets[n])
+    async def one(n: int) -> str:
+        await asyncio.sleep(0.05 * n)  # the requests hand their records in one after another
+        return await store_record(couch, records[n], tickets[n])
 
-        silent.close()
-        revs = await asyncio.gather(*(one(n) for n in range(3)))
-        assert len(writes) == 1 and all(revs)
-        assert all(not t.open for t in tickets)
-        lone = await store_record(couch, {"_id": f"audit:lone-{id(couch)}", "type": "audit", "db": "x",
-                                          "writes": []})
-        assert lone and len(writes) == 2
-    finally:
-        await couch.aclose()
+    silent.close()
+    revs = await asyncio.gather(*(one(n) for n in range(3)))
+    assert len(writes) == 1 and all(revs)
+    assert all(not t.open for t in tickets)
+    lone = await store_record(couch, {"_id": f"audit:lone-{id(couch)}", "type": "audit", "db": "x",
+                                      "writes": []})
+    assert lone and len(writes) == 2

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sync_server.couch import Couch, CouchError
-from sync_server.workers.conflicts import _answers_in_order, read_leaves, resolve_case
+from sync_server.workers.conflicts import _case_answers_in_order, read_leaves, resolve_case
 from tests.integration.sync_server.workers.helpers import (
     NOW,
     attachment,
@@ -174,23 +174,17 @@ async def test_a_lost_race_undoes_the_deletions_and_merges_again(
         await racing.aclose()
 
 
-async def test_answers_on_the_case_id_are_placed_by_parent(
-    couchdb_url: str, make_db: Callable[..., str]
-) -> None:
+async def test_answers_on_the_case_id_are_placed_by_parent(couch: Couch, make_db: Callable[..., str]) -> None:
     """pouchdb-server may answer `_bulk_docs` out of order: a failed merged write is still seen as such."""
     db = make_db("race-order")
-    couch = Couch(couchdb_url)
-    try:
-        leaves = [{"_id": "case:x", "_rev": f"2-{h}", "_revisions": {"start": 2, "ids": [h, "r"]}}
-                  for h in ("aa", "bb")]
-        await couch.bulk_docs(db, leaves, new_edits=False)
-        deleted = (await couch.bulk_docs(db, [{"_id": "case:x", "_rev": "2-bb", "_deleted": True}]))[0]
-        docs = [{"_id": "case:x", "_rev": "2-aa", "v": 1},
-                {"_id": "case:x", "_rev": "2-bb", "_deleted": True}, {"_id": "event:x:1"}]
-        refused = {"id": "case:x", "error": "conflict", "reason": "Document update conflict."}
-        arrived = {"case:x": [deleted, refused], "event:x:1": [{"ok": True, "id": "event:x:1", "rev": "1-e"}]}
-        ordered = await _answers_in_order(couch, db, docs, arrived)
-        assert [row.get("error") for row in ordered] == ["conflict", None, None]
-        assert ordered[1]["rev"] == deleted["rev"] and ordered[2]["rev"] == "1-e"
-    finally:
-        await couch.aclose()
+    leaves = [{"_id": "case:x", "_rev": f"2-{h}", "_revisions": {"start": 2, "ids": [h, "r"]}}
+              for h in ("aa", "bb")]
+    await couch.bulk_docs(db, leaves, new_edits=False)
+    deleted = (await couch.bulk_docs(db, [{"_id": "case:x", "_rev": "2-bb", "_deleted": True}]))[0]
+    docs = [{"_id": "case:x", "_rev": "2-aa", "v": 1},
+            {"_id": "case:x", "_rev": "2-bb", "_deleted": True}, {"_id": "event:x:1"}]
+    refused = {"id": "case:x", "error": "conflict", "reason": "Document update conflict."}
+    arrived = [deleted, refused, {"ok": True, "id": "event:x:1", "rev": "1-e"}]  # the case's two swapped
+    ordered = await _case_answers_in_order(couch, db, "case:x", docs, arrived)
+    assert [row.get("error") for row in ordered] == ["conflict", None, None]
+    assert ordered[1]["rev"] == deleted["rev"] and ordered[2]["rev"] == "1-e"
