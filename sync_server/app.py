@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, couchdb_url: str | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        server_ctx.open()
+        await server_ctx.open()
         try:
             yield
         finally:

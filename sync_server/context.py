@@ -1,8 +1,8 @@
 """Server context (服务上下文): what request handlers share, built by `create_app`.
 
 Route modules receive it in `routes(ctx)`; handlers reach it as `request.app.state.ctx`.
-The CouchDB client is opened by the app's lifespan, so `ctx.couch` is only usable while
-the app runs.
+The CouchDB client and the audit journal are opened by the app's lifespan, so `ctx.couch`
+and `ctx.journal` are only usable while the app runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sync_server.auth.ratelimit import LoginLimits, default_limits
 from sync_server.couch import Couch
 from sync_server.counters import Counters
 from sync_server.gateway.absence import AbsentIds
+from sync_server.gateway.journal import AuditJournal
 from sync_server.settings import Settings
 
 
@@ -37,6 +38,7 @@ class ServerContext:
     accounts: AccountCache | None = None
     absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
     _couch: Couch | None = None
+    _journal: AuditJournal | None = None
 
     def __post_init__(self) -> None:
         if self.keys is None:
@@ -55,12 +57,25 @@ class ServerContext:
             raise RuntimeError("the CouchDB client is opened by the app's lifespan: is the app running?")
         return self._couch
 
-    def open(self) -> None:
+    @property
+    def journal(self) -> AuditJournal:
+        """This process's audit journal in the data folder (ADR 0049)."""
+        if self._journal is None:
+            raise RuntimeError("the audit journal is opened by the app's lifespan: is the app running?")
+        return self._journal
+
+    async def open(self) -> None:
         self._couch = Couch(self.couchdb_url)
+        journal = AuditJournal(self.settings.data_dir / "audit-journal", lambda: self.couch)
+        await journal.open()
+        self._journal = journal
 
     async def close(self) -> None:
         if self.accounts is not None:
             await self.accounts.close()
+        if self._journal is not None:  # ships what is left while CouchDB is still reachable
+            await self._journal.close()
+            self._journal = None
         if self._couch is not None:
             await self._couch.aclose()
             self._couch = None

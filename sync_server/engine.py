@@ -8,7 +8,11 @@ never an "admin party". DESIGN §3 lists its quirks; the ones handled here:
 - it writes `config.json` and `log.txt` into its working directory → started inside the
   data folder, with `-n` so the request log stays off stdout;
 - an unauthenticated `PUT /newdb` once an admin exists crashes the process → it only ever
-  listens on loopback, and a supervisor thread restarts it when it dies.
+  listens on loopback, and a supervisor thread restarts it when it dies;
+- every multipart document PUT leaves its attachments as files in the process's temporary
+  folder, never deleted (express-pouchdb parses with multiparty into `os.tmpdir()`) — on a
+  busy day gigabytes in /tmp → its `TMPDIR` is `engine/tmp`, emptied at each start and
+  pruned of files older than `UPLOAD_TTL` by the supervisor.
 
 A running engine records its port in `engine/engine.json` so that admin commands can reach
 the engine `onetrip up` started instead of starting a second one on the same files.
@@ -35,6 +39,10 @@ log = logging.getLogger(__name__)
 ADMIN_USER = "admin"
 START_TIMEOUT = 30.0  # seconds; a cold start on a 2-core machine takes about 1 s
 SUPERVISE_INTERVAL = 0.5  # seconds between liveness checks of the child process
+# Seconds an upload file in engine/tmp may live: express-pouchdb reads it back as soon as the
+# request body has arrived (from the gateway on loopback: well under a second for 32 MB).
+UPLOAD_TTL = 300.0
+PRUNE_INTERVAL = 60.0  # seconds between prunings of engine/tmp
 
 
 class EngineError(RuntimeError):
@@ -98,6 +106,7 @@ class Engine:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
         self.home = data_dir / "engine"
+        self.tmp = self.home / "tmp"  # the engine's TMPDIR: its upload leftovers (module docstring)
         self.port = port or free_port()
         self.password = admin_password(data_dir / "secrets")
         self._proc: subprocess.Popen[bytes] | None = None
@@ -137,6 +146,7 @@ class Engine:
                 proc.wait()
         state = self.home / "engine.json"
         state.unlink(missing_ok=True)
+        self.prune_uploads(max_age=0)
 
     def __enter__(self) -> Engine:
         self.start()
@@ -170,14 +180,30 @@ class Engine:
         config.setdefault("couchdb", {})["database_dir"] = str(self.home / "db")
         config_path.write_text(json.dumps(config, indent=2))
 
+    def prune_uploads(self, max_age: float = UPLOAD_TTL) -> int:
+        """Delete the engine's upload leftovers older than `max_age` seconds; how many."""
+        cutoff = time.time() - max_age
+        removed = 0
+        for path in self.tmp.glob("*") if self.tmp.is_dir() else ():
+            try:
+                if path.is_file() and path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
     def _spawn(self) -> None:
         command = self._command()
         (self.home / "db").mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.prune_uploads(max_age=0)  # a previous process's leftovers
         self._write_config()
         out = open(self.home / "stdout.txt", "ab")  # noqa: SIM115 - owned by the child
         with self._lock:
             self._proc = subprocess.Popen(command, cwd=self.home, stdout=out, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+                                          stdin=subprocess.DEVNULL, start_new_session=True,
+                                          env={**os.environ, "TMPDIR": str(self.tmp)})
         out.close()
         self._wait_ready()
         (self.home / "engine.json").write_text(json.dumps({"port": self.port, "pid": self.pid}))
@@ -200,7 +226,11 @@ class Engine:
         return text.strip()[-600:] or "(no output)"
 
     def _supervise(self) -> None:
+        next_prune = time.monotonic() + PRUNE_INTERVAL
         while not self._stopping.wait(SUPERVISE_INTERVAL):
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_INTERVAL
+                self.prune_uploads()
             proc = self._proc
             if proc is None or proc.poll() is None:
                 continue

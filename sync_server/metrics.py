@@ -8,6 +8,7 @@ Two kinds of figures:
 
 - per process, since it started (`sync_server.counters`): requests by route class and
   status, bytes through the gateway, documents the gateway accepted or refused, refused logins;
+  and now, the records in this process's audit journal not yet in ot-server (ADR 0049);
 - from the documents, the same for every process: county outbox entries per state and
   supervision cards (yellow = due soon, red = overdue) from ot-server, cached `SERVER_TTL`;
   conflicts the workers resolved (`conflict_resolved` events) and reviews still open, read
@@ -44,6 +45,7 @@ VILLAGE_TTL = 30.0  # seconds: one or two requests per village database per refr
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OUTBOX_STATES = ("pending", "sent", "acked", "dead", "cancelled")
 CARDS = ("yellow", "red")
+JOURNAL_STATES = ("planned", "unshipped", "refused")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 PROXY_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
 
@@ -148,6 +150,7 @@ def render(counters: Counters, stored: dict[str, Counter[str]]) -> str:
     """The exposition text: one family per figure, labels in a fixed order."""
     outbox, cards = stored.get("outbox", Counter()), stored.get("cards", Counter())
     villages = stored.get("villages", Counter())
+    journal = stored.get("audit_journal", Counter())
     lines = _family("onetrip_http_requests_total", "counter", "HTTP requests by route class and status.",
                     (({"route": r, "status": s}, n) for (r, s), n in sorted(counters.requests.items())))
     lines += _family("onetrip_sync_bytes_total", "counter", "Body bytes through the sync gateway.",
@@ -158,6 +161,9 @@ def render(counters: Counters, stored: dict[str, Counter[str]]) -> str:
     lines += _family("onetrip_login_failures_total", "counter", "Refused logins by reason.",
                      (({"reason": r}, counters.logins_refused[r])
                       for r in ("password", "rate_limited", "device_revoked")))
+    lines += _family("onetrip_audit_journal_records", "gauge",
+                     "Audit records in this process's journal not yet in ot-server (refused: need a look).",
+                     (({"state": s}, journal[s]) for s in JOURNAL_STATES))
     lines += _family("onetrip_conflicts_resolved", "gauge",
                      "conflict_resolved events in the village databases (every merge the workers made).",
                      [({}, villages["conflicts_resolved"])])
@@ -182,7 +188,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def metrics(request: Request) -> Response:
         if not local_and_direct(request):
             await require_role(request, AccountRole.COUNTY_OPERATOR)
-        text = render(context_of(request).counters, await stored.read())
+        ctx = context_of(request)
+        figures = {**await stored.read(), "audit_journal": Counter(await ctx.journal.counts())}
+        text = render(ctx.counters, figures)
         return Response(text, media_type=CONTENT_TYPE)
 
     return [Route("/metrics", metrics, methods=["GET"])]

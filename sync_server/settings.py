@@ -20,7 +20,8 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("ONETRIP_DATA", "./data", "data folder: embedded engine files, generated secrets and keys"),
+    Setting("ONETRIP_DATA", "./data",
+            "data folder: embedded engine files, generated secrets and keys, the audit journal"),
     Setting("COUCHDB_URL", "", "CouchDB server with admin credentials; unset → embedded engine"),
     Setting("ONETRIP_PORT", "8000", "server port"),
     Setting("ONETRIP_HOST", "127.0.0.1", "server bind address"),

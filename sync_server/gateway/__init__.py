@@ -5,7 +5,7 @@ Devices never reach CouchDB; they replicate through here. Per request:
     token (auth.current) → jurisdiction (403) → endpoint allowed? (404/405) → body caps (413)
     → reads: proxied, streamed           writes: every document validated (validation.py),
                                                  valid ones forwarded, refusals merged per doc,
-                                                 accepted writes audited (audit.py)
+                                                 accepted writes audited (audit.py, journal.py)
 
     paths.py        which endpoint a raw path names (no URL-decoding tricks)
     bodies.py       request bodies: size caps, gzip with a decompressed cap, spooling to disk
@@ -17,5 +17,6 @@ Devices never reach CouchDB; they replicate through here. Per request:
     lookups.py      shared reads of stored winners
     proxy.py        forwarding reads, streaming answers, CouchDB-shaped errors
     audit.py        `audit:<ULID>` records of accepted writes in ot-server
+    journal.py      those records on the server's disk first, shipped to ot-server in batches
     routes.py       the Starlette route and the endpoint table
 """

@@ -23,11 +23,12 @@ from starlette.responses import JSONResponse, Response
 from shared.ids import Kind, parse_id
 from sync_server.auth.accounts import AccountRole, User
 from sync_server.context import ServerContext
-from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
+from sync_server.couch import Couch, CouchError, CouchUnavailable, doc_path, in_doc_order
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
-from sync_server.gateway.audit import AcceptedWrite, AuditAhead, Ticket, expect_record, record_writes
+from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
+from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
 from sync_server.gateway.sniff import check_attachment
@@ -142,16 +143,29 @@ def _planned(docs: Sequence[JSON]) -> list[AcceptedWrite]:
     return [AcceptedWrite(d["_id"], str(d.get("_rev", "")), d.get("_deleted") is True) for d in docs]
 
 
-async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
-    ticket = expect_record(ctx.couch)
+async def _begin(ctx: ServerContext, user: User, db: str, planned: list[AcceptedWrite]) -> AuditAhead:
+    """The audit record of writes about to be forwarded, on disk first: no record, no write."""
+    ahead = AuditAhead(ctx.journal, user, db, planned, ctx.now_iso())
     try:
-        return await _bulk_docs(ctx, request, user, db, village, ticket)
-    finally:
-        ticket.close()
+        await ahead.begin()
+    except JournalError as exc:
+        log.error("write to %s refused: %s", db, exc)
+        raise ApiError(503, "审计日志暂时无法写入，请稍后再试 / the audit journal cannot be written: "
+                       "retry later", error="service_unavailable") from None
+    return ahead
 
 
-async def _bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str,
-                     ticket: Ticket) -> Response:
+async def _settle_unwritten(ahead: AuditAhead, status: int | None) -> None:
+    """CouchDB answered the whole request with an error (`status`; None: it never answered).
+
+    A 4xx means nothing was written. Otherwise (unreachable, a 5xx mid-batch) the outcome is
+    unknown: the record stays planned and the journal reconciles it from CouchDB's state later.
+    """
+    if status is not None and 400 <= status < 500:
+        await ahead.settle([])
+
+
+async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
     body = await read_json(request, MAX_REQUEST)
     if not isinstance(body, dict) or not isinstance(body.get("docs"), list):
         raise ApiError(400, "需要 {\"docs\": [...]} / the body must be {\"docs\": [...]}")
@@ -164,19 +178,19 @@ async def _bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, 
                             load_stored(ctx.couch, db, docs, new_edits, absent))
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
     if valid and not new_edits:
-        # Replication: the revisions are known, so the audit record is written alongside the batch.
-        ahead = AuditAhead(ctx.couch, user, db, _planned(valid), ctx.now_iso(), ticket)
-        written, _ = await asyncio.gather(_write_batch(ctx.couch, db, valid, False), ahead.write(),
-                                          return_exceptions=True)
-        if isinstance(written, BaseException):
-            await ahead.settle([])
-            raise written
+        # Replication: the revisions are known, so the audit record is journaled before the batch.
+        ahead = await _begin(ctx, user, db, _planned(valid))
+        try:
+            written = await _write_batch(ctx.couch, db, valid, False)
+        except CouchError as exc:
+            await _settle_unwritten(ahead, None if isinstance(exc, CouchUnavailable) else exc.status)
+            raise
         answers, accepted = merge_answers(docs, verdicts, written, new_edits)
         await ahead.settle(accepted)
     else:
         upstream = await _write_batch(ctx.couch, db, valid, new_edits) if valid else []
         answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
-        await record_writes(ctx.couch, user, db, accepted, ctx.now_iso(), ticket)
+        await record_writes(ctx.journal, user, db, accepted, ctx.now_iso())
     ctx.counters.documents(len(accepted), sum(reason is not None for reason in verdicts))
     for doc, reason in zip(docs, verdicts, strict=True):
         if reason is not None:
@@ -240,18 +254,16 @@ async def put_document(ctx: ServerContext, request: Request, user: User, db: str
     # (unless the `_revs_diff` before it found the id absent).
     ids = [] if ctx.absent.take(db, [doc_id]) else [doc_id]
     winners = asyncio.ensure_future(load_winners(ctx.couch, db, ids))
-    ticket = expect_record(ctx.couch)
     try:
         if media_type(request) == "multipart/related":
-            return await _put_multipart(ctx, request, user, db, village, doc_id, winners, ticket)
-        return await _put_json(ctx, request, user, db, village, doc_id, winners, ticket)
+            return await _put_multipart(ctx, request, user, db, village, doc_id, winners)
+        return await _put_json(ctx, request, user, db, village, doc_id, winners)
     finally:
-        ticket.close()
         await _drop(winners)
 
 
 async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, village: str, doc_id: str,
-                    winners: Awaitable[dict[str, Stored]], ticket: Ticket) -> Response:
+                    winners: Awaitable[dict[str, Stored]]) -> Response:
     doc = await read_json(request, MAX_REQUEST)
     if not isinstance(doc, dict):
         raise ApiError(400, "需要 JSON 对象 / the body must be a JSON object")
@@ -265,26 +277,25 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
         ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
     params = {"new_edits": "false"} if not new_edits else {}
-    ahead = AuditAhead(ctx.couch, user, db, _planned([doc]) if not new_edits else [], ctx.now_iso(), ticket)
-    put, _ = await asyncio.gather(ctx.couch.put_doc(db, doc, **params), ahead.write(), return_exceptions=True)
-    if isinstance(put, BaseException):
-        await ahead.settle([])
-        if isinstance(put, CouchError):
-            raise ApiError(put.status, put.reason, error=put.error) from None
-        raise put
+    ahead = await _begin(ctx, user, db, _planned([doc]) if not new_edits else [])
+    try:
+        put = await ctx.couch.put_doc(db, doc, **params)
+    except CouchError as exc:
+        await _settle_unwritten(ahead, None if isinstance(exc, CouchUnavailable) else exc.status)
+        raise ApiError(exc.status, exc.reason, error=exc.error) from None
     # CouchDB answers {"ok", "id", "rev"}; pouchdb-server answers `PUT ?new_edits=false` with a list.
     result: JSON = put if isinstance(put, dict) else {"ok": True, "id": doc_id, "rev": doc.get("_rev")}
     ctx.counters.documents(1, 0)
     written = AcceptedWrite(doc_id, str(result.get("rev", doc.get("_rev"))), doc.get("_deleted") is True)
     if new_edits:
-        await record_writes(ctx.couch, user, db, [written], ctx.now_iso(), ticket)
+        await record_writes(ctx.journal, user, db, [written], ctx.now_iso())
     else:
         await ahead.settle([written])
     return JSONResponse(result, status_code=201)
 
 
 async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: str, village: str,
-                         doc_id: str, winners: Awaitable[dict[str, Stored]], ticket: Ticket) -> Response:
+                         doc_id: str, winners: Awaitable[dict[str, Stored]]) -> Response:
     content_type = request.headers["content-type"]
     file = await spool(request, MAX_REQUEST)
     # A body within the spool's memory part (a typical scan) is read in place: a thread hop
@@ -310,27 +321,22 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         types = [(name, str(att.get("content_type"))) for name, att in _follows(doc)]
         segments, upstream_type, size = multipart.rebuild(doc, parts, types)
         written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
-        # With new_edits=false the revision is the one sent: its audit record goes alongside.
-        ahead = AuditAhead(ctx.couch, user, db, [written] if not new_edits else [], ctx.now_iso(), ticket)
-        response, _ = await asyncio.gather(
-            forward(ctx.couch, "PUT", doc_path(db, doc_id),
-                    params=[("new_edits", "false")] if not new_edits else [],
-                    content=_segment_chunks(file, segments, in_memory),
-                    headers={"Content-Type": upstream_type, "Content-Length": str(size)}),
-            ahead.write(), return_exceptions=True)
+        # With new_edits=false the revision is the one sent: its audit record goes first.
+        ahead = await _begin(ctx, user, db, [written] if not new_edits else [])
+        response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
+                                 params=[("new_edits", "false")] if not new_edits else [],
+                                 content=_segment_chunks(file, segments, in_memory),
+                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)})
     finally:
         file.close()
-    if isinstance(response, BaseException):
-        await ahead.settle([])
-        raise response
     if response.status_code < 300:
         ctx.counters.documents(1, 0)
         if new_edits:
-            await record_writes(ctx.couch, user, db, [written], ctx.now_iso(), ticket)
+            await record_writes(ctx.journal, user, db, [written], ctx.now_iso())
         else:
             await ahead.settle([written])
-    else:
-        await ahead.settle([])
+    else:  # `forward` answers 503 itself when CouchDB is unreachable: outcome unknown
+        await _settle_unwritten(ahead, response.status_code)
     return response
 
 

@@ -221,6 +221,16 @@ async def test_concurrent_edits_merge_and_travel_to_the_county_and_back(
     assert by_kind["submitted"]["by"] == township.agents[0] and by_kind["accepted"]["by"] == township.staff
     assert by_kind["forwarded"]["role"] == "township_staff" and by_kind["approved"]["role"] == "system"
     assert by_kind["conflict_resolved"]["data"], by_kind["conflict_resolved"]
+    device_events = [e for e in events if not e.get("server_time")]
+
+    async def shipped() -> bool:  # records reach ot-server from the gateway's journal (ADR 0049)
+        for event in device_events:
+            if len(await audit_of(couch, db, event["_id"])) != 1:
+                return False
+        devices = {(a["user"], a["device"]) for a in await audit_of(couch, db, case_id)}
+        return {(township.agents[0], first.device), (township.agents[0], second.device)} <= devices
+
+    await wait_until(shipped, what="the audit records of the case and its device events")
     for event in events:
         assert event["by"] and event["role"] and event["device_time"], event
         if event.get("server_time"):

@@ -38,3 +38,22 @@ def test_missing_engine_install_gives_one_clear_message(
     monkeypatch.setenv("ONETRIP_ENGINE_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(EngineError, match="npm ci"):
         Engine(tmp_path).start()
+
+
+def test_multipart_uploads_leave_nothing_behind(tmp_path: Path) -> None:
+    """pouchdb-server keeps every multipart attachment as a file in its TMPDIR: ours, pruned."""
+    body = (b"--XYZ\r\nContent-Type: application/json\r\n\r\n"
+            b'{"_id":"doc","_attachments":{"a.bin":{"content_type":"application/octet-stream",'
+            b'"length":5,"follows":true}}}\r\n--XYZ\r\nContent-Disposition: attachment; filename="a.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\nContent-Length: 5\r\n\r\nhello\r\n--XYZ--")
+    with Engine(tmp_path) as engine:
+        assert httpx.put(engine.url + "/up").status_code == 201
+        answer = httpx.put(engine.url + "/up/doc", content=body,
+                           headers={"Content-Type": "multipart/related; boundary=XYZ"})
+        assert answer.status_code == 201, answer.text
+        assert httpx.get(engine.url + "/up/doc/a.bin").content == b"hello"
+        leftovers = list(engine.tmp.iterdir())
+        assert leftovers, "the upload went to the engine's own temporary folder"
+        assert engine.prune_uploads() == 0  # young files stay (an upload may be under way)
+        assert engine.prune_uploads(max_age=0) == len(leftovers)
+        assert not list(engine.tmp.iterdir())

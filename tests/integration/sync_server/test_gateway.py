@@ -22,6 +22,7 @@ from tests.integration.sync_server.gateway_helpers import (
     make_material,
 )
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, make_township, token_for
+from tests.waiting import wait_until
 
 
 def bulk(c: httpx.Client, db: str, docs: list[dict[str, Any]], **extra: Any) -> httpx.Response:
@@ -159,9 +160,14 @@ async def test_mixed_batch_writes_the_valid_and_refuses_the_rest(
             assert result["error"] == "forbidden" and result["reason"], (i, result)
     stored = {row["id"] for row in (await couch.changes(db))["results"]}
     assert stored == {docs[0]["_id"], docs[9]["_id"], docs[10]["_id"]}
-    rows = (await couch.get_json(f"/{SERVER_DB}/_design/server/_view/audit_by_doc",
-                                 startkey=[db], endkey=[db, {}], include_docs=True))["rows"]
-    assert {r["key"][1] for r in rows} == stored
+
+    async def audited() -> list[dict[str, Any]]:  # shipped from the gateway's journal (ADR 0049)
+        rows: list[dict[str, Any]] = (await couch.get_json(
+            f"/{SERVER_DB}/_design/server/_view/audit_by_doc", startkey=[db], endkey=[db, {}],
+            include_docs=True))["rows"]
+        return rows if {r["key"][1] for r in rows} == stored else []
+
+    rows = await wait_until(audited, what="audit records of the three accepted documents")
     assert {r["doc"]["user"] for r in rows} == {township.agents[0]}
 
 

@@ -50,7 +50,8 @@ def test_loopback_reads_it_and_the_text_is_prometheus(server: RunningServer) -> 
     for line in response.text.splitlines():
         assert line.startswith(("# HELP ", "# TYPE ")) or SAMPLE.match(line), line
     for family in ("onetrip_http_requests_total", "onetrip_sync_bytes_total", "onetrip_outbox_entries",
-                   "onetrip_deadline_cards", "onetrip_conflicts_resolved", "onetrip_login_failures_total"):
+                   "onetrip_deadline_cards", "onetrip_conflicts_resolved", "onetrip_login_failures_total",
+                   "onetrip_audit_journal_records"):
         assert f"# TYPE {family} " in response.text
 
 
