@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from mobile.services.errors import ScanError
@@ -15,10 +15,12 @@ from mobile.services.i18n import Translator
 from mobile.services.scan import process_scan
 from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
+from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
 from shared.status import Status, allowed_transitions, check_transition
+from shared.workdays import china_date
 
 JSON = dict[str, Any]
 Deadline = Callable[[date, int], date]
@@ -162,7 +164,7 @@ class CaseDetailViewModel:
                 note = (note + " " if note else "") + "、".join(self._names(data["missing"]))
             rows.append(
                 TimelineRow(
-                    time=_local_time(str(event.get("server_time") or event.get("device_time") or "")),
+                    time=show_time(str(event.get("server_time") or event.get("device_time") or "")),
                     label=self.t(f"event_{event['kind']}"),
                     who=str(event.get("by", "")),
                     note=note,
@@ -212,7 +214,7 @@ class CaseDetailViewModel:
         if target is Status.ACCEPTED:
             changes["accepted_at"] = iso(now)
             days = self.item.time_limit_days if self.item else 3
-            changes["deadline"] = self.deadline_of(now.date(), days).isoformat()
+            changes["deadline"] = self.deadline_of(china_date(now), days).isoformat()
         if target is Status.NEEDS_MATERIALS:
             changes["missing"] = list(missing)
         data: JSON = {"from": self.status.value, "to": target.value}
@@ -267,10 +269,3 @@ class CaseDetailViewModel:
     def _names(self, codes: Sequence[str]) -> list[str]:
         names = {r.code: r.name for r in self._requirements()}
         return [names.get(c, c) for c in codes]
-
-
-def _local_time(text: str) -> str:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return text

@@ -39,6 +39,7 @@ from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
 from mobile.viewmodels.wizard import WizardViewModel
 from shared.catalog import catalog_from_docs, load_catalog
 from shared.errors import DomainError
+from shared.workdays import china_date
 
 log = logging.getLogger(__name__)
 STORE_FILE = "store.sqlite"
@@ -136,7 +137,8 @@ class AppContext:
         return next((i.name for i in self.items if i.code == code), code)
 
     def today(self) -> date:
-        return self.now().astimezone().date()
+        # China's calendar day, not the device's or (in web mode) the server's: 20:00Z is tomorrow.
+        return china_date(self.now())
 
     def deadline_of(self, accepted_on: date, days: int) -> date:
         return self.calendar.deadline(accepted_on, days)

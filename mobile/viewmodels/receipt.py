@@ -7,12 +7,12 @@ receipts folder, from where it can be shared or printed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from mobile.services.qr import qr_png
 from mobile.services.receipt import ReceiptData, render_receipt
+from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice
 from shared.idnumber import mask_id_number
 from shared.ids import normalize_tracking_code
@@ -73,7 +73,7 @@ class ReceiptViewModel:
             time_limit_days=self.item.time_limit_days if self.item else 3,
             agent=self.agent,
             contact=self.contact,
-            issued_at=_local(submitted),
+            issued_at=show_time(submitted),
         )
 
     def image(self) -> bytes:
@@ -86,10 +86,3 @@ class ReceiptViewModel:
         path.write_bytes(self.image())
         self.saved_path = path
         return path
-
-
-def _local(text: str) -> str:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return text

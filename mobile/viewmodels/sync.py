@@ -14,6 +14,9 @@ from enum import StrEnum
 
 from mobile.replication.live import SyncState
 from mobile.services.i18n import Translator
+from mobile.viewmodels.china_time import SHORT, show_time
+
+NO_BREAK = "\u00a0"
 
 
 class SyncLevel(StrEnum):
@@ -50,12 +53,22 @@ class SyncSnapshot:
 
 @dataclass(frozen=True)
 class SyncBar:
-    """One line at the top of the case list; `level` is also spelled out in `text` (not colour only)."""
+    """The strip at the top of the case list; `level` is also spelled out in words (not colour only).
 
-    text: str
+    `head` says the state ("上次同步 Last sync 12-03 15:52"), `detail` what waits ("3条待同步 3 to
+    sync", or ""): the case list shows them as two lines beside its sync button.
+    """
+
+    head: str
+    detail: str
     level: SyncLevel
     pending: int
     progress: float | None
+
+    @property
+    def text(self) -> str:
+        """Both on one line, for screens with room."""
+        return f"{self.head} · {self.detail}" if self.detail else self.head
 
 
 class SyncViewModel:
@@ -95,13 +108,18 @@ class SyncViewModel:
             level, head = SyncLevel.PENDING, self._last()
         else:
             level, head = SyncLevel.OK, self._last()
-        text = f"{head} · {pending}" if s.pending or level is not SyncLevel.OK else f"{head}"
-        return SyncBar(text=text, level=level, pending=s.pending, progress=s.progress if s.running else None)
+        detail = pending if s.pending or level is not SyncLevel.OK else ""
+        progress = s.progress if s.running else None
+        return SyncBar(head=head, detail=detail, level=level, pending=s.pending, progress=progress)
 
     def _last(self) -> str:
+        """The time once, after both languages' words: "上次同步 Last sync 12-03 15:52"."""
         if self.snapshot.last_sync is None:
             return self.t("sync_never")
-        return self.t("sync_last", time=self.snapshot.last_sync.astimezone().strftime("%m-%d %H:%M"))
+        # `sync_last` puts {time} in each language ("上次同步 {time} Last sync {time}"); formatted
+        # with no time it leaves the words. A no-break space keeps date and hour on one line.
+        words = " ".join(self.t("sync_last", time="").split())
+        return f"{words} {show_time(self.snapshot.last_sync, SHORT).replace(' ', NO_BREAK)}"
 
     async def sync_now(self) -> None:
         if self.run is not None and not self.snapshot.running:

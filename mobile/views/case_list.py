@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import flet as ft
@@ -26,6 +27,25 @@ BAR_ICONS = {
     SyncLevel.OFFLINE: ft.Icons.CLOUD_OFF,
     SyncLevel.ERROR: ft.Icons.ERROR_OUTLINE,
 }
+FILTER_ICONS = {
+    CaseFilter.ALL: ft.Icons.LIST,
+    CaseFilter.DRAFTS: ft.Icons.EDIT_NOTE,
+    CaseFilter.WAITING_SYNC: ft.Icons.CLOUD_UPLOAD,
+    CaseFilter.SUBMITTED: ft.Icons.SEND,
+    CaseFilter.NEEDS_MATERIALS: ft.Icons.NOTE_ADD,
+    CaseFilter.RESULT_READY: ft.Icons.HANDSHAKE,
+    CaseFilter.FINISHED: ft.Icons.ARCHIVE,
+    CaseFilter.REVIEW: ft.Icons.CALL_SPLIT,
+}
+
+# A 16-px bilingual label line plus this above and below makes each filter chip at least
+# 48 px high (Material's minimum touch target, checked in the browser test); 8 px between
+# chips, Material's gap between targets, so a gloved finger does not hit the neighbour.
+CHIP_PAD = 14
+CHIP_GAP = 8
+# "立即同步 Sync now" on two lines (~70 px of text plus the button's own padding): a one-line
+# button took half the bar, and the words beside it needed four lines.
+SYNC_BUTTON_WIDTH = 96
 
 
 def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
@@ -39,17 +59,8 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
 
     search.on_submit = do_search
     search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=do_search, tooltip=t("search"))
-    body: list[ft.Control] = [_sync_bar(nav, vm), search, _filters(nav, vm)]
-    if not vm.rows:
-        body.append(ui.text(t("no_cases"), color=ui.MUTED))
-    body += [_row(nav, row) for row in vm.rows]
-    if vm.has_more:
-
-        def more(e: ft.Event[Any]) -> None:
-            vm.more()
-            nav.refresh()
-
-        body.append(ui.button(t("more"), more, primary=False))
+    cases = ui.stack(_cases(nav, vm))
+    body: list[ft.Control] = [_sync_bar(nav, vm), search, _filters(nav, vm, cases), cases]
     bottom = (
         []
         if nav.ctx.is_staff
@@ -107,14 +118,23 @@ def _sync_bar(nav: Nav, vm: CaseListViewModel) -> ft.Control:
         ft.Row(
             [
                 ft.Icon(BAR_ICONS[bar.level], color=ui.INK),
-                ft.Text(bar.text, size=16, color=ui.INK, expand=True),
+                ft.Column(
+                    [ft.Text(line, size=16, color=ui.INK) for line in (bar.head, bar.detail) if line],
+                    spacing=0,
+                    expand=True,
+                ),
                 ft.TextButton(
-                    nav.ctx.t("sync_now"),
+                    content=ft.Text(nav.ctx.t("sync_now"), size=16, text_align=ft.TextAlign.CENTER),
                     on_click=lambda e: nav.go("/sync"),
-                    style=ft.ButtonStyle(text_style=ft.TextStyle(size=16, font_family=ui.FONT)),
+                    style=ft.ButtonStyle(
+                        padding=ft.Padding.symmetric(horizontal=4, vertical=2),
+                        text_style=ft.TextStyle(size=16, font_family=ui.FONT),
+                    ),
+                    width=SYNC_BUTTON_WIDTH,
                     height=ui.TOUCH,
                 ),
-            ]
+            ],
+            spacing=8,
         )
     ]
     if bar.level is SyncLevel.RUNNING:
@@ -124,28 +144,84 @@ def _sync_bar(nav: Nav, vm: CaseListViewModel) -> ft.Control:
         content=ft.Container(
             ft.Column(parts, spacing=2),
             bgcolor=BAR_COLORS[bar.level],
-            padding=ft.Padding.symmetric(horizontal=10, vertical=2),
+            padding=ft.Padding.only(left=10, right=4, top=2, bottom=2),
             border_radius=ft.BorderRadius.all(8),
         ),
     )
 
 
-def _filters(nav: Nav, vm: CaseListViewModel) -> ft.Control:
-    def choose(f: CaseFilter) -> None:
-        vm.select(f)
-        nav.refresh()
+def _filters(nav: Nav, vm: CaseListViewModel, cases: ft.Column) -> ft.Row:
+    """One sideways-scrolling line of chips, each label whole; the chip cut by the right edge
+    shows there is more. Wrapped lines took four rows of a 760-px screen and left room for one
+    case, the screen's point."""
+    line = ft.Row(scroll=ft.ScrollMode.AUTO, spacing=CHIP_GAP)
 
-    chips: list[ft.Control] = [
-        ft.Chip(
-            label=ft.Text(vm.label(f), size=16, weight=ft.FontWeight.BOLD if f is vm.filter else None),
-            selected=f is vm.filter,
-            on_select=lambda e, f=f: choose(f),
-            height=ui.TOUCH - 8,
-        )
-        for f in vm.filters
-    ]
-    # One scrolling line: the cases stay on the first screen of a small phone.
-    return ft.Row(chips, scroll=ft.ScrollMode.AUTO, spacing=6)
+    async def choose(f: CaseFilter, e: ft.Event[ft.Chip]) -> None:
+        # Chips and cases change in place, not by rebuilding the screen: the line stays the
+        # same control, so it can be scrolled to the chip once the phone has it.
+        page = e.page  # before the tapped chip is replaced
+        vm.select(f)
+        line.controls = chips()
+        cases.controls = _cases(nav, vm)
+        page.update()  # the handler's last change (FLET.md); scrolling changes nothing
+        await _reveal(line, f)
+
+    def chips() -> list[ft.Control]:
+        return [
+            ft.Semantics(
+                identifier=f"filter-{f.value}",
+                key=ft.ScrollKey(f.value),  # type: ignore[call-arg]  # a dataclass mypy cannot see through
+                content=ft.Chip(
+                    # The chosen chip shows a tick instead of its icon, and a tint. Its width
+                    # stays: a tick sliding in (or bold type) would shift the chips after it,
+                    # and the scroll to the chosen chip, measured before that, would cut it.
+                    label=ft.Text(vm.label(f), size=16),
+                    leading=ft.Icon(
+                        ft.Icons.CHECK if f is vm.filter else FILTER_ICONS[f], size=20, color=ui.INK
+                    ),
+                    show_checkmark=False,
+                    selected=f is vm.filter,
+                    on_select=partial(choose, f),
+                    # The chip itself, not only an invisible margin around it, is the 48-px target.
+                    padding=ft.Padding.symmetric(horizontal=4, vertical=CHIP_PAD),
+                ),
+            )
+            for f in vm.filters
+        ]
+
+    line.controls = chips()
+    return line
+
+
+async def _reveal(line: ft.Row, chosen: CaseFilter) -> None:
+    """Brings the chosen chip wholly into sight, and the screen back to its top.
+
+    Scrolling to a key scrolls every scrollable around it, the screen's column too (the line
+    would end up at the top, sync bar and search out of sight); a new filter shows a new list,
+    which starts at the top anyway.
+    """
+    await line.scroll_to(scroll_key=chosen.value)
+    screen = line.parent
+    while screen is not None and not (isinstance(screen, ft.Column) and screen.scroll):
+        screen = screen.parent
+    if isinstance(screen, ft.Column):
+        await screen.scroll_to(offset=0)
+
+
+def _cases(nav: Nav, vm: CaseListViewModel) -> list[ft.Control]:
+    """The rows of the current filter and search, then "more" if the list goes on."""
+    t = nav.ctx.t
+    rows: list[ft.Control] = [_row(nav, row) for row in vm.rows]
+    if not vm.rows:
+        rows.append(ui.text(t("no_cases"), color=ui.MUTED))
+    if vm.has_more:
+
+        def more(e: ft.Event[Any]) -> None:
+            vm.more()
+            nav.refresh()
+
+        rows.append(ui.button(t("more"), more, primary=False))
+    return rows
 
 
 def _row(nav: Nav, row: CaseRow) -> ft.Control:
@@ -166,13 +242,16 @@ def _row(nav: Nav, row: CaseRow) -> ft.Control:
     if row.tracking_code:
         lines.append(ui.text(f"{t('tracking_code')}: {row.tracking_code}", 15, color=ui.MUTED))
     route = f"/new/{row.case_id}" if row.status == "draft" else f"/case/{row.case_id}"
-    return ft.Container(
-        content=ft.Column(lines, spacing=4),
-        padding=ft.Padding.all(ui.PAD),
-        border=ft.Border.all(1, "#9AA3AD"),
-        border_radius=ft.BorderRadius.all(8),
-        on_click=lambda e: nav.go(route),
-        ink=True,
+    return ft.Semantics(
+        identifier="case-row",
+        content=ft.Container(
+            content=ft.Column(lines, spacing=4),
+            padding=ft.Padding.all(ui.PAD),
+            border=ft.Border.all(1, "#9AA3AD"),
+            border_radius=ft.BorderRadius.all(8),
+            on_click=lambda e: nav.go(route),
+            ink=True,
+        ),
     )
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts" / "app"
 PIN = "246810"
+PAD = 12  # the screens' padding (mobile/views/ui.py)
 KEY = Ed25519PrivateKey.generate()
 RESULT_CODE = new_tracking_code(b"\x05" * 7)
 
@@ -82,6 +84,16 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
         applicant={
             "name": "李建国",
             "id_number": make_id_number("330212", date(1950, 1, 2), 11),
+            "phone": "",
+        },
+    )
+    # A second case, so the list can show whether two fit under the header on a small phone.
+    make_case(
+        book,
+        status="submitted",
+        applicant={
+            "name": "赵桂兰",
+            "id_number": make_id_number("330212", date(1948, 7, 9), 25),
             "phone": "",
         },
     )
@@ -286,3 +298,93 @@ def test_delivery_with_typed_qr_text_and_receiver_signature(app: RunningApp, bro
     click(page, "送达 Deliver")
     page.locator('[flt-semantics-identifier="delivered"]').wait_for(timeout=10000)
     shot(page, "23-delivered")
+
+
+def boxes_when(
+    page: Any, selector: str, ready: Callable[[list[Any]], bool], timeout: float = 10
+) -> list[Any]:
+    """The bounding boxes of `selector` once `ready(boxes)` holds: layout and scrolling take frames."""
+    deadline = time.monotonic() + timeout
+    while True:
+        nodes = page.locator(selector)
+        boxes = [nodes.nth(i).bounding_box() for i in range(nodes.count())]
+        if boxes and None not in boxes and ready(boxes):
+            return boxes
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector}: {boxes}")
+        page.wait_for_timeout(100)
+
+
+CHIPS = '[flt-semantics-identifier^="filter-"]'
+
+
+def chip_widths(page: Any) -> list[float]:
+    """Each filter chip's own width, measured on a screen wide enough for the whole line."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1200, "height": size["height"]})
+    boxes = boxes_when(page, CHIPS, lambda bs: bs[-1]["x"] + bs[-1]["width"] < 1200)
+    page.set_viewport_size(size)
+    boxes_when(page, CHIPS, lambda bs: bs[-1]["x"] > size["width"])
+    return [b["width"] for b in boxes]
+
+
+def whole(box: Any, width: float, screen: float) -> bool:
+    """A chip wholly in sight: a box cut by the screen's edge ends there, narrower than the chip."""
+    return bool(box["x"] >= PAD and box["x"] + box["width"] <= screen - PAD and box["width"] >= width - 0.5)
+
+
+def test_case_filters_are_one_line_and_leave_room_for_two_cases(app: RunningApp, browser_page: Any) -> None:
+    """On a 360 × 760 phone the filter chips are one sideways-scrolling line of whole chips at
+    least 48 px high (gloved fingers), so the header leaves room for two cases."""
+    page = browser_page
+    unlock(page, app.url)
+    rows = page.locator('[flt-semantics-identifier="case-row"]')
+    rows.nth(1).wait_for(timeout=10000)  # the fixture's two cases, or more
+    widths = chip_widths(page)
+    line = boxes_when(page, CHIPS, lambda bs: True)
+    shot(page, "30-case-list-filters")
+    assert len(line) == 7, line  # the agent's filters, 全部 … 已办结
+    assert {b["y"] for b in line} == {line[0]["y"]}, line  # one line
+    assert all(b["height"] >= 48 for b in line), line
+    assert line[0]["x"] == PAD and line[-1]["x"] > page.viewport_size["width"], line  # it scrolls
+    # Whole labels: each chip as wide here as on the wide screen (its box may be cut by the
+    # screen's edge, so its width is where the next chip starts), none squeezed.
+    pitch = [b["x"] - a["x"] for a, b in itertools.pairwise(line)]
+    assert all(p >= w for p, w in zip(pitch, widths, strict=False)), (pitch, widths)
+
+    # The header (app bar, sync bar, search, filters) leaves two whole cases above the bottom
+    # button; with the chips wrapped onto four lines the first case started at y ≈ 480.
+    first, second = rows.nth(0).bounding_box(), rows.nth(1).bounding_box()
+    bottom = page.locator('[flt-semantics-identifier="new-application"]').bounding_box()
+    bar = page.locator('[flt-semantics-identifier="sync-bar"]').bounding_box()
+    assert first is not None and second is not None and bottom is not None and bar is not None
+    assert first["y"] < 300, first
+    assert second["y"] + second["height"] <= bottom["y"], (second, bottom)
+    assert bar["height"] <= 64, bar  # two lines of words beside the 56-px sync button
+
+
+def test_a_cut_or_hidden_case_filter_is_reached_and_chosen(app: RunningApp, browser_page: Any) -> None:
+    """The chip cut by the screen's edge, tapped, is chosen and scrolled wholly into sight (the
+    screen itself stays); the last chip is reached by scrolling the line, then tapped."""
+    page = browser_page
+    unlock(page, app.url)
+    screen = page.viewport_size["width"]
+    widths = chip_widths(page)
+    line = boxes_when(page, CHIPS, lambda bs: True)
+    bar = page.locator('[flt-semantics-identifier="sync-bar"]').bounding_box()
+
+    cut = next(i for i, b in enumerate(line) if b["x"] < screen - PAD < b["x"] + widths[i])
+    page.locator(CHIPS).nth(cut).click()
+    page.locator(CHIPS).nth(cut).locator('[aria-checked="true"]').wait_for(timeout=10000)
+    boxes_when(page, CHIPS, lambda bs: whole(bs[cut], widths[cut], screen))
+    assert page.locator('[flt-semantics-identifier="sync-bar"]').bounding_box() == bar
+    shot(page, "31-case-list-filter-revealed")
+
+    # A finger swipes the line; Chromium here has a mouse, whose sideways wheel does the same.
+    page.mouse.move(screen / 2, line[0]["y"] + line[0]["height"] / 2)
+    page.mouse.wheel(2000, 0)
+    boxes_when(page, CHIPS, lambda bs: whole(bs[-1], widths[-1], screen))
+    page.locator(CHIPS).last.click()
+    page.locator('[flt-semantics-identifier="filter-finished"] [aria-checked="true"]').wait_for(timeout=10000)
+    boxes_when(page, CHIPS, lambda bs: whole(bs[-1], widths[-1], screen))
+    shot(page, "32-case-list-finished")

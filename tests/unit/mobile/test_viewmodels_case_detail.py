@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from mobile.services.i18n import Translator
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from shared.status import Status
-from tests.unit.mobile.factories import make_book, make_case, make_store, sample_items
+from tests.unit.mobile.factories import Clock, make_book, make_case, make_store, sample_items
 from tests.unit.mobile.fakes import STAFF
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
@@ -102,3 +104,17 @@ def test_result_ready_offers_delivery_to_the_agent(tmp_path: Path) -> None:
     vm.load(case["_id"])
     delivery = [a for a in vm.actions() if a.target is Status.DELIVERED]
     assert delivery and delivery[0].opens_delivery
+
+
+@pytest.mark.usefixtures("device_in_california")
+def test_timeline_and_acceptance_day_are_beijing_time(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    # Created at 23:50 in Beijing, accepted just after midnight there (each clock call adds 1 s).
+    agent = make_book(store, clock=Clock(datetime(2026, 12, 2, 15, 50, tzinfo=UTC)))
+    case = make_case(agent, status="submitted", situation="first")
+    vm = detail(make_book(store, account=STAFF, clock=Clock(datetime(2026, 12, 2, 16, 0, tzinfo=UTC))))
+    vm.load(case["_id"])
+    assert vm.perform(Status.ACCEPTED)
+    assert vm.case["accepted_at"].startswith("2026-12-02T16:00:")  # stored as UTC
+    assert vm.case["deadline"] == "2026-12-06"  # counted from 2026-12-03, the day in China
+    assert [row.time for row in vm.timeline()] == ["2026-12-02 23:50", "2026-12-03 00:00"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+
+import pytest
 
 from mobile.services.i18n import Translator
 from mobile.viewmodels.badges import BadgeLevel, deadline_badge
@@ -137,3 +139,24 @@ def test_sync_bar_says_what_happens_in_words() -> None:
     assert sync.bar().progress == 0.5
     sync.update(SyncSnapshot(error="服务器拒绝 Server refused"))
     assert "同步失败" in sync.bar().text
+
+
+@pytest.mark.usefixtures("device_in_california")
+def test_sync_bar_shows_the_last_sync_in_beijing_time() -> None:
+    sync = SyncViewModel(T)
+    sync.update(SyncSnapshot(last_sync=datetime(2026, 12, 2, 10, 28, tzinfo=UTC)))
+    # The time once, after both languages' words; date and hour never split across lines.
+    assert sync.bar().text == "上次同步 Last sync 12-02\u00a018:28"
+    sync.update(SyncSnapshot(last_sync=datetime(2026, 12, 31, 16, 30, tzinfo=UTC), pending=1))
+    assert sync.bar().head.endswith(" 01-01\u00a000:30")  # past midnight in Beijing: the next day
+
+
+def test_sync_bar_says_the_state_then_what_waits() -> None:
+    """Two parts, which the case list shows as two lines beside its sync button."""
+    sync = SyncViewModel(T)
+    sync.update(SyncSnapshot(last_sync=datetime(2026, 12, 2, 10, 28, tzinfo=UTC)))
+    assert sync.bar().detail == ""
+    sync.update(SyncSnapshot(pending=4))
+    bar = sync.bar()
+    assert (bar.head, bar.detail) == ("从未同步 Never synced", "4条待同步 4 to sync")
+    assert bar.text == "从未同步 Never synced · 4条待同步 4 to sync"

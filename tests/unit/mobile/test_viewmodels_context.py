@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,10 +57,10 @@ def no_network(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("no network in the village", request=request)
 
 
-def make_context(tmp_path: Path) -> AppContext:
+def make_context(tmp_path: Path, **kw: Any) -> AppContext:
     config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://server.invalid")
     return AppContext(
-        config, auth=FakeAuth(), transport=httpx.MockTransport(no_network), backoff=Backoff(retries=0)
+        config, auth=FakeAuth(), transport=httpx.MockTransport(no_network), backoff=Backoff(retries=0), **kw
     )
 
 
@@ -87,3 +89,9 @@ async def test_offline_sync_round_keeps_everything_and_says_offline(tmp_path: Pa
     lists = ctx.case_list()
     lists.refresh()
     assert lists.total == 1
+
+
+@pytest.mark.usefixtures("device_in_california")
+def test_today_is_the_day_in_china(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path, now=lambda: datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
+    assert ctx.today() == date(2027, 1, 1)  # deadline badges and the ID check count China's days

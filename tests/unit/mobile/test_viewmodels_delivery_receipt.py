@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from PIL import Image
@@ -107,3 +108,18 @@ def test_receipt_holds_code_qr_and_one_time_list(tmp_path: Path) -> None:
     path = vm.save()
     assert path.name == f"receipt-{CODE}.png"
     assert Image.open(io.BytesIO(path.read_bytes())).width == 1080
+
+
+@pytest.mark.usefixtures("device_in_california")
+def test_receipt_is_dated_in_beijing_time(tmp_path: Path) -> None:
+    book = make_book(make_store(tmp_path))
+    case = make_case(book, status="submitted", tracking_code=CODE, submitted_at="2026-12-02T16:28:00Z")
+    vm = ReceiptViewModel(
+        case,
+        sample_items(),
+        server_url="http://x",
+        agent="李代办",
+        contact="0574-1",
+        folder=tmp_path / "receipts",
+    )
+    assert vm.data().issued_at == "2026-12-03 00:28"

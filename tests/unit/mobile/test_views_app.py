@@ -7,10 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import flet as ft
+from flet.messaging.protocol import MessageAction
 
 from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
+from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import FakeAuth
 from tests.unit.mobile.flet_harness import Harness
 
@@ -81,3 +83,29 @@ async def test_language_switch_and_guarded_sign_out(tmp_path: Path) -> None:
     assert any("not synced" in t for t in h.texts()) and ctx.session.account is not None
     await h.click(h.button("Sign out and delete anyway"))
     assert h.view.route == "/login" and ctx.session.account is None
+
+
+async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
+    """Tapping a filter chip selects it, lists its cases and scrolls the chip line to it (the
+    screen back to its top, which scrolling to a chip also moves)."""
+    ctx = make_context(tmp_path)
+    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
+    assert await ctx.session.sign_in()
+    ctx.session.pin = ctx.session.pin_confirm = "135790"
+    assert ctx.session.set_pin()
+    make_case(ctx.book(), item_code="SB-001", status="submitted")
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    line = h.by_id("filter-finished").parent
+    assert isinstance(line, ft.Row) and line.scroll and not line.wrap
+    sent = len(h.conn.sent)
+    chip = h.by_id("filter-finished").content
+    await h.session.dispatch_event(chip._i, "select", True)
+    assert h.by_id("filter-finished").content.selected
+    assert any("没有办件" in t for t in h.texts())  # no finished case yet
+    scrolls = [m.body for m in h.conn.sent[sent:] if m.action == MessageAction.INVOKE_METHOD]
+    assert [(m.name, m.args["scroll_key"], m.args["offset"]) for m in scrolls] == [
+        ("scroll_to", "finished", None),
+        ("scroll_to", None, 0),
+    ]
+    assert scrolls[0].control_id == line._i  # the same line, changed in place
