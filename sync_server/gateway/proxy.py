@@ -35,7 +35,7 @@ def unavailable() -> Response:
 async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tuple[str, str]] = (),
                   content: bytes | AsyncIterable[bytes] | None = None,
                   headers: Mapping[str, str] | None = None,
-                  read_timeout: float = 60.0, client_gzip: bool = False) -> Response:
+                  read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False) -> Response:
     """Send one request upstream and stream its answer back.
 
     `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
@@ -64,6 +64,14 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
     if method == "HEAD":
         await upstream.aclose()
         return Response(status_code=upstream.status_code, headers=kept)
+    if buffered:  # a small answer (a write's {"ok", "id", "rev"}): no streaming machinery
+        try:
+            body = await upstream.aread()
+        except httpx.HTTPError:
+            return unavailable()
+        finally:
+            await upstream.aclose()
+        return Response(body, status_code=upstream.status_code, headers=kept)
     encoding = upstream.headers.get("content-encoding", "identity").strip().lower()
     as_sent = encoding == "identity" or (encoding == "gzip" and client_gzip)
     if as_sent and encoding == "gzip":

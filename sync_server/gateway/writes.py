@@ -325,8 +325,10 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         ahead = await _begin(ctx, user, db, [written] if not new_edits else [])
         response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
                                  params=[("new_edits", "false")] if not new_edits else [],
-                                 content=_segment_chunks(file, segments, in_memory),
-                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)})
+                                 content=(_joined(file, segments) if in_memory
+                                          else _segment_chunks(file, segments, in_memory)),
+                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)},
+                                 buffered=True)
     finally:
         file.close()
     if response.status_code < 300:
@@ -363,6 +365,18 @@ def _size(file: IO[bytes]) -> int:
     size = file.seek(0, os.SEEK_END)
     file.seek(0)
     return size
+
+
+def _joined(file: IO[bytes], segments: Sequence[multipart.Segment]) -> bytes:
+    """The whole upstream body of an in-memory spool, in one piece (one socket write upstream)."""
+    out = []
+    for segment in segments:
+        if isinstance(segment, bytes):
+            out.append(segment)
+        else:
+            file.seek(segment.start)
+            out.append(file.read(segment.length))
+    return b"".join(out)
 
 
 async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment],
