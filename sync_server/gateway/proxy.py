@@ -36,7 +36,7 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
                   content: bytes | AsyncIterable[bytes] | None = None,
                   headers: Mapping[str, str] | None = None,
                   read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False) -> Response:
-    """Send one request upstream and stream its answer back.
+    """Send one request upstream and stream its answer back (`buffered`: read it whole first).
 
     `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
     passes through as it came (the app's GZip middleware leaves an encoded answer alone); else
@@ -53,24 +53,16 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
         log.warning("CouchDB unreachable for %s %s: %s", method, request.url.path, type(exc).__name__)
         return unavailable()
     if upstream.status_code >= 400:
-        try:
-            raw = await upstream.aread()
-        except httpx.HTTPError:
-            return unavailable()
-        finally:
-            await upstream.aclose()
-        return shaped_error(upstream.status_code, raw)
+        raw = await _read_whole(upstream)
+        return unavailable() if raw is None else shaped_error(upstream.status_code, raw)
     kept = {k: v for k, v in upstream.headers.items() if k.lower() in PASS_HEADERS}
     if method == "HEAD":
         await upstream.aclose()
         return Response(status_code=upstream.status_code, headers=kept)
     if buffered:  # a small answer (a write's {"ok", "id", "rev"}): no streaming machinery
-        try:
-            body = await upstream.aread()
-        except httpx.HTTPError:
+        body = await _read_whole(upstream)
+        if body is None:
             return unavailable()
-        finally:
-            await upstream.aclose()
         return Response(body, status_code=upstream.status_code, headers=kept)
     encoding = upstream.headers.get("content-encoding", "identity").strip().lower()
     as_sent = encoding == "identity" or (encoding == "gzip" and client_gzip)
@@ -78,6 +70,16 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
         kept.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
     return StreamingResponse(_chunks(upstream, as_sent), status_code=upstream.status_code, headers=kept,
                              background=BackgroundTask(upstream.aclose))
+
+
+async def _read_whole(upstream: httpx.Response) -> bytes | None:
+    """The whole (small) answer, or None when CouchDB went away while sending it."""
+    try:
+        return await upstream.aread()
+    except httpx.HTTPError:
+        return None
+    finally:
+        await upstream.aclose()
 
 
 async def _chunks(upstream: httpx.Response, as_sent: bool) -> AsyncIterable[bytes]:

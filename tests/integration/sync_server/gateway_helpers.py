@@ -10,6 +10,7 @@ import httpx
 from ulid import ULID
 
 from shared.ids import case_id, event_id, material_id
+from sync_server.couch import Couch
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
@@ -50,3 +51,15 @@ def attachment(data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
 
 def client(base: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=base + "/sync", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def count_requests(couch: Couch, path_end: str) -> list[str]:
+    """The paths of `couch`'s requests ending in `path_end` from now on (a list that grows)."""
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        if request.url.path.endswith(path_end):
+            seen.append(request.url.path)
+
+    couch.client.event_hooks["request"].append(hook)
+    return seen

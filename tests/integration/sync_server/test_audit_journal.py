@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from sync_server.auth.accounts import AccountRole, User
@@ -23,23 +22,12 @@ from sync_server.engine import free_port
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, audit_record, record_writes
 from sync_server.gateway.journal import AuditJournal, JournalError
 from sync_server.provision import SERVER_DB, provision
-from tests.integration.sync_server.gateway_helpers import client, make_case
+from tests.integration.sync_server.gateway_helpers import client, count_requests, make_case
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, token_for
 from tests.waiting import wait_until
 
 USER = User("journaller", AccountRole.VILLAGE_AGENT, ("330212100001",), "dev-j")
 AT = "2026-12-03T08:00:00Z"
-
-
-def _counting(couch: Couch, path_end: str) -> list[str]:
-    seen: list[str] = []
-
-    async def hook(request: httpx.Request) -> None:
-        if request.url.path.endswith(path_end):
-            seen.append(request.url.path)
-
-    couch.client.event_hooks["request"].append(hook)
-    return seen
 
 
 @pytest.fixture
@@ -58,7 +46,7 @@ async def stored(couch: Couch, record_id: str) -> dict[str, Any] | None:
 async def test_records_of_many_requests_reach_ot_server_in_one_write(
     couch: Couch, journal: AuditJournal
 ) -> None:
-    writes = _counting(couch, f"/{SERVER_DB}/_bulk_docs")
+    writes = count_requests(couch, f"/{SERVER_DB}/_bulk_docs")
     records = [audit_record(USER, "ot-v-330212100001", [AcceptedWrite(f"case:{n}", f"1-{n}")], AT)
                for n in range(20)]
     await asyncio.gather(*(journal.append(r, final=True) for r in records))

@@ -5,24 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import httpx
-
 from sync_server.auth.accounts import AccountRole, User
 from sync_server.couch import Couch
 from sync_server.gateway.lookups import load_winners
+from tests.integration.sync_server.gateway_helpers import count_requests
 
 USER = User("batcher", AccountRole.VILLAGE_AGENT, ("330212100001",), "dev-1")
-
-
-def _counting(couch: Couch, path_end: str) -> list[str]:
-    seen: list[str] = []
-
-    async def hook(request: httpx.Request) -> None:
-        if request.url.path.endswith(path_end):
-            seen.append(request.url.path)
-
-    couch.client.event_hooks["request"].append(hook)
-    return seen
 
 
 async def test_concurrent_lookups_share_one_read_and_get_their_own_ids(
@@ -34,7 +22,7 @@ async def test_concurrent_lookups_share_one_read_and_get_their_own_ids(
         await couch.bulk_docs(db, [{"_id": f"case:{n}", "status": "submitted"} for n in range(10)])
         gone = await couch.put_doc(db, {"_id": "case:gone"})
         await couch.request("DELETE", f"/{db}/case:gone", params={"rev": gone["rev"]})
-        reads = _counting(couch, "/_all_docs")
+        reads = count_requests(couch, "/_all_docs")
         asks = [[f"case:{n}", f"case:new-{n}"] for n in range(10)] + [["case:gone", "_local/x"]]
         answers = await asyncio.gather(*(load_winners(couch, db, ids) for ids in asks))
         assert len(reads) < len(asks)

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher
 
 from mobile.services.auth_client import BadCredentials, Offline, Tokens
 from mobile.services.device_state import Account
+from mobile.viewmodels.context import AppContext
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 AGENT = Account("agent1", "village_agent", ("330212001001",), ("ot-v-330212001001",), "李代办")
@@ -33,3 +34,11 @@ class FakeAuth:
 
     async def refresh(self, server_url: str, refresh_token: str) -> Tokens:
         return Tokens("access-2", "refresh-2", 900, self.account)
+
+
+async def sign_in_with_pin(ctx: AppContext, pin: str = "135790") -> None:
+    """The agent of a `FakeAuth` context signs in and sets the offline PIN, as at first start."""
+    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
+    assert await ctx.session.sign_in()
+    ctx.session.pin = ctx.session.pin_confirm = pin
+    assert ctx.session.set_pin()

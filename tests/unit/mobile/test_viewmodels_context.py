@@ -18,7 +18,7 @@ from mobile.services.i18n import Translator, keys
 from mobile.viewmodels.context import AppContext
 from mobile.viewmodels.sync import SyncLevel
 from tests.unit.mobile.factories import make_case
-from tests.unit.mobile.fakes import FakeAuth
+from tests.unit.mobile.fakes import FakeAuth, sign_in_with_pin
 
 
 def test_both_languages_have_the_same_keys() -> None:
@@ -77,10 +77,7 @@ def test_seed_catalog_becomes_bilingual_items(tmp_path: Path) -> None:
 
 async def test_offline_sync_round_keeps_everything_and_says_offline(tmp_path: Path) -> None:
     ctx = make_context(tmp_path)
-    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
-    assert await ctx.session.sign_in()
-    ctx.session.pin = ctx.session.pin_confirm = "135790"
-    assert ctx.session.set_pin()
+    await sign_in_with_pin(ctx)
     make_case(ctx.book(), item_code="SB-001", status="submitted")
     assert ctx.pending() >= 2  # the case and its "created" event
     await ctx.sync_once()

@@ -13,7 +13,7 @@ from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
 from tests.unit.mobile.factories import make_case
-from tests.unit.mobile.fakes import FakeAuth
+from tests.unit.mobile.fakes import FakeAuth, sign_in_with_pin
 from tests.unit.mobile.flet_harness import Harness
 
 
@@ -66,10 +66,7 @@ async def test_wrong_pin_stays_locked(tmp_path: Path) -> None:
 
 async def test_language_switch_and_guarded_sign_out(tmp_path: Path) -> None:
     ctx = make_context(tmp_path)
-    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
-    assert await ctx.session.sign_in()
-    ctx.session.pin = ctx.session.pin_confirm = "135790"
-    assert ctx.session.set_pin()
+    await sign_in_with_pin(ctx)
     wizard = ctx.wizard()
     wizard.choose_item("SB-001")  # a draft: unsynced work on the phone
     h = Harness()
@@ -89,10 +86,7 @@ async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
     """Tapping a filter chip selects it, lists its cases and scrolls the chip line to it (the
     screen back to its top, which scrolling to a chip also moves)."""
     ctx = make_context(tmp_path)
-    ctx.session.username, ctx.session.password = "agent1", "secret-pw"
-    assert await ctx.session.sign_in()
-    ctx.session.pin = ctx.session.pin_confirm = "135790"
-    assert ctx.session.set_pin()
+    await sign_in_with_pin(ctx)
     make_case(ctx.book(), item_code="SB-001", status="submitted")
     h = Harness()
     await h.start(make_main(lambda: ctx, background_sync=False))
