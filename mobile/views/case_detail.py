@@ -71,14 +71,8 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
             action.label, lambda e: nav.go(f"/delivery?case={vm.case['_id']}"), icon=ft.Icons.QR_CODE_SCANNER
         )
     reason = ui.field(vm.t("reason")) if action.needs_reason else None
-    checks = (
-        [
-            ft.Checkbox(label=r.name, data=r.code, label_style=ft.TextStyle(size=16, font_family=ui.FONT))
-            for r in vm.requirements()
-        ]
-        if action.needs_list
-        else []
-    )
+    checks = [ft.Checkbox(data=r.code) for r in vm.requirements()] if action.needs_list else []
+    names = {str(c.data): r.name for c, r in zip(checks, vm.requirements(), strict=False)}
 
     def do(e: ft.Event[ft.Button]) -> None:
         missing = [str(c.data) for c in checks if c.value]
@@ -92,7 +86,7 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
     parts: list[ft.Control] = [ui.text(action.label, bold=True)]
     if checks:
         parts.append(ui.text(vm.t("notice_intro"), 16))
-        parts += checks
+        parts += [_checked_line(c, names[str(c.data)]) for c in checks]
     if reason:
         parts.append(reason)
     parts.append(button)
@@ -124,3 +118,18 @@ def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.C
             spacing=6,
         ),
     )
+
+
+def _checked_line(box: ft.Checkbox, name: str) -> ft.Control:
+    """A checkbox with its material's name wrapping beside it; the whole line toggles it.
+
+    A Checkbox's own label stays on one line and is cut off at the edge of a 360 px screen.
+    """
+
+    def toggle(e: ft.Event[ft.Container]) -> None:
+        box.value = not box.value
+        box.update()
+
+    line = ft.Row([box, ft.Text(name, size=16, font_family=ui.FONT, expand=True)],
+                  vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=4)
+    return ft.Container(line, on_click=toggle)  # the checkbox keeps its 48 px tap target

@@ -12,6 +12,7 @@ from flet.messaging.protocol import MessageAction
 from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
+from mobile.views.case_detail import _checked_line
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import FakeAuth, sign_in_with_pin
 from tests.unit.mobile.flet_harness import Harness
@@ -103,3 +104,20 @@ async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
         ("scroll_to", None, 0),
     ]
     assert scrolls[0].control_id == line._i  # the same line, changed in place
+
+
+async def test_a_missing_material_line_wraps_and_toggles_when_tapped() -> None:
+    """On the township screen each material of a 补正 request is a checkbox beside a wrapping
+    name (a Checkbox's own label is cut off at the edge of a 360 px phone); the whole line is
+    the tap target."""
+    box = ft.Checkbox(data="income_statement")
+    name = "家庭经济状况声明 Household income statement (signed by every adult)"
+    line = _checked_line(box, name)
+    h = Harness()
+    await h.start(lambda page: page.add(line))
+    [label] = [c for c in h.controls() if isinstance(c, ft.Text) and c.value == name]
+    assert label.expand and label.no_wrap is not True
+    await h.click(line)
+    assert box.value is True
+    await h.click(line)
+    assert box.value is False
