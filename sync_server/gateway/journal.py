@@ -110,6 +110,7 @@ class AuditJournal:
         if self._lock_fd is None:  # a fresh ULID: cannot be held by anyone else
             raise JournalError(f"journal {self.path.name} is locked by another process")
         self._db = await self._run(_connect, self.path)
+        await self.adopt()  # local files only: even a process stopped at once ships them on close
         self._shipper = asyncio.create_task(self._ship_loop(), name="audit-shipper")
 
     async def close(self) -> None:
