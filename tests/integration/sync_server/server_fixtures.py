@@ -22,7 +22,7 @@ from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
 from sync_server.couch import Couch
 from sync_server.engine import free_port
-from sync_server.provision import provision
+from sync_server.provision import SERVER_DB, provision
 from sync_server.registry import add_division
 from sync_server.settings import settings_from_env
 
@@ -100,15 +100,28 @@ class Township:
         return (f"ot-v-{self.villages[0]}", f"ot-v-{self.villages[1]}")
 
 
+async def _unregistered_township(couch: Couch) -> str:
+    """A township code of county 330212 nobody registered yet.
+
+    A staff user syncs every village registered under their township, so a test whose township
+    code another test already used would see that test's villages too.
+    """
+    for _ in range(500):
+        township = f"330212{random.randrange(1, 1000):03d}"
+        if await couch.get_doc(SERVER_DB, f"division:{township}") is None:
+            return township
+    raise RuntimeError("county 330212 has no free township code left in this CouchDB: use a fresh one")
+
+
 async def make_township(couchdb_url: str) -> Township:
-    """Register a township with random codes (no clash between tests) and its users."""
-    tag = random.randrange(1, 1000)
-    township = f"330212{tag:03d}"
+    """Register a township with codes no other test used, and its users."""
     suffix = f"{random.randrange(10**5):05d}"
-    villages = (f"{township}{random.randrange(1, 500):03d}", f"{township}{random.randrange(500, 1000):03d}")
     couch = Couch(couchdb_url)
     try:
         await provision(couch)
+        township = await _unregistered_township(couch)
+        villages = (f"{township}{random.randrange(1, 500):03d}",
+                    f"{township}{random.randrange(500, 1000):03d}")
         for code in ("330212", township, *villages):
             await add_division(couch, Division(code, f"测试{code}", ""))
         t = Township(township, villages, (f"a1-{suffix}", f"a2-{suffix}"), f"st-{suffix}", f"co-{suffix}")
