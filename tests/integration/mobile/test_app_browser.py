@@ -370,10 +370,15 @@ def test_a_cut_or_hidden_case_filter_is_reached_and_chosen(app: RunningApp, brow
     unlock(page, app.url)
     screen = page.viewport_size["width"]
     widths = chip_widths(page)
-    line = boxes_when(page, CHIPS, lambda bs: True)
+
+    def cut_by_the_edge(boxes: list[Any]) -> list[int]:
+        return [i for i, b in enumerate(boxes) if b["x"] < screen - PAD < b["x"] + widths[i]]
+
+    # Layout after the viewport change takes frames: wait until the line has settled into one.
+    line = boxes_when(page, CHIPS, lambda bs: bool(cut_by_the_edge(bs)))
     bar = page.locator('[flt-semantics-identifier="sync-bar"]').bounding_box()
 
-    cut = next(i for i, b in enumerate(line) if b["x"] < screen - PAD < b["x"] + widths[i])
+    cut = cut_by_the_edge(line)[0]
     page.locator(CHIPS).nth(cut).click()
     page.locator(CHIPS).nth(cut).locator('[aria-checked="true"]').wait_for(timeout=10000)
     boxes_when(page, CHIPS, lambda bs: whole(bs[cut], widths[cut], screen))
