@@ -76,16 +76,17 @@ class AuditAhead:
         self.journal = journal
         self.planned = list(planned)
         self.record = audit_record(user, db, planned, at)
-        self.begun = False
 
     async def begin(self) -> None:
         if self.planned:
             await self.journal.append(self.record, final=False)
-            self.begun = True
 
     async def settle(self, accepted: Sequence[AcceptedWrite]) -> None:
-        """Make the record list exactly `accepted` (a subset of the planned writes)."""
-        if not self.begun:
+        """Make the record list exactly `accepted` (a subset of the planned writes).
+
+        Only after `begin` succeeded: a request whose record could not be journaled was refused.
+        """
+        if not self.planned:
             return
         writes = None if list(accepted) == self.planned else _writes(accepted)
         try:

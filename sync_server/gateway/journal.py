@@ -41,7 +41,7 @@ from urllib.parse import quote
 
 from ulid import ULID
 
-from sync_server.couch import Couch, CouchError, CouchUnavailable
+from sync_server.couch import Couch, CouchError
 from sync_server.provision import SERVER_DB
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class AuditJournal:
         try:
             answers = await couch.bulk_docs(SERVER_DB, docs)
         except CouchError as exc:
-            if isinstance(exc, CouchUnavailable) or not 400 <= exc.status < 500:
+            if not _refused(exc):
                 raise
             # One bad record fails the whole request (an illegal id, say): find it, ship the rest.
             answers = [await _ship_one(couch, doc) for doc in docs]
@@ -252,7 +252,7 @@ class AuditJournal:
                 answer = (await self.couch().request("POST", f"/{quote(db, safe='')}/_revs_diff",
                                                      json_body=revs)).json()
             except CouchError as exc:
-                if exc.status != 404 or isinstance(exc, CouchUnavailable):
+                if exc.status != 404:  # CouchUnavailable is a 503
                     raise
                 answer = {doc_id: {"missing": r} for doc_id, r in revs.items()}  # no database: nothing held
             missing[db] = {doc_id: set(entry.get("missing", [])) for doc_id, entry in answer.items()}
@@ -328,11 +328,16 @@ class AuditJournal:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
 
+def _refused(exc: CouchError) -> bool:
+    """CouchDB answered with a 4xx: it stored nothing (unreachable is a 503, a 5xx is unknown)."""
+    return 400 <= exc.status < 500
+
+
 async def _ship_one(couch: Couch, doc: JSON) -> JSON:
     try:
         return (await couch.bulk_docs(SERVER_DB, [doc]))[0]
     except CouchError as exc:
-        if isinstance(exc, CouchUnavailable) or not 400 <= exc.status < 500:
+        if not _refused(exc):
             raise
         return {"id": doc.get("_id"), "error": exc.error, "reason": exc.reason}
 

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from shared.ids import Kind, parse_id
 from sync_server.auth.accounts import AccountRole, User
 from sync_server.context import ServerContext
-from sync_server.couch import Couch, CouchError, CouchUnavailable, doc_path, in_doc_order
+from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
@@ -155,13 +155,13 @@ async def _begin(ctx: ServerContext, user: User, db: str, planned: list[Accepted
     return ahead
 
 
-async def _settle_unwritten(ahead: AuditAhead, status: int | None) -> None:
-    """CouchDB answered the whole request with an error (`status`; None: it never answered).
+async def _settle_unwritten(ahead: AuditAhead, status: int) -> None:
+    """The whole request failed with `status` (503 too when CouchDB could not be reached).
 
     A 4xx means nothing was written. Otherwise (unreachable, a 5xx mid-batch) the outcome is
     unknown: the record stays planned and the journal reconciles it from CouchDB's state later.
     """
-    if status is not None and 400 <= status < 500:
+    if 400 <= status < 500:
         await ahead.settle([])
 
 
@@ -183,7 +183,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
         try:
             written = await _write_batch(ctx.couch, db, valid, False)
         except CouchError as exc:
-            await _settle_unwritten(ahead, None if isinstance(exc, CouchUnavailable) else exc.status)
+            await _settle_unwritten(ahead, exc.status)
             raise
         answers, accepted = merge_answers(docs, verdicts, written, new_edits)
         await ahead.settle(accepted)
@@ -281,7 +281,7 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     try:
         put = await ctx.couch.put_doc(db, doc, **params)
     except CouchError as exc:
-        await _settle_unwritten(ahead, None if isinstance(exc, CouchUnavailable) else exc.status)
+        await _settle_unwritten(ahead, exc.status)
         raise ApiError(exc.status, exc.reason, error=exc.error) from None
     # CouchDB answers {"ok", "id", "rev"}; pouchdb-server answers `PUT ?new_edits=false` with a list.
     result: JSON = put if isinstance(put, dict) else {"ok": True, "id": doc_id, "rev": doc.get("_rev")}
@@ -326,7 +326,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
                                  params=[("new_edits", "false")] if not new_edits else [],
                                  content=(_joined(file, segments) if in_memory
-                                          else _segment_chunks(file, segments, in_memory)),
+                                          else _segment_chunks(file, segments)),
                                  headers={"Content-Type": upstream_type, "Content-Length": str(size)},
                                  buffered=True)
     finally:
@@ -379,8 +379,8 @@ def _joined(file: IO[bytes], segments: Sequence[multipart.Segment]) -> bytes:
     return b"".join(out)
 
 
-async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment],
-                          in_memory: bool = False) -> AsyncIterator[bytes]:
+async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]) -> AsyncIterator[bytes]:
+    """The upstream body of a spool on disk, read in a thread chunk by chunk."""
     for segment in segments:
         if isinstance(segment, bytes):
             yield segment
@@ -389,7 +389,7 @@ async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]
         left = segment.length
         while left > 0:
             size = min(256 * 1024, left)
-            chunk = file.read(size) if in_memory else await to_thread.run_sync(file.read, size)
+            chunk = await to_thread.run_sync(file.read, size)
             if not chunk:
                 return
             left -= len(chunk)
