@@ -12,9 +12,10 @@ import json
 import logging
 from collections.abc import AsyncIterable, Iterable, Mapping
 
-import httpx
+import aiohttp
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from yarl import URL
 
 from sync_server.couch import Couch
 
@@ -41,56 +42,64 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
     `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
     passes through as it came (the app's GZip middleware leaves an encoded answer alone); else
     CouchDB is asked for the identity encoding. Either way the gateway never decodes and
-    re-encodes a body (ADR 0047).
+    re-encodes a body (ADR 0047). A streamed request body (`content` an async iterable) needs
+    its `Content-Length` in `headers`.
     """
     wanted = {"Accept-Encoding": "gzip" if client_gzip else "identity", **(headers or {})}
-    request = couch.client.build_request(
-        method, path, params=list(params), content=content, headers=wanted,
-        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT))
+    url = URL(couch.base_url + path, encoded=True)  # `path` is quoted already (`couch.doc_path`)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout)
     try:
-        upstream = await couch.client.send(request, stream=True)
-    except (httpx.TransportError, httpx.TimeoutException) as exc:
-        log.warning("CouchDB unreachable for %s %s: %s", method, request.url.path, type(exc).__name__)
+        upstream = await couch.forwarding().request(
+            method, url, params=list(params) or None, data=content, headers=wanted, timeout=timeout,
+            auto_decompress=not client_gzip)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("CouchDB unreachable for %s %s: %s", method, path.split("?")[0], type(exc).__name__)
         return unavailable()
-    if upstream.status_code >= 400:
+    if upstream.status >= 400:
         raw = await _read_whole(upstream)
-        return unavailable() if raw is None else shaped_error(upstream.status_code, raw)
+        return unavailable() if raw is None else shaped_error(upstream.status, raw)
     kept = {k: v for k, v in upstream.headers.items() if k.lower() in PASS_HEADERS}
     if method == "HEAD":
-        await upstream.aclose()
-        return Response(status_code=upstream.status_code, headers=kept)
+        upstream.release()
+        return Response(status_code=upstream.status, headers=kept)
     if buffered:  # a small answer (a write's {"ok", "id", "rev"}): no streaming machinery
         body = await _read_whole(upstream)
         if body is None:
             return unavailable()
-        return Response(body, status_code=upstream.status_code, headers=kept)
+        return Response(body, status_code=upstream.status, headers=kept)
     encoding = upstream.headers.get("content-encoding", "identity").strip().lower()
-    as_sent = encoding == "identity" or (encoding == "gzip" and client_gzip)
-    if as_sent and encoding == "gzip":
-        kept.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
-    return StreamingResponse(_chunks(upstream, as_sent), status_code=upstream.status_code, headers=kept,
-                             background=BackgroundTask(upstream.aclose))
+    if client_gzip and encoding != "identity":  # passed through undecoded
+        kept.update({"Content-Encoding": encoding, "Vary": "Accept-Encoding"})
+    return StreamingResponse(_chunks(upstream), status_code=upstream.status, headers=kept,
+                             background=BackgroundTask(_let_go, upstream))
 
 
-async def _read_whole(upstream: httpx.Response) -> bytes | None:
+async def _read_whole(upstream: aiohttp.ClientResponse) -> bytes | None:
     """The whole (small) answer, or None when CouchDB went away while sending it."""
     try:
-        return await upstream.aread()
-    except httpx.HTTPError:
+        return await upstream.read()
+    except (aiohttp.ClientError, TimeoutError):
         return None
     finally:
-        await upstream.aclose()
+        upstream.release()
 
 
-async def _chunks(upstream: httpx.Response, as_sent: bool) -> AsyncIterable[bytes]:
+async def _chunks(upstream: aiohttp.ClientResponse) -> AsyncIterable[bytes]:
     try:
-        async for chunk in (upstream.aiter_raw() if as_sent else upstream.aiter_bytes()):
+        async for chunk in upstream.content.iter_any():
             yield chunk
-    except httpx.HTTPError:
+    except (aiohttp.ClientError, TimeoutError):
         return  # CouchDB went away mid-answer: the client sees a truncated body and retries
     finally:
-        # Also when the device hangs up mid-answer (a longpoll it abandons): free the connection now.
-        await upstream.aclose()
+        await _let_go(upstream)
+
+
+async def _let_go(upstream: aiohttp.ClientResponse) -> None:
+    """Back to the pool when read to the end; else (a longpoll the device abandoned) closed."""
+    if upstream.content.at_eof():
+        upstream.release()
+    else:
+        upstream.close()
 
 
 def shaped_error(status: int, raw: bytes) -> Response:
