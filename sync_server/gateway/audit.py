@@ -68,7 +68,7 @@ class AuditAhead:
         ahead = AuditAhead(journal, user, db, planned, at)
         await ahead.begin()             # JournalError: refuse the request, forward nothing
         answer = await forward(...)     # no answer at all: leave it, it is reconciled later
-        await ahead.settle(accepted)    # what CouchDB accepted ([] when it refused everything)
+        ahead.settle(accepted)          # what CouchDB accepted ([] when it refused everything)
     """
 
     def __init__(self, journal: AuditJournal, user: User, db: str, planned: Sequence[AcceptedWrite],
@@ -81,16 +81,14 @@ class AuditAhead:
         if self.planned:
             await self.journal.append(self.record, final=False)
 
-    async def settle(self, accepted: Sequence[AcceptedWrite]) -> None:
+    def settle(self, accepted: Sequence[AcceptedWrite]) -> None:
         """Make the record list exactly `accepted` (a subset of the planned writes).
 
         Only after `begin` succeeded: a request whose record could not be journaled was refused.
+        The answer does not wait for this to reach the disk (`AuditJournal.settle_soon`): a
+        record still planned after a crash is reconciled from CouchDB's state.
         """
         if not self.planned:
             return
         writes = None if list(accepted) == self.planned else _writes(accepted)
-        try:
-            await self.journal.settle(self.record, writes)
-        except JournalError as exc:
-            # Still planned in the journal: reconciled from CouchDB's state later.
-            log.error("audit record of %s could not be settled: %s", self.record["db"], exc)
+        self.journal.settle_soon(self.record, writes)

@@ -1,10 +1,15 @@
 """Audit journal (审计日志): audit records made durable on the server's disk, shipped in batches.
 
 Every accepted write gets an `audit:<ULID>` record (`audit.py`). The record is first committed
-to a journal in the data folder — one SQLite file per server process, written with `fsync` —
-and a shipper sends what has gathered to ot-server in one `_bulk_docs` every `SHIP_DELAY`
-seconds. The journal costs the server a fraction of a millisecond of its own disk; one
-request to CouchDB per record would cost CouchDB a request each (ADR 0049).
+to a journal in the data folder — one SQLite file per server process — and a shipper sends
+what has gathered to ot-server in one `_bulk_docs` every `SHIP_DELAY` seconds. One request to
+CouchDB per record would cost CouchDB a request each (ADR 0049).
+
+Durability (ADR 0103): a commit is in the operating system's hands when it returns (WAL,
+`synchronous=NORMAL`), so it survives the process dying at any moment; the disk itself is
+synced in the background at most `SYNC_EVERY` seconds after a commit (a WAL checkpoint), so a
+power cut or kernel crash loses at most that much. Waiting for `fsync` on every request cost
+3–5 ms per write on a disk shared with CouchDB.
 
 A record's life:
 
@@ -55,6 +60,7 @@ SHIP_BATCH = 500  # records per `_bulk_docs` to ot-server
 # A planned record this old in a running process belongs to a request that ended without
 # settling it (every CouchDB request times out far sooner: couch.DEFAULT_TIMEOUT).
 RECONCILE_AFTER = 600.0
+SYNC_EVERY = 0.2  # seconds from a commit to the disk sync that makes it survive a power cut
 ADOPT_EVERY = 60.0  # seconds between looks for journals of processes that died
 MAX_BACKOFF = 60.0  # seconds between shipments while CouchDB is unreachable
 
@@ -75,7 +81,7 @@ class JournalError(Exception):
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")  # every commit is on disk before it returns
+    db.execute("PRAGMA synchronous=NORMAL")  # the WAL reaches the disk at checkpoints (`_sync_loop`)
     db.execute(SCHEMA)
     return db
 
@@ -100,6 +106,9 @@ class AuditJournal:
         self._committing: asyncio.Task[None] | None = None
         self._unshipped = asyncio.Event()
         self._shipper: asyncio.Task[None] | None = None
+        self._unsynced = asyncio.Event()
+        self._syncer: asyncio.Task[None] | None = None
+        self.syncs = 0  # disk syncs done (tests, metrics)
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -112,16 +121,20 @@ class AuditJournal:
         self._db = await self._run(_connect, self.path)
         await self.adopt()  # local files only: even a process stopped at once ships them on close
         self._shipper = asyncio.create_task(self._ship_loop(), name="audit-shipper")
+        self._syncer = asyncio.create_task(self._sync_loop(), name="audit-syncer")
 
     async def close(self) -> None:
         """Stop shipping; reconcile and ship what is left; keep the file only if that failed."""
-        if self._shipper is not None:
-            self._shipper.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._shipper
-            self._shipper = None
+        for task in (self._shipper, self._syncer):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        self._shipper = self._syncer = None
         if self._db is None:
             return
+        while self._committing is not None and not self._committing.done():
+            await self._committing  # settles not yet on disk go first
         left = 0
         try:
             await self.reconcile(older_than=None)
@@ -153,24 +166,36 @@ class AuditJournal:
 
     async def settle(self, record: JSON, writes: list[JSON] | None) -> None:
         """A planned record is final: with `writes` (None: as planned), or gone when `[]`."""
-        if writes == []:
-            ops: list[Op] = [("DELETE FROM records WHERE id = ?", (record["_id"],))]
-        elif writes is None:
-            ops = [("UPDATE records SET final = ? WHERE id = ?", (FINAL, record["_id"]))]
-        else:
-            ops = [("UPDATE records SET body = ?, final = ? WHERE id = ?",
-                    (_dumps({**record, "writes": writes}), FINAL, record["_id"]))]
-        await self._commit(ops)
+        await self._enqueue(_settling(record, writes))
         if writes != []:
             self._unshipped.set()
 
+    def settle_soon(self, record: JSON, writes: list[JSON] | None) -> None:
+        """`settle`, committed with the next group without the caller waiting for the disk.
+
+        The request's answer need not wait: until this commit is on disk the record is
+        planned, and a planned record left by a crash is reconciled from what CouchDB holds
+        (the same as a crash between the forward and the settle). `close` commits it first.
+        """
+        def done(future: asyncio.Future[None]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                log.error("audit record %s stays planned (reconciled later): %s", record["_id"],
+                          "cancelled" if future.cancelled() else future.exception())
+            elif writes != []:
+                self._unshipped.set()
+
+        self._enqueue(_settling(record, writes)).add_done_callback(done)
+
     async def _commit(self, ops: list[Op]) -> None:
+        await self._enqueue(ops)
+
+    def _enqueue(self, ops: list[Op]) -> asyncio.Future[None]:
         """Group commit: operations arriving while a transaction is on disk share the next one."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((ops, future))
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit_pending())
-        await future
+        return future
 
     async def _commit_pending(self) -> None:
         while self._pending:
@@ -185,6 +210,7 @@ class AuditJournal:
                     if not future.done():
                         future.set_exception(error)
                 continue
+            self._unsynced.set()
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)
@@ -295,6 +321,19 @@ class AuditJournal:
         names = {PLANNED: "planned", FINAL: "unshipped", REFUSED: "refused"}
         return {names.get(state, str(state)): n for state, n in rows}
 
+    async def _sync_loop(self) -> None:
+        """Sync the disk `SYNC_EVERY` seconds after the first commit that is not on it yet."""
+        while True:
+            await self._unsynced.wait()
+            await asyncio.sleep(SYNC_EVERY)
+            self._unsynced.clear()
+            try:
+                await self._run(_checkpoint, self._db)
+                self.syncs += 1
+            except sqlite3.Error as exc:  # the commits stay in the WAL; the next checkpoint retries
+                log.warning("audit journal %s: disk sync failed: %s", self.path.name, exc)
+                self._unsynced.set()
+
     async def _ship_loop(self) -> None:
         backoff = 0.0
         next_adopt = 0.0
@@ -342,6 +381,16 @@ async def _ship_one(couch: Couch, doc: JSON) -> JSON:
         return {"id": doc.get("_id"), "error": exc.error, "reason": exc.reason}
 
 
+def _settling(record: JSON, writes: list[JSON] | None) -> list[Op]:
+    """The operations that make a planned record final (`writes` None: as planned; `[]`: gone)."""
+    if writes == []:
+        return [("DELETE FROM records WHERE id = ?", (record["_id"],))]
+    if writes is None:
+        return [("UPDATE records SET final = ? WHERE id = ?", (FINAL, record["_id"]))]
+    return [("UPDATE records SET body = ?, final = ? WHERE id = ?",
+             (_dumps({**record, "writes": writes}), FINAL, record["_id"]))]
+
+
 def _dumps(record: JSON) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
@@ -355,6 +404,12 @@ def _transaction(db: sqlite3.Connection, ops: Sequence[Op]) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _checkpoint(db: sqlite3.Connection | None) -> None:
+    """A passive WAL checkpoint: with `synchronous=NORMAL` it fsyncs the WAL, then the database."""
+    if db is not None:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _select(db: sqlite3.Connection, state: int, limit: int, before: float | None) -> list[tuple[str, str]]:

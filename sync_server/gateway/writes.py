@@ -155,14 +155,14 @@ async def _begin(ctx: ServerContext, user: User, db: str, planned: list[Accepted
     return ahead
 
 
-async def _settle_unwritten(ahead: AuditAhead, status: int) -> None:
+def _settle_unwritten(ahead: AuditAhead, status: int) -> None:
     """The whole request failed with `status` (503 too when CouchDB could not be reached).
 
     A 4xx means nothing was written. Otherwise (unreachable, a 5xx mid-batch) the outcome is
     unknown: the record stays planned and the journal reconciles it from CouchDB's state later.
     """
     if 400 <= status < 500:
-        await ahead.settle([])
+        ahead.settle([])
 
 
 async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, village: str) -> Response:
@@ -183,10 +183,10 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
         try:
             written = await _write_batch(ctx.couch, db, valid, False)
         except CouchError as exc:
-            await _settle_unwritten(ahead, exc.status)
+            _settle_unwritten(ahead, exc.status)
             raise
         answers, accepted = merge_answers(docs, verdicts, written, new_edits)
-        await ahead.settle(accepted)
+        ahead.settle(accepted)
     else:
         upstream = await _write_batch(ctx.couch, db, valid, new_edits) if valid else []
         answers, accepted = merge_answers(docs, verdicts, upstream, new_edits)
@@ -281,7 +281,7 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     try:
         put = await ctx.couch.put_doc(db, doc, **params)
     except CouchError as exc:
-        await _settle_unwritten(ahead, exc.status)
+        _settle_unwritten(ahead, exc.status)
         raise ApiError(exc.status, exc.reason, error=exc.error) from None
     # CouchDB answers {"ok", "id", "rev"}; pouchdb-server answers `PUT ?new_edits=false` with a list.
     result: JSON = put if isinstance(put, dict) else {"ok": True, "id": doc_id, "rev": doc.get("_rev")}
@@ -290,7 +290,7 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     if new_edits:
         await record_writes(ctx.journal, user, db, [written], ctx.now_iso())
     else:
-        await ahead.settle([written])
+        ahead.settle([written])
     return JSONResponse(result, status_code=201)
 
 
@@ -336,9 +336,9 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         if new_edits:
             await record_writes(ctx.journal, user, db, [written], ctx.now_iso())
         else:
-            await ahead.settle([written])
+            ahead.settle([written])
     else:  # `forward` answers 503 itself when CouchDB is unreachable: outcome unknown
-        await _settle_unwritten(ahead, response.status_code)
+        _settle_unwritten(ahead, response.status_code)
     return response
 
 

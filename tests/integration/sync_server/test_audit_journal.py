@@ -69,12 +69,42 @@ async def test_a_planned_record_ships_only_as_settled(
     assert await journal.counts() == {"planned": 2}
     await journal.ship()
     assert await stored(couch, some.record["_id"]) is None  # planned: not shipped
-    await some.settle(planned[1:])
-    await none.settle([])
+    some.settle(planned[1:])
+    none.settle([])
     doc = await wait_until(lambda: stored(couch, some.record["_id"]), what="settled record")
     assert [w["doc_id"] for w in doc["writes"]] == ["case:b"] and "recovered" not in doc
     assert await stored(couch, none.record["_id"]) is None
     assert await journal.counts() == {}
+
+
+async def test_a_settle_still_on_its_way_to_disk_is_committed_before_close_reconciles(
+    couch: Couch, data_dir: Path, make_db: Callable[..., str]
+) -> None:
+    """The answer does not wait for the settle; a clean stop still ships it as settled, not recovered."""
+    await provision(couch)
+    db = make_db("journal")
+    rev = (await couch.put_doc(db, {"_id": "case:settled"}))["rev"]
+    journal = AuditJournal(data_dir / "audit-journal", lambda: couch, ship_delay=60)
+    await journal.open()
+    ahead = AuditAhead(journal, USER, db, [AcceptedWrite("case:settled", rev)], AT)
+    await ahead.begin()
+    ahead.settle([AcceptedWrite("case:settled", rev)])  # returns before the commit
+    await journal.close()  # without the settle first, reconciliation would mark it recovered
+    doc = await stored(couch, ahead.record["_id"])
+    assert doc is not None and doc["writes"][0]["rev"] == rev and "recovered" not in doc
+    assert not list((data_dir / "audit-journal").glob("*.sqlite*"))
+
+
+async def test_commits_reach_the_disk_in_the_background_soon_after(journal: AuditJournal) -> None:
+    """A commit returns once the OS has it (a process crash keeps it); the disk sync follows within 0.2 s."""
+    assert journal.syncs == 0
+    ahead = AuditAhead(journal, USER, "ot-v-330212100001", [AcceptedWrite("case:s", "1-s")], AT)
+    await ahead.begin()
+    assert await journal.counts() == {"planned": 1}
+    await wait_until(lambda: journal.syncs >= 1, what="a disk sync after the commit", timeout=5)
+    synced = journal.syncs
+    await asyncio.sleep(0.5)
+    assert journal.syncs == synced  # nothing new to sync: no idle syncing
 
 
 async def test_unanswered_writes_are_reconciled_with_what_couchdb_holds(

@@ -46,7 +46,7 @@ WRITER = textwrap.dedent("""
                                "2026-12-03T08:00:00Z")
             await ahead.begin()
             await couch.bulk_docs(db, docs, new_edits=False)
-            await ahead.settle([AcceptedWrite(d["_id"], d["_rev"]) for d in docs])
+            ahead.settle([AcceptedWrite(d["_id"], d["_rev"]) for d in docs])
 
     asyncio.run(main())
 """)
