@@ -56,7 +56,8 @@ class SyncBar:
     """The strip at the top of the case list; `level` is also spelled out in words (not colour only).
 
     `head` says the state ("上次同步 Last sync 12-03 15:52"), `detail` what waits ("3条待同步 3 to
-    sync", or ""): the case list shows them as two lines beside its sync button.
+    sync", or ""); after a failed sync `detail` is the reason. The case list shows them as two
+    lines beside its sync button.
     """
 
     head: str
@@ -100,8 +101,9 @@ class SyncViewModel:
         pending = self.t("sync_pending", n=s.pending)
         if s.running:
             level, head = SyncLevel.RUNNING, self.t("sync_running")
-        elif s.error:
-            level, head = SyncLevel.ERROR, f"{self.t('sync_error')}: {s.error}"
+        elif s.error:  # the reason on its own line (cut to one by the case list; whole on /sync)
+            head = f"{self.t('sync_error')} · {pending}" if s.pending else self.t("sync_error")
+            return SyncBar(head=head, detail=s.error, level=SyncLevel.ERROR, pending=s.pending, progress=None)
         elif not s.online:
             level, head = SyncLevel.OFFLINE, self.t("sync_offline")
         elif s.pending:

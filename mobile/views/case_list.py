@@ -119,7 +119,7 @@ def _sync_bar(nav: Nav, vm: CaseListViewModel) -> ft.Control:
             [
                 ft.Icon(BAR_ICONS[bar.level], color=ui.INK),
                 ft.Column(
-                    [ft.Text(line, size=16, color=ui.INK) for line in (bar.head, bar.detail) if line],
+                    [_bar_line(line, bar.level) for line in (bar.head, bar.detail) if line],
                     spacing=0,
                     expand=True,
                 ),
@@ -148,6 +148,14 @@ def _sync_bar(nav: Nav, vm: CaseListViewModel) -> ft.Control:
             border_radius=ft.BorderRadius.all(8),
         ),
     )
+
+
+def _bar_line(line: str, level: SyncLevel) -> ft.Text:
+    """An error's reason can be long (a server's message): one line, cut with "…", so the bar
+    stays two lines and the list keeps its room; the sync screen shows the whole reason."""
+    if level is SyncLevel.ERROR:
+        return ft.Text(line, size=16, color=ui.INK, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS)
+    return ft.Text(line, size=16, color=ui.INK)
 
 
 def _filters(nav: Nav, vm: CaseListViewModel, cases: ft.Column) -> ft.Row:

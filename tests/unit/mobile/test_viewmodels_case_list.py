@@ -138,7 +138,10 @@ def test_sync_bar_says_what_happens_in_words() -> None:
     sync.update(SyncSnapshot(running=True, progress=0.5, pending=3))
     assert sync.bar().progress == 0.5
     sync.update(SyncSnapshot(error="服务器拒绝 Server refused"))
-    assert "同步失败" in sync.bar().text
+    assert (sync.bar().head, sync.bar().detail) == ("同步失败 Sync failed", "服务器拒绝 Server refused")
+    sync.update(SyncSnapshot(error="服务器拒绝 Server refused", pending=2))
+    assert sync.bar().head == "同步失败 Sync failed · 2条待同步 2 to sync"
+    assert sync.bar().level.value == "error"
 
 
 @pytest.mark.usefixtures("device_in_california")

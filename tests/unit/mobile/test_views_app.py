@@ -12,6 +12,7 @@ from flet.messaging.protocol import MessageAction
 from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
+from mobile.viewmodels.sync import SyncSnapshot
 from mobile.views.case_detail import _checked_line
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import FakeAuth, sign_in_with_pin
@@ -104,6 +105,22 @@ async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
         ("scroll_to", None, 0),
     ]
     assert scrolls[0].control_id == line._i  # the same line, changed in place
+
+
+async def test_a_long_sync_error_keeps_the_bar_to_two_lines(tmp_path: Path) -> None:
+    """A server's long reason gets the bar's second line, cut to one line with "…" (the sync screen
+    shows all of it): the bar stays two lines and the list keeps its room."""
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    reason = "服务器拒绝了本次同步请求，请联系乡镇管理员 The server refused this sync: ask the township " * 2
+    ctx.sync.update(SyncSnapshot(error=reason))
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    texts = [c for c in h.controls() if isinstance(c, ft.Text) and c.value]
+    head = next(t for t in texts if t.value.startswith("同步失败"))
+    detail = next(t for t in texts if t.value == reason)  # whole, for the screen reader
+    for line in (head, detail):
+        assert line.max_lines == 1 and line.overflow == ft.TextOverflow.ELLIPSIS
 
 
 async def test_a_missing_material_line_wraps_and_toggles_when_tapped() -> None:
