@@ -12,7 +12,6 @@ The gateway's forwards go through a second pool, an `aiohttp.ClientSession`
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import aiohttp
 import httpx
+from yarl import URL
 
 from shared.couchparams import encode_params
 
@@ -57,15 +57,6 @@ def split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
     return urlunsplit((parts.scheme, netloc, parts.path, "", "")), auth
 
 
-def _authorization(url: str) -> dict[str, str]:
-    """The Basic `Authorization` header for the credentials in `url` (none without)."""
-    parts = urlsplit(url)
-    if parts.username is None:
-        return {}
-    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
-
-
 def doc_path(db: str, doc_id: str) -> str:
     """URL path of a document; `_design/` and `_local/` keep their slash."""
     for prefix in ("_design/", "_local/"):
@@ -83,17 +74,14 @@ class Couch:
         self.base_url = base
         self.client = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout, transport=transport,
                                         headers={"Accept": "application/json"})
-        self._forward_headers = {"Accept": "application/json", **_authorization(url)}
+        self._forward_auth = aiohttp.BasicAuth.from_url(URL(url))
         self._forwarding: aiohttp.ClientSession | None = None
 
     def forwarding(self) -> aiohttp.ClientSession:
-        """The pool the gateway forwards devices' requests through, made on first use in the running loop.
-
-        Answers are left encoded as CouchDB sent them (`auto_decompress=False`): the gateway
-        passes gzip through or asks for the identity encoding (`gateway.proxy`).
-        """
+        """The pool the gateway forwards devices' requests through, made on first use in the running loop."""
         if self._forwarding is None or self._forwarding.closed:
-            self._forwarding = aiohttp.ClientSession(headers=self._forward_headers, auto_decompress=False)
+            self._forwarding = aiohttp.ClientSession(headers={"Accept": "application/json"},
+                                                     auth=self._forward_auth)
         return self._forwarding
 
     async def aclose(self) -> None:

@@ -101,16 +101,19 @@ class SyncViewModel:
         pending = self.t("sync_pending", n=s.pending)
         if s.running:
             level, head = SyncLevel.RUNNING, self.t("sync_running")
-        elif s.error:  # the reason on its own line (cut to one by the case list; whole on /sync)
+        elif s.error:
+            level = SyncLevel.ERROR
             head = f"{self.t('sync_error')} · {pending}" if s.pending else self.t("sync_error")
-            return SyncBar(head=head, detail=s.error, level=SyncLevel.ERROR, pending=s.pending, progress=None)
         elif not s.online:
             level, head = SyncLevel.OFFLINE, self.t("sync_offline")
         elif s.pending:
             level, head = SyncLevel.PENDING, self._last()
         else:
             level, head = SyncLevel.OK, self._last()
-        detail = pending if s.pending or level is not SyncLevel.OK else ""
+        if level is SyncLevel.ERROR:  # the reason on its own line (cut to one by the case list)
+            detail = s.error
+        else:
+            detail = pending if s.pending or level is not SyncLevel.OK else ""
         progress = s.progress if s.running else None
         return SyncBar(head=head, detail=detail, level=level, pending=s.pending, progress=progress)
 

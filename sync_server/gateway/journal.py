@@ -108,7 +108,7 @@ class AuditJournal:
         self._shipper: asyncio.Task[None] | None = None
         self._unsynced = asyncio.Event()
         self._syncer: asyncio.Task[None] | None = None
-        self.syncs = 0  # disk syncs done (tests, metrics)
+        self.syncs = 0  # disk syncs done (for tests)
 
     # --- life ----------------------------------------------------------------------------------
 

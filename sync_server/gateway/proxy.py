@@ -53,7 +53,7 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
             method, url, params=list(params) or None, data=content, headers=wanted, timeout=timeout,
             auto_decompress=not client_gzip)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("CouchDB unreachable for %s %s: %s", method, path.split("?")[0], type(exc).__name__)
+        log.warning("CouchDB unreachable for %s %s: %s", method, path, type(exc).__name__)
         return unavailable()
     if upstream.status >= 400:
         raw = await _read_whole(upstream)
