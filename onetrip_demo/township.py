@@ -292,10 +292,21 @@ def _person(citizen: Citizen) -> Person:
                   f"{citizen.village} 号")
 
 
+# Seconds the seeder waits for the workers to index a case it just synced (normally well under one).
+INDEX_WAIT = 30.0
+
+
 async def issue_token(client: httpx.AsyncClient, device: Device, code: str) -> str:
     """The result slip's QR token, as the township prints it (`POST /api/delivery/{code}/token`)."""
-    response = await client.post(f"{device.server_url}/api/delivery/{code}/token",
-                                 headers={"Authorization": f"Bearer {device.token}"})
+    # The tracking index is written by the workers after the case arrives: until then the
+    # server does not know the code (403). Wait for it, as staff would press again.
+    deadline = asyncio.get_running_loop().time() + INDEX_WAIT
+    while True:
+        response = await client.post(f"{device.server_url}/api/delivery/{code}/token",
+                                     headers={"Authorization": f"Bearer {device.token}"})
+        if response.status_code != 403 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
     if response.status_code != 201:
         raise DemoSeedError(f"delivery token for a demo case refused: HTTP {response.status_code}")
     return str(response.json()["token"])

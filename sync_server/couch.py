@@ -120,6 +120,12 @@ class Couch:
             return False
         return True
 
+    async def has_db_updates(self) -> bool:
+        """True on Apache CouchDB, whose `_db_updates` feed announces database creations;
+        pouchdb-server welcomes as `express-pouchdb` and has no such feed."""
+        welcome: JSON = await self.get_json("/")
+        return "couchdb" in welcome and "express-pouchdb" not in welcome
+
     async def db_exists(self, db: str) -> bool:
         try:
             await self.request("HEAD", f"/{quote(db, safe='')}")

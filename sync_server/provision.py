@@ -97,9 +97,20 @@ async def ensure_design(couch: Couch, db: str, design: JSON) -> bool:
     return True
 
 
+# Apache CouchDB's system databases: a fresh single node has none of them (a cluster set-up
+# creates them). Without `_global_changes` its `_db_updates` feed answers 404, and the
+# workers would fall back to polling `_all_dbs`; without `_users` and `_replicator` it logs
+# an error every few seconds. They keep CouchDB's own `_security`.
+SYSTEM_DBS = ("_users", "_replicator", "_global_changes")
+
+
 async def provision(couch: Couch, villages: Iterable[str] = ()) -> list[str]:
     """Create or upgrade every database; returns the names of databases created now."""
     created: list[str] = []
+    if await couch.has_db_updates():
+        for db in SYSTEM_DBS:
+            if await couch.create_db(db):
+                created.append(db)
     names = [CATALOG_DB, AUTH_DB, SERVER_DB] + [village_db(v) for v in sorted(set(villages))]
     for db in names:
         if await ensure_db(couch, db):

@@ -5,7 +5,8 @@ The replication log `_local/<replication id>` is written to BOTH databases after
     {"_id": "_local/<id>", "_rev": …, "session_id": "<uuid of the run that wrote it>",
      "source_last_seq": <seq>, "replication_id_version": 1,
      "history": [{"session_id", "recorded_seq", "start_time", "end_time",
-                  "docs_read", "docs_written"}, …]}          newest first, at most HISTORY_SIZE
+                  "docs_read", "docs_written"}, …]},         newest first, at most HISTORY_SIZE
+     "held": [{"id", "rev", "error", "reason"}, …]}    revisions the target refused, retried next run
 
 A run starts from `source_last_seq` when both logs carry the same session id. Otherwise (one side
 was restored from a backup, or a write reached only one side) it walks the source history for the
@@ -54,8 +55,34 @@ class Session:
     start_time: str
 
 
+# A refusal's reason is kept for the sync screen; a few lines of text are enough for that.
+MAX_REASON = 300
+
+
+def held_refusals(log: JSON | None) -> list[JSON]:
+    """The refused revisions a replication log holds for the next run (well-formed entries only)."""
+    held = (log or {}).get("held")
+    if not isinstance(held, list):
+        return []
+    return [h for h in held
+            if isinstance(h, dict) and isinstance(h.get("id"), str) and isinstance(h.get("rev"), str)]
+
+
+def held_list(failures: tuple[JSON, ...] | list[JSON]) -> list[JSON]:
+    """One entry per refused (id, rev), in the order refused, with a short reason."""
+    seen: dict[tuple[str, str], JSON] = {}
+    for f in failures:
+        if isinstance(f.get("id"), str) and isinstance(f.get("rev"), str):
+            seen[(f["id"], f["rev"])] = {
+                "id": f["id"], "rev": f["rev"], "error": str(f.get("error", "")),
+                "reason": str(f.get("reason", ""))[:MAX_REASON],
+            }
+    return list(seen.values())
+
+
 def next_log(
-    previous: JSON | None, doc_id: str, session: Session, seq: Seq, end_time: str, stats: dict[str, Any]
+    previous: JSON | None, doc_id: str, session: Session, seq: Seq, end_time: str, stats: dict[str, Any],
+    held: list[JSON] | None = None,
 ) -> JSON:
     """The replication log to write after a batch: this session's entry first, older sessions kept."""
     history = [h for h in (previous or {}).get("history", []) if h.get("session_id") != session.session_id]
@@ -73,6 +100,8 @@ def next_log(
         "replication_id_version": VERSION,
         "history": [entry, *history][:HISTORY_SIZE],
     }
+    if held:
+        log["held"] = held
     if previous and "_rev" in previous:
         log["_rev"] = previous["_rev"]
     return log

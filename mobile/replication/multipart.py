@@ -1,10 +1,15 @@
 """`multipart/related` bodies for `PUT /{db}/{doc}?new_edits=false` (多部分上传).
 
 CouchDB's "Creating Multiple Attachments": the first part is the document as JSON, where every
-attachment whose bytes follow is `{"follows": true, "content_type", "length"}`; then one part per
+attachment whose bytes follow is `{"follows": true, "content_type", "length", "digest", "revpos"}`;
+then one part per
 such attachment, raw bytes, in the order they appear in the JSON. Attachments the target already
 holds stay stubs (`{"stub": true, "digest", "revpos", …}`) and have no part. Scans are JPEG and do not
 compress, so these bodies are never gzipped.
+
+`revpos` and `digest` always travel: Apache CouchDB stores a `follows` attachment without
+`revpos` as `revpos: 0` and later matches stubs by (name, revpos), so a stub of the same
+attachment sent with the revpos the device holds would be refused (`412 missing_stub`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import json
 import secrets
 from typing import Any
 
-from mobile.replication.endpoint import JSON
+from mobile.replication.endpoint import JSON, generation
+from mobile.store.attachments import digest_of
 
 
 def has_data(doc: JSON) -> bool:
@@ -33,6 +39,8 @@ def encode_related(doc: JSON) -> tuple[bytes, str]:
                 "follows": True,
                 "content_type": att.get("content_type", "application/octet-stream"),
                 "length": len(data),
+                "digest": att.get("digest") or digest_of(data),
+                "revpos": att.get("revpos", generation(str(doc["_rev"]))),
             }
             atts[name] = meta
             parts.append((name, meta, data))

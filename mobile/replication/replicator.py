@@ -10,8 +10,13 @@ The run is a chain of named steps, each taking and returning values:
 
 The stages run concurrently one batch apart, joined by queues of one item: while batch k is
 written, batch k+1 is fetched and batch k+2's `_revs_diff` asked, so a slow link is never idle
-waiting for one answer before asking the next question (DESIGN §7). Checkpoints are recorded
-by the last stage only, in order, so a checkpoint never covers a batch that was not written.
+waiting for one answer before asking the next question. Checkpoints are recorded by the last
+stage only, in order, so a checkpoint never covers a batch that was not written.
+
+Checkpoint rule for refused documents (nothing the source holds is ever skipped for good): a
+revision the target refused is listed, with its reason, in the very checkpoint that moves past
+its batch (`held` in the replication log). The next run retries the held revisions first, as a
+batch of their own, and its first checkpoint carries only those refused again (ADR 0107).
 """
 
 from __future__ import annotations
@@ -21,10 +26,18 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
-from mobile.replication.checkpoint import Session, next_log, replication_id, start_seq
+from mobile.replication.checkpoint import (
+    Session,
+    held_list,
+    held_refusals,
+    next_log,
+    replication_id,
+    start_seq,
+)
 from mobile.replication.endpoint import JSON, Endpoint, Seq
 from mobile.replication.errors import Cancelled, Unauthorized
 from mobile.replication.local import LocalDB, Store
@@ -85,6 +98,7 @@ async def replicate(
     doc_id = f"_local/{rep_id}"
     source_log, target_log = await asyncio.gather(source.get_local(doc_id), target.get_local(doc_id))
     since = start_seq(source_log, target_log)
+    retry = held_refusals(target_log or source_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
     sent0, received0 = _traffic(source, target)
@@ -95,7 +109,7 @@ async def replicate(
     # Unbounded: the transfer stage must be able to hand over its last write after the loop below stopped.
     written: asyncio.Queue[Written | Exception | None] = asyncio.Queue()
     stopping = asyncio.Event()
-    reader = asyncio.create_task(read_batches(source, target, since, batch_size, batches))
+    reader = asyncio.create_task(read_batches(source, target, since, batch_size, batches, retry))
     mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
     logs = (source_log, target_log)
     try:
@@ -145,13 +159,15 @@ async def read_batches(
     since: Seq,
     batch_size: int,
     queue: asyncio.Queue[Batch | Exception | None],
+    retry: Sequence[JSON] = (),
 ) -> None:
-    """Producer: pages of changes with their `_revs_diff`, then None (or the error that stopped it).
+    """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
+    `_revs_diff`, then None (or the error that stopped it).
 
     Runs one batch ahead of the writer.
     """
     try:
-        await _read_batches(source, target, since, batch_size, queue)
+        await _read_batches(source, target, since, batch_size, queue, list(retry))
     except Exception as exc:
         await queue.put(exc)
 
@@ -162,7 +178,16 @@ async def _read_batches(
     since: Seq,
     batch_size: int,
     queue: asyncio.Queue[Batch | Exception | None],
+    retry: list[JSON],
 ) -> None:
+    if retry:
+        # Always a batch, even when the target took them all meanwhile: its checkpoint is what
+        # clears them from the held list.
+        wanted: dict[str, list[str]] = {}
+        for held in retry:
+            wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
+        held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
+        await queue.put(Batch(held_rows, await target.revs_diff(wanted), since))
     while True:
         page = await source.changes(since, batch_size)
         rows: list[JSON] = page.get("results", [])
@@ -246,9 +271,10 @@ async def record_checkpoint(
         "doc_write_failures": len(summary.doc_write_failures),
     }
     end = _now()
-    new_target = next_log(logs[1], where.doc_id, where.session, summary.last_seq, end, stats)
+    held = held_list(summary.doc_write_failures)
+    new_target = next_log(logs[1], where.doc_id, where.session, summary.last_seq, end, stats, held)
     new_target["_rev"] = await target.put_local(new_target)
-    new_source = next_log(logs[0], where.doc_id, where.session, summary.last_seq, end, stats)
+    new_source = next_log(logs[0], where.doc_id, where.session, summary.last_seq, end, stats, held)
     try:
         new_source["_rev"] = await source.put_local(new_source)
     except Unauthorized:

@@ -94,7 +94,7 @@ async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> B
     while True:
         if docs:
             failed, more = await write_group(source, target, docs)
-            failures.extend(failed)
+            failures.extend(with_revs(failed, docs))
             count += more
             refused = {f.get("id") for f in failed}
             written.extend(d["_id"] for d in docs if d["_id"] not in refused)
@@ -112,6 +112,20 @@ async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> B
         conflicts = await source.conflicted(written) or set()
     return BatchResult(docs_read=fetched.read, docs_written=len(written), failures=tuple(failures),
                        attachments_fetched=count, conflicts_seen=len(conflicts))
+
+
+def with_revs(failed: list[JSON], docs: list[JSON]) -> list[JSON]:
+    """Refusals with the revision they refused: a target may answer with the id only, and every
+    revision of that id in the group is then counted as refused (a retry of one the target did
+    take is a no-op: `_revs_diff` drops it)."""
+    out: list[JSON] = []
+    for failure in failed:
+        if isinstance(failure.get("rev"), str):
+            out.append(failure)
+            continue
+        revs = [d["_rev"] for d in docs if d["_id"] == failure.get("id")]
+        out.extend([{**failure, "rev": rev} for rev in revs] or [failure])
+    return out
 
 
 async def write_group(source: Endpoint, target: Endpoint, docs: list[JSON]) -> tuple[list[JSON], int]:

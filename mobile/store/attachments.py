@@ -140,7 +140,13 @@ def _resolve_stub(
 
 
 def _revpos(entry: Mapping[str, Any], default: int) -> int:
+    """The revpos a replicated attachment arrives with, kept exactly as sent.
+
+    0 is accepted: Apache CouchDB stored attachments uploaded without `revpos` as `revpos: 0`,
+    and it matches later stubs by (name, revpos), so "repairing" it here would make every
+    later push of the document fail with `missing_stub` (ADR 0106).
+    """
     revpos = entry.get("revpos", default)
-    if not isinstance(revpos, int) or isinstance(revpos, bool) or revpos < 1:
+    if not isinstance(revpos, int) or isinstance(revpos, bool) or revpos < 0:
         raise BadRequest("Invalid attachment revpos")
     return revpos

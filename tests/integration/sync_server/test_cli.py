@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,30 +50,46 @@ def admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ONETRIP, "admin", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
+def _demo_agent(data: Path, env: dict[str, str], tmp_path: Path) -> dict[str, Any]:
+    """The first demo login; on a server whose `ot-auth` already has users (a shared Apache
+    CouchDB) `up` must refuse to seed demo passwords over them, so an agent is added instead."""
+    if (data / "demo.json").exists():
+        demo = json.loads((data / "demo.json").read_text())
+        assert (data / "demo.json").stat().st_mode & 0o077 == 0
+        assert {u["role"] for u in demo["users"]} == {"village_agent", "township_staff", "county_operator"}
+        assert demo["cases"] == [] or all("tracking_code" in c for c in demo["cases"])
+        return dict(demo["users"][0])
+    assert os.environ.get("COUCHDB_URL"), "the embedded engine starts empty: the demo must be seeded"
+    assert "not seeding the demo" in (tmp_path / "up.log").read_text()
+    name = f"cli-agent-{uuid.uuid4().hex[:8]}"
+    assert admin(env, "add-division", "330212001001", "演示村").returncode == 0
+    made = admin(env, "add-user", name, "--role", "village_agent", "--division", "330212001001",
+                 "--password", "a long password")
+    assert made.returncode == 0, made.stderr
+    return {"username": name, "password": "a long password", "divisions": ["330212001001"]}
+
+
 def test_up_seeds_the_demo_and_admin_commands_work_while_it_runs(
     stack: tuple[str, dict[str, str], subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     url, env, proc = stack
     data = Path(env["ONETRIP_DATA"])
-    demo = json.loads((data / "demo.json").read_text())
-    assert (data / "demo.json").stat().st_mode & 0o077 == 0
-    assert {u["role"] for u in demo["users"]} == {"village_agent", "township_staff", "county_operator"}
-    assert demo["cases"] == [] or all("tracking_code" in c for c in demo["cases"])
-    agent = demo["users"][0]
+    agent = _demo_agent(data, env, tmp_path)
     credentials = {"username": agent["username"], "password": agent["password"], "device_id": "cli-test"}
     logged = httpx.post(url + "/api/auth/login", json=credentials).json()
     assert logged["user"]["databases"][1] == f"ot-v-{agent['divisions'][0]}"
 
     assert admin(env, "add-division", "330212001099", "新村").returncode == 0
-    made = admin(env, "add-user", "newagent", "--role", "village_agent", "--division", "330212001099",
+    newagent, phone = f"newagent-{uuid.uuid4().hex[:8]}", f"new-phone-{uuid.uuid4().hex[:8]}"
+    made = admin(env, "add-user", newagent, "--role", "village_agent", "--division", "330212001099",
                  "--password", "a long password")
     assert made.returncode == 0, made.stderr
-    pair = httpx.post(url + "/api/auth/login", json={"username": "newagent", "password": "a long password",
-                                                     "device_id": "new-phone"}).json()
+    pair = httpx.post(url + "/api/auth/login", json={"username": newagent, "password": "a long password",
+                                                     "device_id": phone}).json()
     assert pair["user"]["databases"] == ["ot-catalog", "ot-v-330212001099"]
     headers = {"Authorization": f"Bearer {pair['access_token']}"}
     assert httpx.get(url + "/api/auth/me", headers=headers).status_code == 200
-    assert admin(env, "revoke-device", "new-phone").returncode == 0
+    assert admin(env, "revoke-device", phone).returncode == 0
     # `onetrip up` answers from the account cache: the revocation arrives through ot-auth's
     # changes feed, normally at once, at worst within auth.cache.STALE_BOUND seconds.
     wait_for(lambda: httpx.get(url + "/api/auth/me", headers=headers).status_code == 401, timeout=25)

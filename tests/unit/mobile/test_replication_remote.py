@@ -13,6 +13,7 @@ import pytest
 
 from mobile.replication import Backoff, RemoteDB, Unauthorized, Unreachable
 from mobile.replication.multipart import encode_related
+from mobile.store.attachments import digest_of
 
 FAST = Backoff(retries=3, initial=0.001, maximum=0.002)
 
@@ -87,7 +88,9 @@ def test_multipart_related_carries_json_then_raw_bytes() -> None:
                                        policy=email.policy.HTTP)
     parts = list(message.iter_parts())
     head = json.loads(parts[0].get_content())
-    expected = {"follows": True, "content_type": "image/jpeg", "length": 1024}
+    # revpos and digest always travel (Apache CouchDB would store revpos 0 without them).
+    expected = {"follows": True, "content_type": "image/jpeg", "length": 1024,
+                "digest": digest_of(data), "revpos": 2}
     assert head["_attachments"]["scan 1.jpg"] == expected
     assert head["_attachments"]["old.png"]["stub"] is True
     assert parts[1].get_content() == data and parts[1].get_filename() == "scan 1.jpg"
