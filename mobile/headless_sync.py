@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from mobile.replication import Backoff, ReplicationError, Unauthorized
+from mobile.replication.checkpoint import held_list
 from mobile.replication.endpoint import JSON
 from mobile.store import LocalStore, NotFound
 from mobile.sync_plan import VILLAGE_PREFIX, Gateway, sync_round, village_filter
@@ -53,7 +54,8 @@ class SyncResult:
     pulled: int = 0
     conflicts: int = 0
     databases: tuple[str, ...] = ()
-    failures: tuple[JSON, ...] = field(default_factory=tuple)
+    failures: tuple[JSON, ...] = field(default_factory=tuple)  # pushes the server refused
+    held: tuple[JSON, ...] = field(default_factory=tuple)  # pulls this store refused: retried next sync
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,8 @@ class SyncResult:
             "pulled": self.pulled,
             "conflicts": self.conflicts,
             "databases": list(self.databases),
+            "refused": len(self.failures),
+            "held": len(self.held),
         }
 
 
@@ -128,7 +132,8 @@ async def sync_databases(store: LocalStore, server: str, tokens: Tokens, databas
             total.pulled + part.pull.docs_written,
             total.conflicts + sum(r.conflicts_seen for r in runs),
             (*total.databases, part.name),
-            (*total.failures, *(f for r in runs for f in r.doc_write_failures)),
+            (*total.failures, *(part.push.doc_write_failures if part.push is not None else ())),
+            (*total.held, *held_list(part.pull.doc_write_failures)),
         )
         log.info("synced %s", part.name)
     return total
@@ -184,5 +189,12 @@ def sync_command(args: argparse.Namespace) -> int:
             + ", ".join(sorted({str(f.get("reason") or f.get("error")) for f in result.failures})[:5]),
             file=sys.stderr,
         )
+    if result.held:
+        print(
+            f"{len(result.held)} 条记录未能存入本机，下次同步重试 / {len(result.held)} documents could "
+            "not be stored here and are retried at the next sync: "
+            + ", ".join(sorted({str(h.get("reason") or h.get("error")) for h in result.held})[:5]),
+            file=sys.stderr,
+        )
     print(json.dumps(result.as_json(), ensure_ascii=False))
-    return 1 if result.failures else 0
+    return 1 if result.failures or result.held else 0

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from mobile.replication import Backoff, ReplicationError, Unauthorized, Unreachable
+from mobile.replication.checkpoint import held_list
 from mobile.replication.live import SyncState
 from mobile.store import LocalStore
 from mobile.sync_plan import VILLAGE_PREFIX, Gateway, pull_databases, sync_round
@@ -85,10 +86,12 @@ class SyncRunner:
                 docs_pulled=part.pull.docs_written,
                 bytes=up.bytes_sent + up.bytes_received + part.pull.bytes_sent + part.pull.bytes_received,
                 error=_refused(up.doc_write_failures),
+                held=len(held_list(part.pull.doc_write_failures)),
+                held_reason=_first_reason(part.pull.doc_write_failures),
             )
             for part, up in zip(result.databases, pushes, strict=True)
         )
-        refused = [p.error for p in progress if p.error]
+        refused = [p.error for p in progress if p.error] + [p.held_message() for p in progress if p.held]
         key = await self._public_key()
         await self._pull_catalog()
         snapshot = SyncSnapshot(
@@ -125,6 +128,10 @@ class SyncRunner:
         if isinstance(data, dict):
             return str(data.get("public_key") or data.get("key") or data.get("pem") or "")
         return str(data) if isinstance(data, str) else ""
+
+
+def _first_reason(failures: Sequence[Mapping[str, Any]]) -> str:
+    return str(failures[0].get("reason") or failures[0].get("error") or "")[:80] if failures else ""
 
 
 def _refused(failures: Sequence[Mapping[str, Any]]) -> str:

@@ -36,6 +36,18 @@ class DatabaseProgress:
     docs_pulled: int = 0
     bytes: int = 0
     error: str = ""
+    # Documents the server holds that this phone could not store (kept, retried next sync).
+    held: int = 0
+    held_reason: str = ""
+
+    def held_message(self) -> str:
+        """The held documents in words an agent understands, or ""."""
+        if not self.held:
+            return ""
+        reason = f"（{self.held_reason}）" if self.held_reason else ""
+        return (f"{self.held} 条记录未能存入本机{reason}，下次同步会自动重试；如一直如此，请联系乡镇。"
+                f" {self.held} records from the server could not be stored on this phone; the next sync"
+                " tries them again. If this keeps happening, tell the township office.")
 
 
 @dataclass(frozen=True)

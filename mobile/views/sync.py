@@ -23,6 +23,8 @@ def build(nav: Nav) -> ft.View:
         ]
         if db.error:
             lines.append(ui.message(db.error))
+        if db.held:
+            lines.append(ui.message(db.held_message()))
         body.append(ui.panel(*lines))
 
     async def sync_now(e: ft.Event[ft.Button]) -> None:

@@ -168,3 +168,46 @@ def test_a_deletion_reaches_only_the_village_database_of_its_document(
 
     assert changes(town.dbs[1])[doc_id] is True  # deleted where it was
     assert doc_id not in changes(town.dbs[0])  # and nothing, not even a tombstone, elsewhere
+
+
+async def test_a_pull_the_store_refuses_is_counted_shown_and_fetched_next_time(
+    server: RunningServer, town: Township, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mobile.replication.local import LocalDB
+    from mobile.services.sync_runner import SyncRunner
+
+    doc_id, scan = write_case(tmp_path / "agent.sqlite", town.villages[0])
+    assert sync(tmp_path / "agent.sqlite", server, town.agents[0]).returncode == 0
+    original = LocalDB.write_docs
+
+    async def refusing(self: LocalDB, docs: list[dict[str, object]]) -> list[dict[str, object]]:
+        """The injected refusal: this store cannot take the case (as a bad attachment would)."""
+        failures = await original(self, [d for d in docs if d["_id"] != doc_id])
+        return failures + [{"id": doc_id, "error": "bad_request", "reason": "Invalid attachment revpos"}
+                           for d in docs if d["_id"] == doc_id]
+
+    path = tmp_path / "staff.sqlite"
+    store = LocalStore(path)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server.url, town.staff, PASSWORD, f"dev-held-{town.code}")
+            tokens = Tokens(client, server.url, account)
+            monkeypatch.setattr(LocalDB, "write_docs", refusing)
+            first = await sync_databases(store, server.url, tokens, (town.dbs[0],))
+            assert first.as_json()["held"] == 1 and first.held[0]["id"] == doc_id
+
+            async def refresh() -> str:
+                await tokens.refresh()
+                return tokens.access
+
+            runner = SyncRunner(store, server.url, (town.dbs[0],), token=lambda: tokens.access,
+                                refresh=refresh)
+            shown = (await runner.run(0)).snapshot
+            assert shown.databases[0].held == 1 and "Invalid attachment revpos" in shown.error
+            assert "下次同步会自动重试" in shown.databases[0].held_message()
+            monkeypatch.setattr(LocalDB, "write_docs", original)
+            second = await sync_databases(store, server.url, tokens, (town.dbs[0],))
+        assert second.as_json()["held"] == 0 and second.pulled >= 1
+        assert store.get_attachment(doc_id, "id-1.jpg") == scan
+    finally:
+        store.close()
