@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENGINE := engine
 
-.PHONY: run test lint bench soak screenshots browser deps clean
+.PHONY: run test test-cluster lint bench soak screenshots browser deps clean
 
 deps: $(VENV)/.installed $(ENGINE)/node_modules/.installed
 
@@ -34,7 +34,13 @@ run: deps
 	$(BIN)/onetrip up
 
 test: deps browser
-	$(BIN)/pytest -q -m "not soak"
+	$(BIN)/pytest -q -m "not soak and not cluster"
+
+# The three-node Apache CouchDB suite: it starts, joins, stops and restarts its own nodes with
+# the release script COUCHDB_SH (`couchdb.sh start DIR PORT PASSWORD NAME` / `stop DIR`).
+test-cluster: deps
+	@test -n "$(COUCHDB_SH)" || { echo "set COUCHDB_SH to Apache CouchDB's couchdb.sh (see README)"; exit 2; }
+	COUCHDB_SH="$(COUCHDB_SH)" $(BIN)/pytest -q -m cluster tests/cluster
 
 soak: deps
 	$(BIN)/pytest -q -m soak

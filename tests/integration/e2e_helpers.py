@@ -113,7 +113,7 @@ def server_stack(couchdb_url: str, data_dir: Path, prefix: str,
            "ONETRIP_PUBLIC_URL": f"http://127.0.0.1:{port}",
            "E2E_PREFIX": prefix, "E2E_DATABASES": ",".join(databases)}
     env.pop("COUNTY_PLATFORM_URL", None)
-    log = data_dir.parent / f"{data_dir.name}-stack.log"
+    log = data_dir.parent / f"{data_dir.name}-stack-{port}.log"  # several stacks may share a data folder
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "tests.integration.e2e_helpers"], cwd=ROOT, env=env,
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
