@@ -102,7 +102,9 @@ async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(
     assert forbidden(bulk(a.agent, a.db, [withdrawn], new_edits=False))
     # The old status, unchanged, with a forged server counter: stored (an offline edit), but merged
     # by the status machine from what the server stored.
-    stale = branch(submitted, submitted["_rev"], "b", meta=FORGED_META,
+    phone_edit = {"vv": {"phone-1": 1}, "hlc": f"{int(time.time() * 1000):018d}-00000-phone-1"}
+    stale = branch(submitted, submitted["_rev"], "b",
+                   meta={"fields": {**FORGED_META["fields"], "applicant.phone": phone_edit}},
                    applicant={**submitted["applicant"], "phone": "13911112222"})
     assert bulk(a.agent, a.db, [stale], new_edits=False) == []
     await resolve_case(couch, a.db, submitted["_id"], now=time.time())
