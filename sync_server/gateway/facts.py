@@ -10,8 +10,8 @@ field); these facts may only be what the server stored, or change in the one way
   current case has closed. An unchanged status is left to the merge (by the status machine);
 - `accepted_at`, `deadline`, `paused_days`, `county_ref`, `needs_review`: a value some stored
   revision (the edited one, the winner, a conflict) holds; only the write that accepts a case
-  (from before acceptance to acceptance or later) sets `accepted_at` (a time between the case's
-  creation, or its earlier acceptance, and the server's clock) and `deadline` (recomputed by
+  (from before acceptance to acceptance or later) sets `accepted_at` (not before an earlier
+  acceptance, not ahead of the server's clock) and `deadline` (recomputed by
   the deadlines worker from `accepted_at`); a new case has none of them set;
 - `tracking_code`: once a case has one it never changes; a new one must not be registered in
   the tracking index to another case;
@@ -26,9 +26,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ulid import ULID
-
-from shared.ids import parse_id
 from shared.status import Status, can_transition
 from sync_server.auth.accounts import AccountRole
 
@@ -100,7 +97,7 @@ def check_server_fields(doc: JSON, base: JSON | None, current: Sequence[JSON], *
         if any(_same(value, held.get(name)) for held in stored):
             continue
         if accepting and name == "accepted_at":
-            reason = _check_accepted_at(doc, value, stored, now)
+            reason = _check_accepted_at(value, stored, now)
         elif accepting and name == "deadline":
             reason = _check_date(value)
         elif accepting and name == "paused_days" and value in (None, 0):
@@ -123,19 +120,15 @@ def _instant(value: Any) -> float | None:
     return moment.astimezone(UTC).timestamp()
 
 
-def _check_accepted_at(doc: JSON, value: Any, stored: Iterable[JSON], now: float | None) -> str | None:
+def _check_accepted_at(value: Any, stored: Iterable[JSON], now: float | None) -> str | None:
     moment = _instant(value)
     if moment is None:
         return refuse("accepted_at 必须是 UTC 时间", "accepted_at must be an ISO-8601 UTC time")
-    try:
-        created = ULID.from_str(parse_id(str(doc["_id"])).parts[0]).timestamp
-    except Exception:
-        created = 0.0
     earlier = [t for held in stored if (t := _instant(held.get("accepted_at"))) is not None]
-    floor = max([created - CLOCK_SLACK, *earlier])
+    floor = max(earlier, default=float("-inf"))
     if moment < floor or (now is not None and moment > now + CLOCK_SLACK):
-        return refuse("受理时间不合理", "accepted_at must lie between the case's creation (or its "
-                      "earlier acceptance) and the server's clock")
+        return refuse("受理时间不合理", "accepted_at must not be before the case's earlier acceptance "
+                      "nor ahead of the server's clock")
     return None
 
 

@@ -163,8 +163,10 @@ def test_acceptance_sets_accepted_at_within_the_servers_clock() -> None:
     assert check_document(accept, STAFF, V, stored, now=now) is None
     future = case(status="accepted", _rev="1-a", accepted_at="2027-06-01T00:00:00Z")
     assert "accepted_at" in str(check_document(future, STAFF, V, stored, now=now))
-    before_case = case(status="accepted", _rev="1-a", accepted_at="2020-01-01T00:00:00Z")
-    assert "accepted_at" in str(check_document(before_case, STAFF, V, stored, now=now))
+    # A re-acceptance after 补正 may not move the clock's start back before the first acceptance.
+    again = Stored(rev="1-a", doc=case(status="submitted", accepted_at=at))
+    back = case(status="accepted", _rev="1-a", accepted_at="2020-01-01T00:00:00Z")
+    assert "accepted_at" in str(check_document(back, STAFF, V, again, now=now))
 
 
 def test_content_types_are_rewritten_to_their_canonical_names() -> None:
