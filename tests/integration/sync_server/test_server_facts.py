@@ -11,17 +11,27 @@ import base64
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from shared.ids import new_tracking_code
 from sync_server.citizen.index import index_case, last4_hash, lookup
 from sync_server.couch import Couch
+from sync_server.county.file_link import file_link
+from sync_server.county.signature import load_secret
 from sync_server.provision import SERVER_DB
 from sync_server.workers.conflicts import resolve_case
 from tests.integration.sync_server.gateway_helpers import JPEG, PNG, attachment, client, make_case, make_event
-from tests.integration.sync_server.server_fixtures import RunningServer, Township, token_for
+from tests.integration.sync_server.server_fixtures import (
+    MY_ROUTES,
+    RunningServer,
+    Township,
+    start_server,
+    token_for,
+)
 
 FAR = "999999999999999999-00000-server"  # an HLC far ahead, claimed by "the server"
 FORGED_META = {"fields": {"status": {"vv": {"server": 999, "x": 999}, "hlc": FAR},
@@ -279,9 +289,21 @@ async def test_multipart_types_are_parsed_not_copied(
     assert raw.content == PNG
 
 
+@pytest.fixture(scope="module")
+def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """The gateway with the county's file links and the citizen page mounted too."""
+    server = start_server(tmp_path_factory.mktemp("facts-server"), couchdb_url,
+                          modules=(*MY_ROUTES, "sync_server.county.callback", "sync_server.citizen"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 async def test_served_attachments_carry_file_headers(
-    api_server: RunningServer, township: Township, couch: Couch
+    full_server: RunningServer, township: Township, couch: Couch
 ) -> None:
+    api_server = full_server
     a = Actors(api_server, township)
     case = write(a.agent, a.db, make_case(a.village, _attachments={"scan.jpg": attachment(JPEG)}))
     served = a.agent.get(f"/{a.db}/{case['_id']}/scan.jpg")
@@ -297,9 +319,22 @@ async def test_served_attachments_carry_file_headers(
     served = a.agent.get(f"/{a.db}/{legacy['_id']}/page.html")
     assert served.status_code == 200 and served.headers["content-type"] == "application/octet-stream"
     assert served.headers["x-content-type-options"] == "nosniff"
-    page = httpx.get(f"{api_server.url}/t/", timeout=30)
-    if page.status_code == 200:  # the citizen page is mounted in this server
-        assert "default-src 'self'" in page.headers["content-security-policy"]
+    # The county's signed file link serves it the same way.
+    secret = load_secret(api_server.ctx.settings.secrets_dir)
+    link = file_link(api_server.url, secret, a.db, legacy["_id"], "page.html", int(time.time()))
+    county = httpx.get(link, timeout=30)
+    assert county.status_code == 200, county.text
+    assert county.headers["content-type"] == "application/octet-stream"
+    assert county.headers["x-content-type-options"] == "nosniff"
+    assert county.headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in county.headers["content-security-policy"]
+    scan = httpx.get(file_link(api_server.url, secret, a.db, case["_id"], "scan.jpg", int(time.time())),
+                     timeout=30)
+    assert scan.status_code == 200 and scan.headers["content-type"] == "image/jpeg" and scan.content == JPEG
+    page = httpx.get(f"{api_server.url}/t/", timeout=30)  # the one HTML page the server serves
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 # -- F8: forged server facts ---------------------------------------------------------------------
