@@ -13,6 +13,9 @@ field); these facts may only be what the server stored, or change in the one way
   (from before acceptance to acceptance or later) sets `accepted_at` (not before an earlier
   acceptance, not ahead of the server's clock) and `deadline` (recomputed by
   the deadlines worker from `accepted_at`); a new case has none of them set;
+- `meta.fields`: no field's version vector claims more edits by the server (`server`) than a
+  stored revision records for that field, so a device cannot outrank a server edit (a review
+  decision, a county outcome) by claiming to have seen it;
 - `tracking_code`: once a case has one it never changes; a new one must not be registered in
   the tracking index to another case;
 - events: never a kind only the server writes, `by` is the pushing user, `role` is the user's
@@ -35,6 +38,7 @@ SERVER_FIELDS: Final = ("accepted_at", "deadline", "paused_days", "county_ref", 
 # Event kinds only the server writes: ratings, county acknowledgements, merges, review decisions.
 SERVER_EVENT_KINDS: Final = frozenset({"rated", "county_ack", "conflict_resolved", "review_decided"})
 BEFORE_ACCEPTANCE: Final = frozenset({Status.DRAFT, Status.SUBMITTED, Status.NEEDS_MATERIALS})
+SERVER_DEVICE: Final = "server"  # the device id of the server's own edits (`meta.fields` vv key)
 CLOCK_SLACK = 600.0  # seconds a device's clock may run ahead of the server's (the HLC drift bound)
 _ISO_DATE_LEN = 10
 
@@ -107,6 +111,32 @@ def check_server_fields(doc: JSON, base: JSON | None, current: Sequence[JSON], *
                             f"{name} is a server fact and cannot be changed")
         if reason:
             return reason
+    return None
+
+
+def _server_counts(doc: JSON | None) -> dict[str, int]:
+    """Per field path, the `server` entry of its version vector (0 when absent or malformed)."""
+    meta = doc.get("meta") if doc is not None else None
+    fields = meta.get("fields") if isinstance(meta, dict) else None
+    counts: dict[str, int] = {}
+    for path, entry in fields.items() if isinstance(fields, dict) else ():
+        vv = entry.get("vv") if isinstance(entry, dict) else None
+        count = vv.get(SERVER_DEVICE) if isinstance(vv, dict) else None
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            counts[str(path)] = count
+    return counts
+
+
+def check_server_counters(doc: JSON, stored: Sequence[JSON]) -> str | None:
+    """No field claims more server edits than a stored revision of the case records."""
+    held: dict[str, int] = {}
+    for revision in stored:
+        for path, count in _server_counts(revision).items():
+            held[path] = max(held.get(path, 0), count)
+    forged = sorted(path for path, count in _server_counts(doc).items() if count > held.get(path, 0))
+    if forged:
+        return refuse(f"版本向量中的服务器计数不符 {forged}",
+                      f"the version vector claims server edits the server never made: {', '.join(forged)}")
     return None
 
 

@@ -35,6 +35,7 @@ from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 from sync_server.gateway.facts import (
     check_event_author,
+    check_server_counters,
     check_server_fields,
     check_status,
     check_tracking_code,
@@ -217,6 +218,9 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
     current = stored.current
     reason = check_tracking_code(doc, [s for s in (before, *current) if s is not None],
                                  stored.tracking_owner, f"ot-v-{village}")
+    if reason:
+        return reason
+    reason = check_server_counters(doc, [s for s in (before, *current) if s is not None])
     if reason:
         return reason
     if before is None:

@@ -36,6 +36,8 @@ from tests.integration.sync_server.server_fixtures import (
 FAR = "999999999999999999-00000-server"  # an HLC far ahead, claimed by "the server"
 FORGED_META = {"fields": {"status": {"vv": {"server": 999, "x": 999}, "hlc": FAR},
                           "accepted_at": {"vv": {"server": 999}, "hlc": FAR}}}
+# What a device may honestly claim: many edits of its own, far ahead in time (clamped by the merge).
+OWN_META = {"fields": {"status": {"vv": {"phone-1": 999}, "hlc": FAR.replace("server", "phone-1")}}}
 
 
 def now_iso(offset: float = 0) -> str:
@@ -110,12 +112,15 @@ async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(
     # A changed status from the old branch is judged against the current case: refused.
     withdrawn = branch(submitted, submitted["_rev"], "a", status="withdrawn", meta=FORGED_META)
     assert forbidden(bulk(a.agent, a.db, [withdrawn], new_edits=False))
-    # The old status, unchanged, with a forged server counter: stored (an offline edit), but merged
-    # by the status machine from what the server stored.
+    # The old status, unchanged, claiming server edits the server never made: refused.
     phone_edit = {"vv": {"phone-1": 1}, "hlc": f"{int(time.time() * 1000):018d}-00000-phone-1"}
-    stale = branch(submitted, submitted["_rev"], "b",
-                   meta={"fields": {**FORGED_META["fields"], "applicant.phone": phone_edit}},
-                   applicant={**submitted["applicant"], "phone": "13911112222"})
+    forged = branch(submitted, submitted["_rev"], "b",
+                    meta={"fields": {**FORGED_META["fields"], "applicant.phone": phone_edit}},
+                    applicant={**submitted["applicant"], "phone": "13911112222"})
+    assert forbidden(bulk(a.agent, a.db, [forged], new_edits=False))
+    # With a vector claiming only its own edits it is an offline edit: stored, and merged by the
+    # status machine from what the server stored, not by the vector.
+    stale = {**forged, "meta": {"fields": {**OWN_META["fields"], "applicant.phone": phone_edit}}}
     assert bulk(a.agent, a.db, [stale], new_edits=False) == []
     await resolve_case(couch, a.db, submitted["_id"], now=time.time())
     merged = await couch.get_doc(a.db, submitted["_id"], conflicts=True)
@@ -130,7 +135,8 @@ async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(
     ready = write(a.staff, a.db, {**case, "status": "result_ready"})
     write(a.agent, a.db, {**ready, "status": "delivered"})
     back = branch(ready, ready["_rev"], "c", meta=FORGED_META, notes="x")
-    assert bulk(a.agent, a.db, [back], new_edits=False) == []
+    assert forbidden(bulk(a.agent, a.db, [back], new_edits=False))
+    assert bulk(a.agent, a.db, [{**back, "meta": OWN_META}], new_edits=False) == []
     await resolve_case(couch, a.db, ready["_id"], now=time.time())
     merged = await couch.get_doc(a.db, ready["_id"], conflicts=True)
     assert merged is not None and merged["status"] == "delivered" and "_conflicts" not in merged

@@ -134,6 +134,12 @@ REFUSED = [
      Stored(rev="1-a", doc=case(tracking_code="AAAA-BBBB-CCCC")), "tracking_code"),
     ("tracking code of another case", case(tracking_code="K7QM-9XRT-2HNC"), AGENT,
      Stored(tracking_owner=("ot-v-330212001002", "case:01JF0000000000000000000009")), "tracking_code"),
+    ("forged server counter", case(status="submitted", _rev="2-a", meta={"fields": {"status": {
+        "vv": {"server": 9}, "hlc": "000001795933800000-00000-server"}}}), AGENT,
+     Stored(rev="2-a", doc=case(status="submitted", meta={"fields": {"status": {"vv": {"server": 1}}}})),
+     "server"),
+    ("server counter in a new case", case(meta={"fields": {"notes": {"vv": {"server": 1}}}}), AGENT, Stored(),
+     "server"),
     ("status from an old branch", case(status="approved", _rev="3-b"), STAFF,
      Stored(rev="3-a", doc=case(status="forwarded"), ancestor=case(status="submitted")), "now forwarded"),
 ]
