@@ -14,6 +14,12 @@ For each field path (see `shared/edits.py`):
    server's time — bounded drift, see `shared/hlc.py`), `review` (a provisional value is kept
    and the candidates go to review), `status` (later stage of the status machine wins; two
    different outcomes → review), `union` (lists unioned, nothing captured is lost).
+With `base` (the leaves' common ancestor, as the server stored it) the status and the server's
+own fields (`SERVER_PATHS`) are merged three-way instead, never by the leaves' version vectors,
+which a device writes itself: a leaf changed the field when its value differs from the base's;
+one change is taken, several are ordered by the status machine (status), the earliest
+acceptance (`accepted_at`), any review flag (`needs_review`) or the winner. Without a base every
+leaf's value counts as a change (ADR 0105).
 Attachments are unioned by name; when two leaves hold different files under one name, the
 winner keeps the name and the other file is renamed `stem~<8 hex>.ext` (references to it in
 that leaf's `materials` follow). Pure and deterministic: the leaves' order does not matter.
@@ -96,6 +102,13 @@ DEFAULT_POLICIES: Final = FieldPolicies(
 )
 
 
+# Fields only the server decides (deadlines worker, county outcomes, reviews) or checks
+# (`accepted_at`, at acceptance): merged from the stored base, not by device version vectors.
+SERVER_PATHS: Final = frozenset({"accepted_at", "deadline", "paused_days", "county_ref", "needs_review"})
+# `base` of `merge_leaves` when the caller has none to give: version vectors decide every field.
+TRUST_VERSION_VECTORS: Final[Mapping[str, Any]] = {"\x00trust": True}
+
+
 @dataclass(frozen=True)
 class Stages:
     """The status machine as the merge sees it: a rank per status and, for outcomes, their branch."""
@@ -147,8 +160,13 @@ def rev_key(rev: str) -> tuple[int, str]:
 
 
 def merge_leaves(leaves: Sequence[Mapping[str, Any]], *, now_ms: int,
-                 policies: FieldPolicies = DEFAULT_POLICIES, stages: Stages = STAGES) -> MergeResult:
-    """Merge the live leaf revisions of one case; see the module docstring."""
+                 policies: FieldPolicies = DEFAULT_POLICIES, stages: Stages = STAGES,
+                 base: Mapping[str, Any] | None = TRUST_VERSION_VECTORS) -> MergeResult:
+    """Merge the live leaf revisions of one case; see the module docstring.
+
+    `base`: the common ancestor the server stores (None: unknown); left out, version vectors
+    decide the status and server fields too (the merge's own tests, devices).
+    """
     ordered = _ordered(leaves)
     winner = ordered[0]
     renames = _attachment_renames(ordered)
@@ -166,7 +184,10 @@ def merge_leaves(leaves: Sequence[Mapping[str, Any]], *, now_ms: int,
     paths = sorted(set().union(*(field_paths(leaf.doc) for leaf in views)))
     for path in paths:
         policy = policies.policy(path)
-        value, candidates = _merge_field(views, path, policy, now_ms, stages)
+        if base is not TRUST_VERSION_VECTORS and (policy is Policy.STATUS or path in SERVER_PATHS):
+            value, candidates = _merge_from_base(views, path, base, policy, stages)
+        else:
+            value, candidates = _merge_field(views, path, policy, now_ms, stages)
         set_path(merged, path, value)
         if candidates:
             review[path] = candidates
@@ -218,6 +239,29 @@ def _merge_field(leaves: list[_Leaf], path: str, policy: Policy, now_ms: int,
     if policy is Policy.STATUS:
         return _merge_status(distinct, stages)
     return distinct[0], _candidates(distinct)
+
+
+def _merge_from_base(leaves: list[_Leaf], path: str, base: Mapping[str, Any] | None, policy: Policy,
+                     stages: Stages) -> tuple[Any, list[Any]]:
+    """Three-way: the values that differ from the stored base are the changes (ADR 0105)."""
+    values = [get_path(leaf.doc, path) for leaf in leaves]
+    before = get_path(base, path) if base is not None else None
+    changed: list[Any] = []
+    for value in values:
+        text = canonical(value)
+        if (base is None or text != canonical(before)) and all(text != canonical(c) for c in changed):
+            changed.append(value)
+    if not changed:
+        return before, []
+    if len(changed) == 1:
+        return changed[0], []
+    if policy is Policy.STATUS:
+        return _merge_status(changed, stages)
+    if path == "accepted_at":
+        return min(changed, key=lambda v: (not isinstance(v, str), str(v))), []
+    if path == "needs_review":
+        return any(v is True for v in changed), []
+    return changed[0], []
 
 
 def _candidates(distinct: list[Any]) -> list[Any]:
@@ -336,5 +380,5 @@ def _with_renamed_materials(doc: Mapping[str, Any], renames: Mapping[str, str]) 
     return {**doc, "materials": rewritten}
 
 
-__all__ = ["ABSENT", "DEFAULT_POLICIES", "STAGES", "FieldPolicies", "MergeError", "MergeResult", "Policy",
-           "Stages", "merge_leaves", "rev_key", "set_path"]
+__all__ = ["ABSENT", "DEFAULT_POLICIES", "SERVER_PATHS", "STAGES", "TRUST_VERSION_VECTORS", "FieldPolicies",
+           "MergeError", "MergeResult", "Policy", "Stages", "merge_leaves", "rev_key", "set_path"]

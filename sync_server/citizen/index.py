@@ -59,12 +59,20 @@ def track_doc(db: str, case: JSON) -> JSON | None:
 
 
 async def index_case(couch: Couch, db: str, case_doc: JSON, *, server_db: str = SERVER_DB) -> bool:
-    """Write or update the index entry of one case; True when something was written. Idempotent."""
+    """Write or update the index entry of one case; True when something was written. Idempotent.
+
+    A code belongs to the first case that registered it (ADR 0105): an entry naming another
+    case is never taken over, whatever a later case carries.
+    """
     wanted = track_doc(db, case_doc)
     if wanted is None or case_doc.get("_deleted"):
         return False
     for _attempt in range(3):  # another process may write the same entry at the same moment
         current = await couch.get_doc(server_db, wanted["_id"])
+        if current is not None and (current.get("db"), current.get("case_id")) != (db, wanted["case_id"]):
+            log.warning("tracking code of %s in %s already belongs to %s in %s: not indexed",
+                        wanted["case_id"], db, current.get("case_id"), current.get("db"))
+            return False
         if current is not None and all(current.get(k) == v for k, v in wanted.items()):
             return False
         doc = dict(wanted, _rev=current["_rev"]) if current is not None else wanted

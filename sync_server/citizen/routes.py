@@ -64,7 +64,7 @@ def citizen_routes(service: CitizenService, *, authorize_issue: Authorize = deny
         found = bundle.files.get(request.path_params["name"])
         if found is None:
             return error(404, "not_found", "没有这个文件。 No such file.")
-        return assets.respond(request, found)
+        return assets.respond(request, found, extra={"X-Content-Type-Options": "nosniff"})
 
     async def track(request: Request) -> Response:
         return await answer(request, service, _track)

@@ -18,6 +18,7 @@ from sync_server.couch import doc_path
 from sync_server.county.file_link import FILES_PATH, link_valid
 from sync_server.errors import ApiError
 from sync_server.provision import village_of
+from sync_server.served import file_headers
 
 
 def file_endpoint(secret: bytes) -> Callable[[Request], Awaitable[Response]]:
@@ -29,8 +30,8 @@ def file_endpoint(secret: bytes) -> Callable[[Request], Awaitable[Response]]:
                 secret, db, doc_id, name, params.get("expires"), params.get("sig"), int(ctx.clock())):
             raise ApiError(403, "link invalid or expired 链接无效或已过期")
         response = await ctx.couch.request("GET", f"{doc_path(db, doc_id)}/{quote(name, safe='')}")
-        return Response(response.content, media_type=response.headers.get("content-type"),
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(response.content, headers={**file_headers(name, response.headers.get("content-type")),
+                                                   "Cache-Control": "private, max-age=3600"})
 
     return serve
 

@@ -27,6 +27,7 @@ from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse
 from sync_server.gateway.proxy import forward as forward_to
 from sync_server.gateway.writes import bulk_docs, put_document
 from sync_server.provision import village_of
+from sync_server.served import as_file
 
 MAX_LIST = 4 * 1024 * 1024  # bytes: _revs_diff and _bulk_get bodies of a large batch
 MAX_FEED_WAIT = 600.0  # seconds a longpoll may hold a connection
@@ -117,7 +118,8 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
                                  params=_params(request, DOC_PARAMS), headers=accept)
         case Endpoint.ATTACHMENT:
             target = doc_path(db, path.doc_id) + "/" + quote(path.attachment, safe="/")
-            return await forward(couch, method, target, params=_params(request, frozenset({"rev"})))
+            return as_file(await forward(couch, method, target, params=_params(request, frozenset({"rev"}))),
+                           path.attachment)
     raise ApiError(404, "missing")
 
 

@@ -11,10 +11,15 @@ server already holds (`Stored`), so every rule is tested without a server:
   township and county);
 - status: a new case starts as draft or submitted; a changed status must be reachable from
   the status of the revision the device edited (the nearest ancestor the server holds,
-  else the stored winner) by changes the role may make (`shared.status.can_transition`);
+  else the stored winner) *and* from a current leaf by changes the role may make;
+- server facts (`facts.py`, ADR 0105): accepted_at, deadline, paused_days, county_ref,
+  needs_review, the tracking code and event authorship are what the server stored;
 - events and materials are immutable: only revision 1, and never a second revision;
-- deletions only of cases and reviews, only by township staff (resolving a conflict);
-- attachments only on cases and materials, JPEG/PNG/WebP/PDF by content, ≤ 5 MB.
+- deletions (`_deleted` exactly true) only of cases and reviews, only by township staff;
+- no string with a lone UTF-16 surrogate anywhere in a document;
+- attachments only on cases and materials, JPEG/PNG/WebP/PDF by content and by an allow-listed
+  declared type (stored as its canonical name), ≤ 5 MB; a stub only for an attachment the
+  server stores under that name with the same digest, type and length.
 """
 
 from __future__ import annotations
@@ -26,9 +31,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.ids import Kind, parse_id
-from shared.status import Status, can_transition
+from shared.status import Status
 from sync_server.auth.accounts import AccountRole
-from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment
+from sync_server.gateway.facts import (
+    check_event_author,
+    check_server_counters,
+    check_server_fields,
+    check_status,
+    check_tracking_code,
+    refuse,
+)
+from sync_server.gateway.facts import reachable as reachable  # re-exported for the rules' tests
+from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
 
 JSON = dict[str, Any]
 
@@ -37,6 +51,7 @@ NEW_CASE_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _REV = re.compile(r"^[1-9][0-9]{0,9}-[0-9a-zA-Z]{1,64}$")
 _REV_HASH = re.compile(r"^[0-9a-zA-Z]{1,64}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -47,25 +62,51 @@ class Stored:
     deleted: bool = False
     doc: JSON | None = None  # the winning revision's body (None when deleted or absent)
     ancestor: JSON | None = None  # the nearest ancestor of the pushed revision the server holds
+    conflicts: tuple[JSON, ...] = ()  # the winner's live conflicting leaves
+    # (database, case id) the tracking index gives the pushed tracking code to, when looked up
+    tracking_owner: tuple[str, str] | None = None
 
     @property
     def exists(self) -> bool:
         return self.rev is not None
 
+    @property
+    def current(self) -> tuple[JSON, ...]:
+        """The live leaves now: the winner and its conflicts."""
+        return ((self.doc,) if self.doc is not None else ()) + self.conflicts
 
-def refuse(zh: str, en: str) -> str:
-    return f"{zh} / {en}"
+
+def has_lone_surrogate(value: Any) -> bool:
+    """A string (value or key) holding half of a UTF-16 pair, which no UTF-8 encoder writes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
-                   new_edits: bool = True, multipart: bool = False) -> str | None:
+                   new_edits: bool = True, multipart: bool = False, user: str | None = None,
+                   now: float | None = None) -> str | None:
     """Why `doc` may not be written into the village's database, or None.
 
     `new_edits=False`: `_rev` is the revision being stored (replication), not its parent.
     `multipart`: the body is multipart/related, so `follows` attachments are checked by the caller.
+    `user`: the pushing user (events are theirs); `now`: the server's clock (acceptance times).
+    Attachment content types are rewritten to their canonical allow-listed names.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
         return refuse("文档必须是带 _id 的对象", "a document must be an object with an _id")
+    if has_lone_surrogate(doc):
+        return refuse("文档含有不成对的代理字符",
+                      "the document holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     doc_id: str = doc["_id"]
     if doc_id.startswith(("_design/", "_local/")):
         return refuse("不能写入设计文档或本地文档",
@@ -82,7 +123,10 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
         return reason
     if kind is Kind.REVIEW and role is not AccountRole.TOWNSHIP_STAFF:
         return refuse("只有乡镇工作人员可以写复核记录", "only township staff write review documents")
-    if doc.get("_deleted") is True:
+    deleted = doc.get("_deleted", False)
+    if not isinstance(deleted, bool):  # CouchDB engines delete on any truthy value
+        return refuse("_deleted 只能是 true 或 false", "_deleted must be true or false")
+    if deleted:
         return _check_deletion(kind, role)
     if doc.get("type") != kind.value:
         return refuse("type 与标识不符", f"type must be {kind.value!r} for id {doc_id}")
@@ -90,12 +134,19 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
         reason = _check_immutable(doc, kind, stored, new_edits)
         if reason:
             return reason
-    checker = {Kind.CASE: _check_case, Kind.EVENT: _check_event, Kind.MATERIAL: _check_material,
-               Kind.REVIEW: _check_review}[kind]
-    reason = checker(doc, role, village, stored)
+        if stored.exists and not new_edits and doc.get("_rev") == stored.rev:
+            return None  # the stored revision again: CouchDB keeps what it has
+    if kind is Kind.CASE:
+        reason = _check_case(doc, role, village, stored, now)
+    elif kind is Kind.EVENT:
+        reason = _check_event(doc, role, user)
+    elif kind is Kind.MATERIAL:
+        reason = _check_material(doc)
+    else:
+        reason = _check_review(doc)
     if reason:
         return reason
-    return check_inline_attachments(doc, kind, multipart=multipart)
+    return check_inline_attachments(doc, kind, multipart=multipart, stored=stored)
 
 
 def _check_revision(doc: JSON, new_edits: bool) -> str | None:
@@ -147,7 +198,7 @@ def _fields(doc: JSON, required: dict[str, type | tuple[type, ...]],
     return None
 
 
-def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None) -> str | None:
     reason = _fields(doc, {"item_code": str, "status": str, "division": dict},
                      {"situation": str, "applicant": dict, "answers": dict, "materials": list,
                       "missing": list, "tracking_code": str, "agent": str, "meta": dict, "needs_review": bool,
@@ -162,46 +213,35 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored) -> s
         status = Status(doc["status"])
     except ValueError:
         return refuse("未知的办件状态", f"unknown status {doc['status']!r}")
+    # The revision the device edited (the nearest ancestor the server holds, else the winner).
     before = stored.ancestor if stored.ancestor is not None else stored.doc
+    current = stored.current
+    reason = check_tracking_code(doc, [s for s in (before, *current) if s is not None],
+                                 stored.tracking_owner, f"ot-v-{village}")
+    if reason:
+        return reason
+    reason = check_server_counters(doc, [s for s in (before, *current) if s is not None])
+    if reason:
+        return reason
     if before is None:
-        if status in NEW_CASE_STATUSES:
-            return None
-        return refuse("新办件只能是草稿或已提交", f"a new case starts as draft or submitted, not {status}")
-    if not reachable(role, str(before.get("status", "")), status):
-        return refuse(f"角色 {role.value} 不能把办件从 {before.get('status')} 改为 {status}",
-                      f"role {role.value} may not change a case from {before.get('status')} to {status}")
-    return None
+        if status not in NEW_CASE_STATUSES:
+            return refuse("新办件只能是草稿或已提交",
+                          f"a new case starts as draft or submitted, not {status}")
+        return check_server_fields(doc, None, (), now=now)
+    return check_status(role, status, before, current) or check_server_fields(doc, before, current, now=now)
 
 
-def reachable(role: AccountRole, start: str, goal: Status) -> bool:
-    """Can `role` take a case from `start` to `goal` by changes it may make (one device, several edits)?"""
-    try:
-        origin = Status(start)
-    except ValueError:
-        return False
-    seen, frontier = {origin}, [origin]
-    while frontier:
-        current = frontier.pop()
-        if current == goal:
-            return True
-        for nxt in Status:
-            if nxt not in seen and can_transition(role.value, current, nxt):
-                seen.add(nxt)
-                frontier.append(nxt)
-    return False
-
-
-def _check_event(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+def _check_event(doc: JSON, role: AccountRole, user: str | None) -> str | None:
     reason = _fields(doc, {"case_id": str, "kind": str, "by": str}, {"role": str, "device": str,
                                                                      "device_time": str, "data": dict})
     if reason:
         return reason
     if doc["case_id"] != "case:" + parse_id(doc["_id"]).parts[0]:
         return refuse("事件的 case_id 与标识不符", "the event's case_id does not match its id")
-    return None
+    return check_event_author(doc, role, user)
 
 
-def _check_material(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+def _check_material(doc: JSON) -> str | None:
     reason = _fields(doc, {"kind": str, "owner_hash": str}, {"owner_masked": str, "valid_until": str})
     if reason:
         return reason
@@ -210,7 +250,7 @@ def _check_material(doc: JSON, role: AccountRole, village: str, stored: Stored) 
     return None
 
 
-def _check_review(doc: JSON, role: AccountRole, village: str, stored: Stored) -> str | None:
+def _check_review(doc: JSON) -> str | None:
     reason = _fields(doc, {"case_id": str, "status": str}, {"fields": dict})
     if reason:
         return reason
@@ -221,8 +261,11 @@ def _check_review(doc: JSON, role: AccountRole, village: str, stored: Stored) ->
     return None
 
 
-def check_inline_attachments(doc: JSON, kind: Kind, *, multipart: bool = False) -> str | None:
-    """Attachments in a JSON body: stubs pass, base64 `data` is checked, `follows` parts are checked later."""
+def check_inline_attachments(doc: JSON, kind: Kind, *, multipart: bool = False,
+                             stored: Stored | None = None) -> str | None:
+    """Attachments in a JSON body: stubs must match what is stored, base64 `data` is checked,
+    `follows` parts are checked later (their declared type here). Declared types are rewritten to
+    their canonical allow-listed names, so nothing the device typed reaches a header."""
     attachments = doc.get("_attachments")
     if attachments is None:
         return None
@@ -233,18 +276,40 @@ def check_inline_attachments(doc: JSON, kind: Kind, *, multipart: bool = False) 
     for name, att in attachments.items():
         if not isinstance(att, dict):
             return refuse("附件格式错误", f"attachment {name!r} must be an object")
-        if att.get("stub") is True or (multipart and att.get("follows") is True):
+        if att.get("stub") is True:
+            reason = _check_stub(name, att, stored or Stored())
+            if reason:
+                return reason
+            continue
+        declared = att.get("content_type")
+        canonical = parse_type(declared)
+        if canonical is None:
+            return refuse(f"附件 {name} 的类型不在允许列表",
+                          f"attachment {name!r}: content type {str(declared)[:60]!r} is not "
+                          "image/jpeg, image/png, image/webp or application/pdf")
+        att["content_type"] = canonical
+        if multipart and att.get("follows") is True:
             continue
         data = att.get("data")
         if not isinstance(data, str):
             return refuse("附件缺少内容", f"attachment {name!r} has neither data nor stub")
         if len(data) > (5 * 1024 * 1024 * 4) // 3 + 8:  # base64 of 5 MB, checked before decoding
-            return check_attachment(name, str(att.get("content_type", "")), b"", 5 * 1024 * 1024 + 1)
+            return check_attachment(name, canonical, b"", 5 * 1024 * 1024 + 1)
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             return refuse("附件不是有效的 base64", f"attachment {name!r} is not valid base64")
-        reason = check_attachment(name, str(att.get("content_type", "")), raw[:SNIFF_BYTES], len(raw))
+        reason = check_attachment(name, canonical, raw[:SNIFF_BYTES], len(raw))
         if reason:
             return reason
     return None
+
+
+def _check_stub(name: str, stub: JSON, stored: Stored) -> str | None:
+    """A stub names an attachment the server stores: same name, digest, type and length."""
+    held = [s.get("_attachments", {}).get(name) for s in (stored.ancestor, *stored.current) if s is not None]
+    for att in (a for a in held if isinstance(a, dict)):
+        if all(key not in stub or stub[key] == att.get(key) for key in ("digest", "content_type", "length")):
+            return None
+    return refuse(f"附件 {name} 与服务器保存的不符", f"attachment stub {name!r} does not match an attachment "
+                  "the server stores for this document (digest, content_type, length)")

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Sequence, Set
 from contextlib import suppress
+from dataclasses import replace
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -21,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shared.ids import Kind, parse_id
-from sync_server.auth.accounts import AccountRole, User
+from sync_server.auth.accounts import User
+from sync_server.citizen.index import canonical_code
 from sync_server.context import ServerContext
 from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
 from sync_server.errors import ApiError
@@ -33,6 +35,7 @@ from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
 from sync_server.gateway.sniff import check_attachment
 from sync_server.gateway.validation import JSON, Stored, check_document
+from sync_server.provision import SERVER_DB
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +80,63 @@ async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: boo
     `absent`: ids known not to be on the server (`absence.py`), which are not read.
     """
     ids = [i for i in doc_ids(docs) if i not in absent]
-    return await add_ancestors(couch, db, docs, await load_winners(couch, db, ids), new_edits)
+    stored = await add_ancestors(couch, db, docs, await load_winners(couch, db, ids), new_edits)
+    return await add_tracking_owners(couch, db, docs, stored)
+
+
+def _conflict_revs(held: Stored) -> list[str]:
+    revs = held.doc.get("_conflicts") if held.doc is not None else None
+    return [r for r in revs if isinstance(r, str)] if isinstance(revs, list) else []
 
 
 async def add_ancestors(couch: Couch, db: str, docs: Sequence[Any], stored: dict[str, Stored],
                         new_edits: bool) -> dict[str, Stored]:
-    """`stored` with the nearest held ancestor of each pushed case revision (one `_bulk_get`, if any)."""
-    wanted = [(d["_id"], rev) for d in docs if isinstance(d, dict) and d.get("_id") in stored
-              and _is_case(d["_id"]) for rev in _ancestor_revs(d, new_edits)]
+    """`stored` with the nearest held ancestor of each pushed case revision and the winner's live
+    conflicting leaves (one `_bulk_get`, if any)."""
+    cases = [d for d in docs if isinstance(d, dict) and d.get("_id") in stored and _is_case(d["_id"])]
+    wanted = sorted({(d["_id"], rev) for d in cases
+                     for rev in [*_ancestor_revs(d, new_edits), *_conflict_revs(stored[d["_id"]])]})
     if not wanted:
         return stored
     results = (await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", headers=IDENTITY,
                                    json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]})).json()
     found = {(doc["ok"]["_id"], doc["ok"]["_rev"]): doc["ok"] for result in results["results"]
              for doc in result["docs"] if "ok" in doc}
-    for doc in docs:
-        if not isinstance(doc, dict) or doc.get("_id") not in stored or not _is_case(doc["_id"]):
-            continue
-        for rev in _ancestor_revs(doc, new_edits):
-            if (doc["_id"], rev) in found:
-                s = stored[doc["_id"]]
-                stored[doc["_id"]] = Stored(s.rev, s.deleted, s.doc, found[(doc["_id"], rev)])
-                break
+    for doc in cases:
+        held = stored[doc["_id"]]
+        ancestor = next((found[(doc["_id"], rev)] for rev in _ancestor_revs(doc, new_edits)
+                         if (doc["_id"], rev) in found), None)
+        conflicts = tuple(leaf for rev in _conflict_revs(held)
+                          if (leaf := found.get((doc["_id"], rev))) is not None and not leaf.get("_deleted"))
+        stored[doc["_id"]] = replace(held, ancestor=ancestor, conflicts=conflicts)
     return stored
 
 
-async def _judge(docs: Sequence[Any], role: AccountRole, village: str, new_edits: bool,
+async def add_tracking_owners(couch: Couch, db: str, docs: Sequence[Any],
+                              stored: dict[str, Stored]) -> dict[str, Stored]:
+    """`stored` with the tracking index's owner of each tracking code a case does not hold yet
+    (one read of `ot-server`, only when a batch brings new codes: a case's first submission)."""
+    codes: dict[str, str] = {}
+    for doc in docs:
+        if not isinstance(doc, dict) or not _is_case(str(doc.get("_id"))):
+            continue
+        held = stored.get(doc["_id"], Stored())
+        code = canonical_code(str(doc.get("tracking_code") or ""))
+        if code and not any(s.get("tracking_code") for s in (held.ancestor, *held.current) if s is not None):
+            codes[doc["_id"]] = f"track:{code}"
+    if not codes:
+        return stored
+    answer = await couch.request("POST", f"/{SERVER_DB}/_all_docs", params={"include_docs": True},
+                                 json_body={"keys": sorted(set(codes.values()))}, headers=IDENTITY)
+    owners = {row["id"]: (str(row["doc"].get("db")), str(row["doc"].get("case_id")))
+              for row in answer.json()["rows"] if isinstance(row.get("doc"), dict)}
+    for doc_id, key in codes.items():
+        if key in owners:
+            stored[doc_id] = replace(stored.get(doc_id, Stored()), tracking_owner=owners[key])
+    return stored
+
+
+async def _judge(docs: Sequence[Any], user: User, village: str, new_edits: bool, now: float,
                  lookup: Awaitable[dict[str, Stored]]) -> list[str | None]:
     """`check_document` of every document, while the stored state is being looked up.
 
@@ -116,15 +150,17 @@ async def _judge(docs: Sequence[Any], role: AccountRole, village: str, new_edits
         verdicts: list[str | None] = []
         for start in range(0, len(docs), JUDGED_PER_SLICE):
             await asyncio.sleep(0)
-            verdicts.extend(check_document(d, role, village, Stored(), new_edits=new_edits)
+            verdicts.extend(check_document(d, user.role, village, Stored(), new_edits=new_edits,
+                                           user=user.username, now=now)
                             for d in docs[start:start + JUDGED_PER_SLICE])
         stored = await task
     finally:
         await _drop(task)
     for n, doc in enumerate(docs):
         held = _stored_for(stored, doc)
-        if held.exists:
-            verdicts[n] = check_document(doc, role, village, held, new_edits=new_edits)
+        if held.exists or held.tracking_owner is not None:
+            verdicts[n] = check_document(doc, user.role, village, held, new_edits=new_edits,
+                                         user=user.username, now=now)
     return verdicts
 
 
@@ -174,7 +210,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     if not isinstance(new_edits, bool):
         raise ApiError(400, "new_edits 必须是布尔值 / new_edits must be true or false")
     absent = ctx.absent.take(db, doc_ids(docs))
-    verdicts = await _judge(docs, user.role, village, new_edits,
+    verdicts = await _judge(docs, user, village, new_edits, ctx.clock(),
                             load_stored(ctx.couch, db, docs, new_edits, absent))
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
     if valid and not new_edits:
@@ -271,8 +307,9 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     if doc["_id"] != doc_id:
         raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL", error="bad_request")
     new_edits = request.query_params.get("new_edits", "true") != "false"
-    stored = (await add_ancestors(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
-    reason = check_document(doc, user.role, village, stored, new_edits=new_edits)
+    stored = (await _held(ctx.couch, db, doc, await winners, new_edits)).get(doc_id, Stored())
+    reason = check_document(doc, user.role, village, stored, new_edits=new_edits, user=user.username,
+                            now=ctx.clock())
     if reason is not None:
         ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
@@ -312,8 +349,9 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
             raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL")
         doc["_id"] = doc_id
         new_edits = request.query_params.get("new_edits", "true") != "false"
-        stored = (await add_ancestors(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
-        reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True)
+        stored = (await _held(ctx.couch, db, doc, await winners, new_edits)).get(doc_id, Stored())
+        reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True,
+                                 user=user.username, now=ctx.clock())
                   or _check_parts(doc, parts))
         if reason is not None:
             ctx.counters.documents(0, 1)
@@ -340,6 +378,12 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
     else:  # `forward` answers 503 itself when CouchDB is unreachable: outcome unknown
         _settle_unwritten(ahead, response.status_code)
     return response
+
+
+async def _held(couch: Couch, db: str, doc: JSON, winners: dict[str, Stored],
+                new_edits: bool) -> dict[str, Stored]:
+    held = await add_ancestors(couch, db, [doc], winners, new_edits)
+    return await add_tracking_owners(couch, db, [doc], held)
 
 
 def _follows(doc: JSON) -> list[tuple[str, JSON]]:

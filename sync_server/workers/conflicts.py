@@ -3,6 +3,8 @@
 For a case whose change row carries `_conflicts`:
 1. read every leaf (`GET /db/case?open_revs=all`), live ones only;
 2. merge them (`shared.merge.merge_leaves`, bounded-drift HLCs against the server's clock);
+   the status and the server's own fields merge three-way from the leaves' common ancestor as
+   the server stored it, never by the version vectors a device wrote (ADR 0105);
 3. write in ONE `_bulk_docs`: the merged case as a child of the winning leaf (attachments
    that only losing leaves had are copied in), a deletion of every losing leaf, the
    `conflict_resolved` event holding every losing value, and — when fields need a person —
@@ -33,7 +35,7 @@ from ulid import ULID
 from shared.edits import record_edit
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
-from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves
+from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves, rev_key
 from sync_server.couch import JSON, Couch, CouchError, doc_path
 from sync_server.workers.transition import Change
 
@@ -90,7 +92,7 @@ async def read_leaves(couch: Couch, db: str, doc_id: str) -> tuple[list[JSON], l
     """(live leaves, phantom leaf revs): `open_revs=all` rows of `{"missing": rev}` are leaves the
     server lists without a body — pouchdb-server leaves one behind when it refuses a write that
     carried attachments. They still show in `_conflicts`, so the resolution deletes them too."""
-    answer = await couch.get_json(doc_path(db, doc_id), open_revs="all")
+    answer = await couch.get_json(doc_path(db, doc_id), open_revs="all", revs="true")
     rows = [row for row in answer if isinstance(row, dict)]
     live = [row["ok"] for row in rows if "ok" in row and not row["ok"].get("_deleted")]
     phantoms = [str(row["missing"]) for row in rows if "missing" in row]
@@ -132,7 +134,8 @@ async def resolve_cases(
     if not wanted:
         return []
     answer = (
-        await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", json_body={"docs": wanted})
+        await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", params={"revs": "true"},
+                            json_body={"docs": wanted})
     ).json()
     found: dict[str, tuple[list[JSON], list[str]]] = {doc["_id"]: ([], []) for doc in cases}
     for row in answer.get("results", []):
@@ -227,7 +230,8 @@ async def _plan(
     policies: FieldPolicies,
 ) -> _Plan:
     case_ulid = parse_id(case_id).parts[0]
-    result = merge_leaves(leaves, now_ms=int(now * 1000), policies=policies)
+    base = await stored_base(couch, db, case_id, leaves)
+    result = merge_leaves(leaves, now_ms=int(now * 1000), policies=policies, base=base)
     merged = result.doc
     if result.review:
         merged = record_edit(merged, "needs_review", True, device=SERVER_DEVICE, wall_ms=int(now * 1000))
@@ -242,6 +246,31 @@ async def _plan(
     if result.review:
         docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now))
     return _Plan(case_id, leaves, result, docs + tombstones)
+
+
+def common_ancestor(leaves: list[JSON]) -> str | None:
+    """The newest revision every leaf descends from (by their `_revisions`), or None."""
+    shared: set[str] | None = None
+    for leaf in leaves:
+        history = leaf.get("_revisions")
+        if not isinstance(history, dict) or not isinstance(history.get("start"), int):
+            return None
+        start, ids = history["start"], history.get("ids") or []
+        revs = {f"{start - n}-{rev_id}" for n, rev_id in enumerate(ids) if isinstance(rev_id, str)}
+        shared = revs if shared is None else shared & revs
+    return max(shared, key=rev_key) if shared else None
+
+
+async def stored_base(couch: Couch, db: str, case_id: str, leaves: list[JSON]) -> JSON | None:
+    """The leaves' common ancestor as the server stored it; None when there is none or it was
+    compacted away (then every leaf's status and server fields count as changes)."""
+    rev = common_ancestor(leaves)
+    if rev is None:
+        return None
+    try:
+        return await couch.get_doc(db, case_id, rev=rev)
+    except CouchError:
+        return None
 
 
 async def _check(couch: Couch, db: str, plan: _Plan, answers: list[JSON]) -> Resolution | None:

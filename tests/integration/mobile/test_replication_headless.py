@@ -64,8 +64,8 @@ def sync(
     )
 
 
-def write_case(path: Path, village: str) -> tuple[str, bytes]:
-    """A submitted case with a scan and its `created` event, as the app leaves them."""
+def write_case(path: Path, village: str, agent: str) -> tuple[str, bytes]:
+    """A submitted case with a scan and its `created` event by `agent`, as the app leaves them."""
     scan = b"\xff\xd8\xff\xe0" + payload(30_000, 9)
     ulid = str(ULID())
     store = LocalStore(path)
@@ -87,7 +87,8 @@ def write_case(path: Path, village: str) -> tuple[str, bytes]:
             "type": "event",
             "case_id": doc["_id"],
             "kind": "created",
-            "by": "agent",
+            "by": agent,  # an event is its pusher's, in their role (ADR 0105)
+            "role": "village_agent",
             "data": {},
         }
     )
@@ -104,7 +105,7 @@ def test_agent_pushes_and_staff_pulls_every_village(
     server: RunningServer, town: Township, tmp_path: Path
 ) -> None:
     agent_store = tmp_path / "agent.sqlite"
-    doc_id, scan = write_case(agent_store, town.villages[0])
+    doc_id, scan = write_case(agent_store, town.villages[0], town.agents[0])
     pushed = sync(agent_store, server, town.agents[0])
     assert pushed.returncode == 0, pushed.stderr
     first = last_json(pushed.stdout)
@@ -135,7 +136,7 @@ def test_wrong_password_fails_with_a_clear_message(
 async def test_a_refused_access_token_is_refreshed_once(server: RunningServer, town: Township,
                                                          tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite"
-    write_case(path, town.villages[1])
+    write_case(path, town.villages[1], town.agents[1])
     store = LocalStore(path)
     try:
         async with httpx.AsyncClient(timeout=30) as client:
@@ -151,7 +152,7 @@ async def test_a_refused_access_token_is_refreshed_once(server: RunningServer, t
 def test_a_deletion_reaches_only_the_village_database_of_its_document(
     server: RunningServer, town: Township, tmp_path: Path, couchdb_url: str
 ) -> None:
-    doc_id, _ = write_case(tmp_path / "agent.sqlite", town.villages[1])
+    doc_id, _ = write_case(tmp_path / "agent.sqlite", town.villages[1], town.agents[1])
     assert sync(tmp_path / "agent.sqlite", server, town.agents[1]).returncode == 0
     path = tmp_path / "staff.sqlite"  # township staff: every village of the township in one store
     first = sync(path, server, town.staff)

@@ -144,7 +144,7 @@ async def test_mixed_batch_writes_the_valid_and_refuses_the_rest(
         {"_id": "user:evil", "type": "user"},
         {"_id": "_local/x"},
         make_case(village, _secret=1),
-        make_event(good["_id"]),
+        make_event(good["_id"], by=township.agents[0]),  # an event is its pusher's (ADR 0105)
         make_material(_attachments={"front.jpg": attachment(JPEG)}),
         make_event(good["_id"], _attachments={"x.jpg": attachment(JPEG)}),
         "not a document",
@@ -217,7 +217,7 @@ async def test_events_and_materials_are_immutable(
     db, village = township.dbs[0], township.villages[0]
     agent = client(api_server.url, token_for(api_server.url, township.agents[0]))
     case = make_case(village)
-    event = make_event(case["_id"])
+    event = make_event(case["_id"], by=township.agents[0])
     material = make_material()
     results = bulk(agent, db, [case, event, material]).json()
     assert all(r.get("ok") for r in results)

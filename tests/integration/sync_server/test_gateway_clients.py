@@ -27,7 +27,7 @@ async def test_pouchdb_syncs_through_the_gateway_with_a_bearer_token(
     case = make_case(village, _attachments={"signature.jpg": {"content_type": "image/jpeg",
                                                               "data": base64.b64encode(JPEG).decode()}})
     foreign = make_case(township.villages[1])
-    docs = [case, make_event(case["_id"]), foreign]
+    docs = [case, make_event(case["_id"], by=township.agents[0]), foreign]
     config = {"remote": f"{api_server.url}/sync/{db}", "token": token_for(api_server.url, township.agents[0]),
               "dir": str(tmp_path), "docs": docs}
     env = {**os.environ, "NODE_PATH": str(project_engine_dir() / "node_modules")}
@@ -59,7 +59,7 @@ async def test_local_store_replicates_through_the_gateway(
     rev = phone.put(case)["rev"]
     scan = JPEG + bytes(300_000)
     phone.put_attachment(case["_id"], rev, "hukou-1.jpg", scan, "image/jpeg")
-    phone.put(make_event(case["_id"]))
+    phone.put(make_event(case["_id"], by=township.agents[0]))
     phone.put(make_case(township.villages[1]))  # refused by the gateway, kept on the phone
     remote = RemoteDB(url, token=token_for(api_server.url, township.agents[0]))
     pushed = await replicate(phone, remote)

@@ -63,7 +63,7 @@ async def test_a_push_of_new_documents_reads_them_once(api_server: RunningServer
                                                        couch: Couch) -> None:
     db = township.dbs[0]
     case = _replicated(make_case(township.villages[0], "submitted"))
-    event = _replicated(make_event(case["_id"]))
+    event = _replicated(make_event(case["_id"], by=township.agents[0]))
     with client(api_server.url, token_for(api_server.url, township.agents[0])) as c:
         with _engine_requests(api_server, db, "/_all_docs") as reads:
             diff = c.post(f"/{db}/_revs_diff", json={d["_id"]: [d["_rev"]] for d in (case, event)})

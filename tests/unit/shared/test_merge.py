@@ -429,3 +429,55 @@ def test_merge_properties_soak(leaves: list[dict[str, Any]], rnd: random.Random)
     test_merge_does_not_depend_on_leaf_order.hypothesis.inner_test(leaves, rnd)  # type: ignore[attr-defined]
     test_merge_is_idempotent.hypothesis.inner_test(leaves)  # type: ignore[attr-defined]
     test_nothing_is_lost.hypothesis.inner_test(leaves)  # type: ignore[attr-defined]
+
+
+# -- ADR 0105: status and server fields merge three-way from the stored base ---------------------
+
+
+def forged(doc: dict[str, Any], rev: str, **changes: Any) -> dict[str, Any]:
+    """A leaf whose device claims a huge `server` counter and a far-future clock for every field."""
+    claim = {"vv": {"server": 999}, "hlc": "999999999999999999-00000-server"}
+    fields = {path: claim for path in ("status", "accepted_at", "deadline", "needs_review")}
+    return {**copy.deepcopy(doc), **changes, "_rev": rev, "meta": {"fields": fields}}
+
+
+@pytest.mark.parametrize(
+    ("base_status", "stored", "device", "expected"),
+    [
+        ("submitted", "rejected", "submitted", "rejected"),  # unchanged on the device: the server's change
+        ("result_ready", "delivered", "result_ready", "delivered"),
+        ("submitted", "needs_materials", "submitted", "needs_materials"),  # a step back is still a change
+        ("needs_materials", "needs_materials", "submitted", "submitted"),  # the agent's resubmission
+        ("accepted", "forwarded", "withdrawn", "withdrawn"),  # both changed: the later stage
+    ],
+)
+def test_status_merges_from_the_stored_base_not_the_version_vectors(
+    base_status: str, stored: str, device: str, expected: str
+) -> None:
+    base = make_case(status=base_status, _rev="1-base")
+    changes: list[Edit] = [("status", stored, 0)] if stored != base_status else [("notes", "n", 0)]
+    server = edit(copy.deepcopy(base), "tab-s", "2-ssss", changes)
+    device_leaf = forged(base, "9-ffff", status=device)
+    assert merge_leaves([server, device_leaf], now_ms=NOW, base=base).doc["status"] == expected
+    assert merge_leaves([device_leaf, server], now_ms=NOW, base=base).doc["status"] == expected
+
+
+def test_without_a_stored_base_every_status_is_a_change() -> None:
+    server = make_case(status="rejected", _rev="2-ssss")
+    device_leaf = forged(make_case(), "9-ffff", status="submitted")
+    assert merge_leaves([server, device_leaf], now_ms=NOW, base=None).doc["status"] == "rejected"
+    # Left out, the version vectors decide (the merge's callers on devices): the forged counter wins.
+    assert merge_leaves([server, device_leaf], now_ms=NOW).doc["status"] == "submitted"
+
+
+def test_server_fields_merge_from_the_stored_base() -> None:
+    base = make_case(status="accepted", accepted_at="2026-11-24T06:30:00Z", deadline="2026-11-27")
+    server = edit(copy.deepcopy(base), "server", "2-ssss", [("deadline", "2026-11-30", 0),
+                                                             ("needs_review", True, 0)])
+    device_leaf = forged(base, "9-ffff", accepted_at="2026-12-20T00:00:00Z", needs_review=False)
+    merged = merge_leaves([server, device_leaf], now_ms=NOW, base=base).doc
+    assert merged["deadline"] == "2026-11-30" and merged["needs_review"] is True
+    assert merged["accepted_at"] == "2026-12-20T00:00:00Z"  # changed on one side only (the gateway checks it)
+    both = forged(base, "9-eeee", accepted_at="2026-11-20T00:00:00Z")
+    other = forged(base, "9-dddd", accepted_at="2026-11-22T00:00:00Z")
+    assert merge_leaves([both, other], now_ms=NOW, base=base).doc["accepted_at"] == "2026-11-20T00:00:00Z"

@@ -51,7 +51,10 @@ ACCEPTED = [
     ("replayed event", event(_rev="1-e"), AGENT, Stored(rev="1-e", doc=event(_rev="1-e")), "replay"),
     ("material with scan", material(_attachments={"f.jpg": {"content_type": "image/jpeg", "data": JPEG}}),
      AGENT, Stored(), True),
-    ("stub attachment", case(_attachments={"s.png": {"stub": True}}), AGENT, Stored(), True),
+    # A stub names an attachment the server stores (ADR 0105); a stub in a new document is refused below.
+    ("stub attachment", case(_rev="1-a", _attachments={"s.png": {"stub": True, "digest": "md5-x"}}), AGENT,
+     Stored(rev="1-a", doc=case(_rev="1-a", _attachments={"s.png": {"stub": True, "digest": "md5-x",
+                                                                    "content_type": "image/png"}})), True),
     ("staff review", {"_id": REVIEW, "type": "review", "case_id": CASE, "status": "open", "fields": {}},
      STAFF, Stored(), True),
     ("staff deletes a losing case leaf", {"_id": CASE, "_rev": "2-x", "_deleted": True}, STAFF,
@@ -100,7 +103,82 @@ REFUSED = [
     ("event attachment", event(_attachments={"a.jpg": {"content_type": "image/jpeg", "data": JPEG}}), AGENT,
      Stored(), "attachments"),
     ("not an object", "case", AGENT, Stored(), "object"),
+    # Server facts (ADR 0105).
+    ("deleted as 1", {"_id": CASE, "_rev": "1-a", "_deleted": 1}, AGENT, stored_case("draft"), "_deleted"),
+    ("deleted as text", {"_id": CASE, "_rev": "1-a", "_deleted": "true"}, STAFF, stored_case("draft"),
+     "_deleted"),
+    ("lone surrogate", case(applicant={"name": "\ud800"}), AGENT, Stored(), "surrogate"),
+    ("lone surrogate key", case(answers={"\udfff": 1}), AGENT, Stored(), "surrogate"),
+    ("stub in a new case", case(_attachments={"s.png": {"stub": True, "digest": "md5-x"}}), AGENT, Stored(),
+     "stub"),
+    ("stub relabelled", case(_rev="1-a", _attachments={"s.png": {"stub": True, "content_type": "text/html"}}),
+     AGENT, Stored(rev="1-a", doc=case(_attachments={"s.png": {"stub": True, "content_type": "image/png"}})),
+     "stub"),
+    ("html type", case(_attachments={"a.jpg": {"content_type": "text/html", "data": JPEG}}), AGENT, Stored(),
+     "content type"),
+    ("type with CRLF", case(_attachments={"a.jpg": {"content_type": "image/jpeg\r\n\r\n<html>",
+                                                     "data": JPEG}}), AGENT, Stored(), "content type"),
+    ("type not Latin-1", case(_attachments={"a.jpg": {"content_type": "image/jpeg; x=图", "data": JPEG}}),
+     AGENT, Stored(), "content type"),
+    ("rated by a device", event(kind="rated"), AGENT, Stored(), "server"),
+    ("server_time by a device", event(server_time="2026-11-24T06:30:00Z"), AGENT, Stored(), "server_time"),
+    ("new case accepted_at", case(status="submitted", accepted_at="2026-11-24T06:30:00Z"), AGENT, Stored(),
+     "accepted_at"),
+    ("accepted_at moved", case(status="accepted", _rev="2-a", accepted_at="2026-11-30T06:30:00Z"), STAFF,
+     Stored(rev="2-a", doc=case(status="accepted", accepted_at="2026-11-24T06:30:00Z")), "accepted_at"),
+    ("deadline moved", case(status="accepted", _rev="2-a", deadline="2027-01-30"), STAFF,
+     Stored(rev="2-a", doc=case(status="accepted", deadline="2026-11-27")), "deadline"),
+    ("review flag cleared", case(status="accepted", _rev="2-a", needs_review=False), STAFF,
+     Stored(rev="2-a", doc=case(status="accepted", needs_review=True)), "needs_review"),
+    ("tracking code changed", case(_rev="1-a", tracking_code="K7QM-9XRT-2HNC"), AGENT,
+     Stored(rev="1-a", doc=case(tracking_code="AAAA-BBBB-CCCC")), "tracking_code"),
+    ("tracking code of another case", case(tracking_code="K7QM-9XRT-2HNC"), AGENT,
+     Stored(tracking_owner=("ot-v-330212001002", "case:01JF0000000000000000000009")), "tracking_code"),
+    ("forged server counter", case(status="submitted", _rev="2-a", meta={"fields": {"status": {
+        "vv": {"server": 9}, "hlc": "000001795933800000-00000-server"}}}), AGENT,
+     Stored(rev="2-a", doc=case(status="submitted", meta={"fields": {"status": {"vv": {"server": 1}}}})),
+     "server"),
+    ("server counter in a new case", case(meta={"fields": {"notes": {"vv": {"server": 1}}}}), AGENT, Stored(),
+     "server"),
+    ("status from an old branch", case(status="approved", _rev="3-b"), STAFF,
+     Stored(rev="3-a", doc=case(status="forwarded"), ancestor=case(status="submitted")), "now forwarded"),
 ]
+
+
+def test_events_are_the_pushing_users_in_their_role() -> None:
+    mine = event(by="agent1", role="village_agent")
+    assert check_document(mine, AGENT, V, Stored(), user="agent1") is None
+    for forged, needle in [(event(by="staff1", role="village_agent"), "by"),
+                           (event(by="agent1", role="citizen"), "role"),
+                           (event(by="agent1"), "role")]:
+        reason = check_document(forged, AGENT, V, Stored(), user="agent1")
+        assert reason is not None and needle in reason
+
+
+def test_acceptance_sets_accepted_at_within_the_servers_clock() -> None:
+    from ulid import ULID
+
+    created = ULID.from_str(CASE.split(":")[1]).timestamp
+    stored = Stored(rev="1-a", doc=case(status="submitted"))
+    at = "2026-11-24T06:30:00Z"
+    from datetime import datetime
+
+    now = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() + 3600
+    accept = case(status="accepted", _rev="1-a", accepted_at=at, deadline="2026-11-27")
+    assert created < now
+    assert check_document(accept, STAFF, V, stored, now=now) is None
+    future = case(status="accepted", _rev="1-a", accepted_at="2027-06-01T00:00:00Z")
+    assert "accepted_at" in str(check_document(future, STAFF, V, stored, now=now))
+    # A re-acceptance after 补正 may not move the clock's start back before the first acceptance.
+    again = Stored(rev="1-a", doc=case(status="submitted", accepted_at=at))
+    back = case(status="accepted", _rev="1-a", accepted_at="2020-01-01T00:00:00Z")
+    assert "accepted_at" in str(check_document(back, STAFF, V, again, now=now))
+
+
+def test_content_types_are_rewritten_to_their_canonical_names() -> None:
+    doc = case(_attachments={"a.jpg": {"content_type": "Image/JPG; q=1", "data": JPEG}})
+    assert check_document(doc, AGENT, V, Stored()) is None
+    assert doc["_attachments"]["a.jpg"]["content_type"] == "image/jpeg"
 
 
 @pytest.mark.parametrize(("name", "doc", "role", "stored", "mode"), ACCEPTED, ids=[r[0] for r in ACCEPTED])
