@@ -8,10 +8,10 @@ memory; only the JSON part and the first bytes of each attachment are read.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
-import secrets
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -119,24 +119,24 @@ def _headers(block: bytes) -> dict[str, str]:
     return headers
 
 
-Segment = bytes | Part
 
 
-def rebuild(doc: dict[str, Any], parts: list[Part],
-            types: list[tuple[str, str]]) -> tuple[list[Segment], str, int]:
-    """A canonical body for CouchDB: our boundary, full part headers, the parts' bytes from the file.
+def inline(doc: dict[str, Any], parts: list[Part], file: IO[bytes]) -> bytes:
+    """The document as JSON with each `follows` attachment's bytes inline (base64), for CouchDB.
 
-    pouchdb-server crashes on some legal-but-unusual multipart bodies (a part without headers),
-    so the engine only ever sees bodies we wrote. `types` holds (name, content type) per part.
+    `revpos` is kept as sent, or set to the revision's generation when the device sent none
+    (Apache CouchDB would store 0, and then refuse the device's later stubs). Content types
+    were checked and made canonical before; each part's bytes are read from the spool once.
     """
-    boundary = secrets.token_hex(16)
-    segments: list[Segment] = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
-                               + json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()]
-    for part, (name, content_type) in zip(parts, types, strict=True):
-        filename = json.dumps(name, ensure_ascii=False)  # quoted and escaped
-        segments.append((f"\r\n--{boundary}\r\nContent-Disposition: attachment; filename={filename}\r\n"
-                         f"Content-Type: {content_type}\r\nContent-Length: {part.length}\r\n\r\n").encode())
-        segments.append(part)
-    segments.append(f"\r\n--{boundary}--".encode())
-    length = sum(len(s) if isinstance(s, bytes) else s.length for s in segments)
-    return segments, f'multipart/related; boundary="{boundary}"', length
+    generation = int(str(doc.get("_rev", "1-")).split("-", 1)[0] or 1)
+    atts = dict(doc.get("_attachments") or {})
+    follows = [name for name, att in atts.items() if isinstance(att, dict) and att.get("follows") is True]
+    for name, part in zip(follows, parts, strict=True):
+        file.seek(part.start)
+        data = file.read(part.length)
+        entry = {k: v for k, v in atts[name].items() if k not in ("follows", "length", "digest")}
+        entry.setdefault("revpos", generation)
+        entry["data"] = base64.b64encode(data).decode("ascii")
+        atts[name] = entry
+    out = {**doc, "_attachments": atts} if atts else doc
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()

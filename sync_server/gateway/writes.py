@@ -9,9 +9,10 @@ list holds only failures too — what a replicator expects.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Sequence, Set
+from collections.abc import Awaitable, Sequence, Set
 from contextlib import suppress
 from dataclasses import replace
 from typing import IO, Any
@@ -356,19 +357,24 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         if reason is not None:
             ctx.counters.documents(0, 1)
             raise ApiError(403, reason, error="forbidden")
-        types = [(name, str(att.get("content_type"))) for name, att in _follows(doc)]
-        segments, upstream_type, size = multipart.rebuild(doc, parts, types)
+        body = (multipart.inline(doc, parts, file) if in_memory
+                else await to_thread.run_sync(multipart.inline, doc, parts, file))
         written = AcceptedWrite(doc_id, str(doc.get("_rev", "")))
         # With new_edits=false the revision is the one sent: its audit record goes first.
         ahead = await _begin(ctx, user, db, [written] if not new_edits else [])
-        response = await forward(ctx.couch, "PUT", doc_path(db, doc_id),
-                                 params=[("new_edits", "false")] if not new_edits else [],
-                                 content=(_joined(file, segments) if in_memory
-                                          else _segment_chunks(file, segments)),
-                                 headers={"Content-Type": upstream_type, "Content-Length": str(size)},
-                                 buffered=True)
     finally:
         file.close()
+    # Stored as JSON with base64 attachments, not as the multipart body that came: Apache
+    # CouchDB ingests it for half the CPU, and a cluster with a node down never answers a
+    # multipart PUT (ADR 0107). The device's link still carried the scans binary.
+    if new_edits:
+        response = await forward(ctx.couch, "PUT", doc_path(db, doc_id), content=body,
+                                 headers=JSON_HEADERS, buffered=True)
+    else:
+        response = one_written(doc_id, str(doc.get("_rev", "")), await forward(
+            ctx.couch, "POST", f"/{quote(db, safe='')}/_bulk_docs",
+            content=b'{"new_edits":false,"docs":[' + body + b"]}",
+            headers=JSON_HEADERS, buffered=True))
     if response.status_code < 300:
         ctx.counters.documents(1, 0)
         if new_edits:
@@ -384,6 +390,26 @@ async def _held(couch: Couch, db: str, doc: JSON, winners: dict[str, Stored],
                 new_edits: bool) -> dict[str, Stored]:
     held = await add_ancestors(couch, db, [doc], winners, new_edits)
     return await add_tracking_owners(couch, db, [doc], held)
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def one_written(doc_id: str, rev: str, answer: Response) -> Response:
+    """A `_bulk_docs` answer for one document (`new_edits=false`), as a PUT would have answered:
+    `[]` is `201 {"ok", "id", "rev"}`; a refused document is its `{"error", "reason"}`."""
+    if answer.status_code >= 300:
+        return answer
+    try:
+        rows = json.loads(bytes(answer.body))
+    except ValueError:
+        rows = []
+    failed = [r for r in rows if isinstance(r, dict) and "error" in r] if isinstance(rows, list) else []
+    if not failed:
+        return JSONResponse({"ok": True, "id": doc_id, "rev": rev}, status_code=201)
+    error = str(failed[0]["error"])
+    status = {"conflict": 409, "forbidden": 403, "unauthorized": 401, "missing_stub": 412}.get(error, 400)
+    return JSONResponse({"error": error, "reason": str(failed[0].get("reason", ""))}, status_code=status)
 
 
 def _follows(doc: JSON) -> list[tuple[str, JSON]]:
@@ -409,32 +435,3 @@ def _size(file: IO[bytes]) -> int:
     size = file.seek(0, os.SEEK_END)
     file.seek(0)
     return size
-
-
-def _joined(file: IO[bytes], segments: Sequence[multipart.Segment]) -> bytes:
-    """The whole upstream body of an in-memory spool, in one piece (one socket write upstream)."""
-    out = []
-    for segment in segments:
-        if isinstance(segment, bytes):
-            out.append(segment)
-        else:
-            file.seek(segment.start)
-            out.append(file.read(segment.length))
-    return b"".join(out)
-
-
-async def _segment_chunks(file: IO[bytes], segments: Sequence[multipart.Segment]) -> AsyncIterator[bytes]:
-    """The upstream body of a spool on disk, read in a thread chunk by chunk."""
-    for segment in segments:
-        if isinstance(segment, bytes):
-            yield segment
-            continue
-        file.seek(segment.start)
-        left = segment.length
-        while left > 0:
-            size = min(256 * 1024, left)
-            chunk = await to_thread.run_sync(file.read, size)
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk

@@ -177,7 +177,7 @@ async def test_a_pull_the_store_refuses_is_counted_shown_and_fetched_next_time(
     from mobile.replication.local import LocalDB
     from mobile.services.sync_runner import SyncRunner
 
-    doc_id, scan = write_case(tmp_path / "agent.sqlite", town.villages[0])
+    doc_id, scan = write_case(tmp_path / "agent.sqlite", town.villages[0], town.agents[0])
     assert sync(tmp_path / "agent.sqlite", server, town.agents[0]).returncode == 0
     original = LocalDB.write_docs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -43,12 +44,22 @@ def test_multipart_scan_and_rebuild() -> None:
     parsed, parts = multipart.scan(io.BytesIO(body), b"bnd")
     assert parsed == doc and len(parts) == 1
     assert parts[0].length == len(scan_bytes) and parts[0].head == scan_bytes[:16]
-    segments, content_type, length = multipart.rebuild(parsed, parts, [("a.jpg", "image/jpeg")])
-    assert content_type.startswith("multipart/related; boundary=")
-    rebuilt = b"".join(s if isinstance(s, bytes) else body[s.start:s.start + s.length] for s in segments)
-    assert len(rebuilt) == length
-    again, again_parts = multipart.scan(io.BytesIO(rebuilt), multipart.boundary_of(content_type))
-    assert again == doc and again_parts[0].length == len(scan_bytes)
+    inlined = json.loads(multipart.inline(parsed, parts, io.BytesIO(body)))
+    assert inlined["_attachments"]["a.jpg"] == {  # revpos from the revision when none came
+        "content_type": "image/jpeg", "revpos": 1, "data": base64.b64encode(scan_bytes).decode()}
+
+
+def test_inline_keeps_stubs_and_the_revpos_sent() -> None:
+    doc = {"_id": "case:1", "_rev": "3-x", "_attachments": {
+        "old.png": {"stub": True, "digest": "md5-x", "revpos": 0, "content_type": "image/png", "length": 3},
+        "a.jpg": {"follows": True, "content_type": "image/jpeg", "length": 3, "revpos": 3,
+                  "digest": "md5-y"}}}
+    body = (b"--bnd\r\nContent-Type: application/json\r\n\r\n" + json.dumps(doc).encode()
+            + b"\r\n--bnd\r\nContent-Type: image/jpeg\r\n\r\nabc\r\n--bnd--")
+    parsed, parts = multipart.scan(io.BytesIO(body), b"bnd")
+    atts = json.loads(multipart.inline(parsed, parts, io.BytesIO(body)))["_attachments"]
+    assert atts["old.png"] == doc["_attachments"]["old.png"]
+    assert atts["a.jpg"] == {"content_type": "image/jpeg", "revpos": 3, "data": "YWJj"}
 
 
 def test_multipart_errors() -> None:
