@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterable, Iterable, Mapping
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from starlette.background import BackgroundTask
@@ -36,22 +37,27 @@ def unavailable() -> Response:
 async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tuple[str, str]] = (),
                   content: bytes | AsyncIterable[bytes] | None = None,
                   headers: Mapping[str, str] | None = None,
-                  read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False) -> Response:
+                  read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False,
+                  feed: bool = False) -> Response:
     """Send one request upstream and stream its answer back (`buffered`: read it whole first).
 
     `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
     passes through as it came (the app's GZip middleware leaves an encoded answer alone); else
     CouchDB is asked for the identity encoding. Either way the gateway never decodes and
     re-encodes a body (ADR 0047). A streamed request body (`content` an async iterable) needs
-    its `Content-Length` in `headers`.
+    its `Content-Length` in `headers`. `params` are the checked ones (`gateway.query`), sent
+    percent-encoded in full so the engine's query parser sees exactly them (ADR 0104). `feed`:
+    a longpoll, sent through the feeds' own pool (`Couch.feeds`).
     """
     wanted = {"Accept-Encoding": "gzip" if client_gzip else "identity", **(headers or {})}
-    url = URL(couch.base_url + path, encoded=True)  # `path` is quoted already (`couch.doc_path`)
+    query = urlencode(list(params), quote_via=quote, safe="")
+    # `path` is quoted already (`couch.doc_path`), and so is the query.
+    url = URL(couch.base_url + path + (f"?{query}" if query else ""), encoded=True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout)
+    pool = couch.feeds() if feed else couch.forwarding()
     try:
-        upstream = await couch.forwarding().request(
-            method, url, params=list(params) or None, data=content, headers=wanted, timeout=timeout,
-            auto_decompress=not client_gzip)
+        upstream = await pool.request(
+            method, url, data=content, headers=wanted, timeout=timeout, auto_decompress=not client_gzip)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("CouchDB unreachable for %s %s: %s", method, path, type(exc).__name__)
         return unavailable()
