@@ -9,16 +9,13 @@ Counts are per process, in memory, like the login limits (ADR 0042).
 
     slot = feeds.admit(user.username)     # ApiError(429) when over a bound
     ...                                   # forward the longpoll
-    slot.release()                        # idempotent; `held(response, slot)` does it when sent
+    slot.release()                        # idempotent
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from sync_server.couch import FEED_POOL
 from sync_server.errors import ApiError
@@ -73,19 +70,3 @@ class Feeds:
 def _busy(reason: str) -> ApiError:
     return ApiError(429, f"{reason}: retry in {RETRY_AFTER} s", error="too_many_requests",
                     headers={"Retry-After": str(RETRY_AFTER)})
-
-
-class Held(Response):
-    """A response that releases its slot once sent, abandoned or failed — whichever comes first."""
-
-    def __init__(self, inner: Response, slot: Slot) -> None:  # Response.__init__ would render a body
-        self.inner, self.slot = inner, slot
-        self.status_code = inner.status_code
-        self.background = None
-        self.raw_headers = inner.raw_headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.inner(scope, receive, send)
-        finally:
-            self.slot.release()

@@ -37,8 +37,7 @@ def unavailable() -> Response:
 async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tuple[str, str]] = (),
                   content: bytes | AsyncIterable[bytes] | None = None,
                   headers: Mapping[str, str] | None = None,
-                  read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False,
-                  feed: bool = False) -> Response:
+                  read_timeout: float = 60.0, client_gzip: bool = False, buffered: bool = False) -> Response:
     """Send one request upstream and stream its answer back (`buffered`: read it whole first).
 
     `client_gzip`: the device accepts gzip. Then CouchDB is asked for gzip and a gzipped answer
@@ -46,17 +45,13 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
     CouchDB is asked for the identity encoding. Either way the gateway never decodes and
     re-encodes a body (ADR 0047). A streamed request body (`content` an async iterable) needs
     its `Content-Length` in `headers`. `params` are the checked ones (`gateway.query`), sent
-    percent-encoded in full so the engine's query parser sees exactly them (ADR 0104). `feed`:
-    a longpoll, sent through the feeds' own pool (`Couch.feeds`).
+    percent-encoded in full so the engine's query parser sees exactly them (ADR 0104).
     """
     wanted = {"Accept-Encoding": "gzip" if client_gzip else "identity", **(headers or {})}
-    query = urlencode(list(params), quote_via=quote, safe="")
-    # `path` is quoted already (`couch.doc_path`), and so is the query.
-    url = URL(couch.base_url + path + (f"?{query}" if query else ""), encoded=True)
+    url = upstream_url(couch, path, params)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout)
-    pool = couch.feeds() if feed else couch.forwarding()
     try:
-        upstream = await pool.request(
+        upstream = await couch.forwarding().request(
             method, url, data=content, headers=wanted, timeout=timeout, auto_decompress=not client_gzip)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("CouchDB unreachable for %s %s: %s", method, path, type(exc).__name__)
@@ -78,6 +73,12 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
         kept.update({"Content-Encoding": encoding, "Vary": "Accept-Encoding"})
     return StreamingResponse(_chunks(upstream), status_code=upstream.status, headers=kept,
                              background=BackgroundTask(_let_go, upstream))
+
+
+def upstream_url(couch: Couch, path: str, params: Iterable[tuple[str, str]] = ()) -> URL:
+    """`path` (quoted already: `couch.doc_path`) with `params` percent-encoded in full."""
+    query = urlencode(list(params), quote_via=quote, safe="")
+    return URL(couch.base_url + path + (f"?{query}" if query else ""), encoded=True)
 
 
 async def _read_whole(upstream: aiohttp.ClientResponse) -> bytes | None:

@@ -205,6 +205,8 @@ def changes_request(query: Query, method: str, body: object = None) -> ChangesRe
     elif filtered != ("doc_ids" in query.params):
         raise bad("filter=_doc_ids 与 doc_ids 必须同时给出 / filter=_doc_ids and doc_ids go together")
     longpoll = query.get("feed", "normal") == "longpoll"
+    if longpoll and query.get("descending") == "true":
+        raise bad("长轮询不能倒序 / a longpoll feed cannot be descending")
     params = query.items("heartbeat", "timeout")
     wait_ms = 0
     if longpoll:

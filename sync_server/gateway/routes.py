@@ -23,7 +23,7 @@ from sync_server.couch import doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import MAX_SMALL, read_json
 from sync_server.gateway.diff import revs_diff
-from sync_server.gateway.feeds import Held
+from sync_server.gateway.longpoll import longpoll
 from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse_sync_path
 from sync_server.gateway.proxy import forward as forward_to
 from sync_server.gateway.query import Query, bulk_get_body, changes_request, parse_query
@@ -77,13 +77,10 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
                                      content=changes.body, headers=headers, read_timeout=changes.wait)
             slot = ctx.feeds.admit(user.username)
             try:
-                answer = await forward(couch, method, f"/{db}/_changes", params=changes.params,
-                                       content=changes.body, headers=headers, read_timeout=changes.wait,
-                                       feed=True)
-            except BaseException:
+                return await longpoll(couch, f"/{db}/_changes", changes,
+                                      client_gzip="gzip" in request.headers.get("accept-encoding", ""))
+            finally:
                 slot.release()
-                raise
-            return Held(answer, slot)
         case Endpoint.REVS_DIFF:
             return await revs_diff(ctx, request, db, MAX_LIST)
         case Endpoint.BULK_GET:

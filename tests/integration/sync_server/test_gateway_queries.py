@@ -61,6 +61,7 @@ async def test_doc_ids_filter_without_ids_is_refused_and_the_engine_stays_up(
     ("GET", "/_changes?timeout=soon&feed=longpoll", None),
     ("GET", "/_changes?heartbeat=-5&feed=longpoll", None),
     ("GET", "/_changes?view=x/y", None),
+    ("GET", "/_changes?feed=longpoll&descending=true", None),
     ("GET", "/_changes?include_docs", None),  # no '='
     ("GET", "/_changes?%ff=1", None),  # not UTF-8
     ("POST", "/_changes?filter=_doc_ids&doc_ids=[%22a%22]", {"doc_ids": ["a"]}),
@@ -136,6 +137,21 @@ async def test_documented_queries_still_answer(api_server: RunningServer, townsh
         bulk = c.post(f"/{db}/_bulk_get?revs=true&latest=true",
                       json={"docs": [{"id": doc, "rev": case["_rev"]}, {"id": other["_id"]}]})
         assert bulk.status_code == 200 and len(bulk.json()["results"]) == 2
+
+
+async def test_a_longpoll_ends_at_its_timeout_on_every_engine(
+        api_server: RunningServer, township: Township, couch: Couch) -> None:
+    """pouchdb-server ignores `timeout`: the gateway keeps it, answering CouchDB's empty answer."""
+    db = township.dbs[0]
+    last = (await couch.changes(db, since="now"))["last_seq"]
+    with client(api_server.url, token_for(api_server.url, township.agents[0])) as c:
+        for extra in ("", "&heartbeat=500", "&filter=_doc_ids&doc_ids=[%22case:none%22]"):
+            answer = c.get(f"/{db}/_changes?feed=longpoll&timeout=1000&since=now{extra}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["results"] == []
+            again = c.get(f"/{db}/_changes", params={"since": str(answer.json()["last_seq"])})
+            assert again.status_code == 200 and again.json()["results"] == []
+    assert last is not None
 
 
 async def test_longpolls_are_bounded_per_user_and_others_still_read(
