@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sync_server import jsonlimits
 from sync_server.auth.accounts import databases, load_user, user_from_doc
 from sync_server.auth.current import current_user
 from sync_server.auth.devices import DEVICE_ID, DeviceRevoked, start_family
@@ -34,7 +34,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         if len(body) > MAX_BODY:
             raise ApiError(413, "请求过大 / request body too large")
     try:
-        data = json.loads(body)
+        data = jsonlimits.loads(body)
     except ValueError:
         raise ApiError(400, "JSON 格式错误 / malformed JSON") from None
     if not isinstance(data, dict):
