@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from sync_server.auth.cache import AccountCache
@@ -38,6 +39,7 @@ class ServerContext:
     # None: every request re-reads its user and device (strict; tests that build their own context).
     accounts: AccountCache | None = None
     absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
+    verifications: CapacityLimiter | None = None  # argon2id checks at once (made in the running loop)
     feeds: Feeds = field(default_factory=Feeds)  # longpolls held, per user and in total (ADR 0104)
     _couch: Couch | None = None
     _journal: AuditJournal | None = None
