@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from sync_server.errors import ApiError
 from sync_server.gateway.paths import Endpoint
 
-MAX_QUERY = 64 * 1024  # bytes of a query string (a `doc_ids` list of a few hundred ids)
+MAX_QUERY = 16 * 1024  # bytes of a query string (longer `doc_ids` lists go in a POST body)
 MAX_LIST = 1000  # entries of `doc_ids`, `open_revs`, `atts_since`
 MAX_ID = 1024  # characters of one document id in `doc_ids`
 MAX_FEED_WAIT_MS = 60_000  # a longpoll is answered after at most this long (ADR 0104)
