@@ -218,8 +218,8 @@ def changes_request(query: Query, method: str, body: object = None) -> ChangesRe
 MAX_BULK_GET = 10_000  # documents asked for in one `_bulk_get` (a replicator asks for 100 or so)
 
 
-def bulk_get_body(body: object) -> bytes:
-    """`{"docs": [{"id", "rev"?, "atts_since"?}]}` checked and re-serialized with those keys only."""
+def bulk_get_docs(body: object) -> list[dict[str, object]]:
+    """The entries of `{"docs": [{"id", "rev"?, "atts_since"?}]}`, checked, with those keys only."""
     docs = body.get("docs") if isinstance(body, dict) else None
     if not isinstance(docs, list) or len(docs) > MAX_BULK_GET:
         raise bad(f"_bulk_get 需要 {{\"docs\": [...]}}（至多 {MAX_BULK_GET} 项）/ the body must be "
@@ -240,4 +240,12 @@ def bulk_get_body(body: object) -> bytes:
                 raise bad("atts_since 必须是版本号数组 / atts_since must be a JSON array of revisions")
             entry["atts_since"] = revs
         asked.append(entry)
-    return json.dumps({"docs": asked}, ensure_ascii=False).encode()
+    return asked
+
+
+def named_revs(query: Query) -> list[str]:
+    """The revisions a document GET names (`rev`, `open_revs` unless `all`)."""
+    revs = [query.get("rev")] if query.get("rev") else []
+    if query.get("open_revs") not in ("", "all"):
+        revs += json.loads(query.get("open_revs"))
+    return revs

@@ -13,7 +13,7 @@ from functools import partial
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sync_server.auth.accounts import User
@@ -23,10 +23,11 @@ from sync_server.couch import doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import MAX_SMALL, read_json
 from sync_server.gateway.diff import revs_diff
+from sync_server.gateway.latest import all_known
 from sync_server.gateway.longpoll import longpoll
 from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse_sync_path
 from sync_server.gateway.proxy import forward as forward_to
-from sync_server.gateway.query import Query, bulk_get_body, changes_request, parse_query
+from sync_server.gateway.query import Query, bulk_get_docs, changes_request, named_revs, parse_query
 from sync_server.gateway.writes import bulk_docs, put_document
 from sync_server.provision import village_of
 
@@ -84,16 +85,30 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
         case Endpoint.REVS_DIFF:
             return await revs_diff(ctx, request, db, MAX_LIST)
         case Endpoint.BULK_GET:
-            body = bulk_get_body(await read_json(request, MAX_LIST))
-            return await forward(couch, "POST", f"/{db}/_bulk_get", params=query.items(), content=body,
+            docs = bulk_get_docs(await read_json(request, MAX_LIST))
+            if not docs:  # CouchDB's answer; pouchdb-server never answers an empty list
+                return JSONResponse({"results": []})
+            params = query.items()
+            if query.get("latest") == "true":
+                asked: dict[str, list[str]] = {}
+                for doc in docs:
+                    if isinstance(doc.get("rev"), str):
+                        asked.setdefault(str(doc["id"]), []).append(str(doc["rev"]))
+                if not await all_known(couch, db, asked):
+                    params = query.items("latest")
+            body = json.dumps({"docs": docs}, ensure_ascii=False).encode()
+            return await forward(couch, "POST", f"/{db}/_bulk_get", params=params, content=body,
                                  headers={"Content-Type": "application/json", **accept})
         case Endpoint.BULK_DOCS:
             return await bulk_docs(ctx, request, user, db, _village(db))
         case Endpoint.DOCUMENT if method == "PUT":
             return await put_document(ctx, request, user, db, _village(db), path.doc_id)
         case Endpoint.DOCUMENT:
-            return await forward(couch, method, doc_path(db, path.doc_id),
-                                 params=query.items(), headers=accept)
+            params = query.items()
+            revs = named_revs(query)
+            if query.get("latest") == "true" and revs and not await all_known(couch, db, {path.doc_id: revs}):
+                params = query.items("latest")
+            return await forward(couch, method, doc_path(db, path.doc_id), params=params, headers=accept)
         case Endpoint.ATTACHMENT:
             target = doc_path(db, path.doc_id) + "/" + quote(path.attachment, safe="/")
             return await forward(couch, method, target, params=query.items())

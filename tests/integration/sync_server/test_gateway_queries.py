@@ -112,6 +112,31 @@ async def test_malformed_queries_are_refused_before_the_engine(
         assert c.get(f"/{db}/").status_code == 200
 
 
+async def test_latest_with_an_unknown_revision_and_an_empty_bulk_get_leave_the_engine_up(
+        api_server: RunningServer, township: Township, couch: Couch) -> None:
+    """pouchdb-server exits on `latest=true` naming a revision the document lacks, and never
+    answers `_bulk_get` of nothing: the gateway answers CouchDB's way and the engine stays up."""
+    case = await _stored_case(couch, township)
+    db, doc = township.dbs[0], case["_id"]
+    with client(api_server.url, token_for(api_server.url, township.agents[0])) as c:
+        json_only = {"Accept": "application/json"}
+        unknown = c.get(f"/{db}/{doc}", params={"open_revs": '["1-abc"]', "latest": "true"},
+                        headers=json_only)
+        assert unknown.status_code == 200 and unknown.json() == [{"missing": "1-abc"}]
+        both = json.dumps([case["_rev"], "1-abc"])
+        mixed = c.get(f"/{db}/{doc}", params={"open_revs": both, "latest": "true"}, headers=json_only)
+        assert mixed.status_code == 200 and {"missing": "1-abc"} in mixed.json()
+        assert c.get(f"/{db}/{doc}", params={"rev": "1-abc", "latest": "true"}).status_code == 404
+        bulk = c.post(f"/{db}/_bulk_get?latest=true&revs=true", json={"docs": [{"id": doc, "rev": "1-abc"}]})
+        assert bulk.status_code == 200
+        assert {"error", "missing"} & set(bulk.json()["results"][0]["docs"][0])  # CouchDB | pouchdb-server
+        assert c.post(f"/{db}/_bulk_get", json={"docs": []}).json() == {"results": []}
+        known = c.get(f"/{db}/{doc}", params={"open_revs": json.dumps([case["_rev"]]), "latest": "true"},
+                      headers=json_only)
+        assert known.json()[0]["ok"]["_rev"] == case["_rev"]
+        assert c.get(f"/{db}/").status_code == 200
+
+
 async def test_documented_queries_still_answer(api_server: RunningServer, township: Township,
                                                couch: Couch) -> None:
     case = await _stored_case(couch, township)

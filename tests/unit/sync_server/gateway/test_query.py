@@ -7,7 +7,7 @@ import pytest
 from sync_server.errors import ApiError
 from sync_server.gateway.feeds import Feeds
 from sync_server.gateway.paths import Endpoint
-from sync_server.gateway.query import MAX_FEED_WAIT_MS, bulk_get_body, changes_request, parse_query
+from sync_server.gateway.query import MAX_FEED_WAIT_MS, bulk_get_docs, changes_request, parse_query
 
 
 def test_a_longpoll_timeout_is_capped_and_its_heartbeat_not_forwarded() -> None:
@@ -24,7 +24,7 @@ def test_values_are_re_serialized_not_copied() -> None:
     query = parse_query(b"open_revs=%5B%20%221-abc%22%20%5D&revs=true", Endpoint.DOCUMENT, "GET")
     assert query.items() == [("open_revs", '["1-abc"]'), ("revs", "true")]
     assert parse_query(b"limit=007", Endpoint.CHANGES, "GET").get("limit") == "7"
-    assert bulk_get_body({"docs": [{"id": "a", "rev": "1-x"}]}) == b'{"docs": [{"id": "a", "rev": "1-x"}]}'
+    assert bulk_get_docs({"docs": [{"id": "a", "rev": "1-x"}]}) == [{"id": "a", "rev": "1-x"}]
 
 
 @pytest.mark.parametrize("raw", [b"a=1", b"since=1&since=2", b"feed=continuous", b"x", b"since=%ff"])
