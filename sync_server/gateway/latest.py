@@ -17,6 +17,15 @@ from urllib.parse import quote
 
 from sync_server.couch import Couch
 from sync_server.gateway.lookups import IDENTITY
+from sync_server.gateway.query import Query
+
+
+async def checked_latest(couch: Couch, db: str, query: Query,
+                         named: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The query's parameters, without `latest` when it names a revision the engine lacks."""
+    if query.get("latest") != "true" or await all_known(couch, db, named):
+        return query.items()
+    return query.items("latest")
 
 
 async def all_known(couch: Couch, db: str, wanted: dict[str, list[str]]) -> bool:

@@ -243,6 +243,15 @@ def bulk_get_docs(body: object) -> list[dict[str, object]]:
     return asked
 
 
+def named_in(docs: list[dict[str, object]]) -> dict[str, list[str]]:
+    """The revisions `_bulk_get` entries name, by document id."""
+    named: dict[str, list[str]] = {}
+    for doc in docs:
+        if isinstance(doc.get("rev"), str):
+            named.setdefault(str(doc["id"]), []).append(str(doc["rev"]))
+    return named
+
+
 def named_revs(query: Query) -> list[str]:
     """The revisions a document GET names (`rev`, `open_revs` unless `all`)."""
     revs = [query.get("rev")] if query.get("rev") else []

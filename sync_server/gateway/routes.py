@@ -23,11 +23,11 @@ from sync_server.couch import doc_path
 from sync_server.errors import ApiError
 from sync_server.gateway.bodies import MAX_SMALL, read_json
 from sync_server.gateway.diff import revs_diff
-from sync_server.gateway.latest import all_known
+from sync_server.gateway.latest import checked_latest
 from sync_server.gateway.longpoll import longpoll
 from sync_server.gateway.paths import METHODS, WRITES, Endpoint, SyncPath, parse_sync_path
 from sync_server.gateway.proxy import forward as forward_to
-from sync_server.gateway.query import Query, bulk_get_docs, changes_request, named_revs, parse_query
+from sync_server.gateway.query import Query, bulk_get_docs, changes_request, named_in, named_revs, parse_query
 from sync_server.gateway.writes import bulk_docs, put_document
 from sync_server.provision import village_of
 
@@ -88,14 +88,7 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
             docs = bulk_get_docs(await read_json(request, MAX_LIST))
             if not docs:  # CouchDB's answer; pouchdb-server never answers an empty list
                 return JSONResponse({"results": []})
-            params = query.items()
-            if query.get("latest") == "true":
-                asked: dict[str, list[str]] = {}
-                for doc in docs:
-                    if isinstance(doc.get("rev"), str):
-                        asked.setdefault(str(doc["id"]), []).append(str(doc["rev"]))
-                if not await all_known(couch, db, asked):
-                    params = query.items("latest")
+            params = await checked_latest(couch, db, query, named_in(docs))
             body = json.dumps({"docs": docs}, ensure_ascii=False).encode()
             return await forward(couch, "POST", f"/{db}/_bulk_get", params=params, content=body,
                                  headers={"Content-Type": "application/json", **accept})
@@ -104,10 +97,7 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
         case Endpoint.DOCUMENT if method == "PUT":
             return await put_document(ctx, request, user, db, _village(db), path.doc_id)
         case Endpoint.DOCUMENT:
-            params = query.items()
-            revs = named_revs(query)
-            if query.get("latest") == "true" and revs and not await all_known(couch, db, {path.doc_id: revs}):
-                params = query.items("latest")
+            params = await checked_latest(couch, db, query, {path.doc_id: named_revs(query)})
             return await forward(couch, method, doc_path(db, path.doc_id), params=params, headers=accept)
         case Endpoint.ATTACHMENT:
             target = doc_path(db, path.doc_id) + "/" + quote(path.attachment, safe="/")
