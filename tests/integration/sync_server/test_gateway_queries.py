@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from sync_server.couch import Couch
+from sync_server.engine import project_engine_dir
 from sync_server.gateway.feeds import MAX_PER_USER
 from tests.integration.sync_server.gateway_helpers import client, make_case
 from tests.integration.sync_server.server_fixtures import RunningServer, Township, token_for
 from tests.waiting import wait_until
+
+LIVE_SCRIPT = Path(__file__).with_name("pouchdb_live.js")
 
 
 def _refused(response: httpx.Response) -> None:
@@ -206,3 +213,26 @@ async def test_longpolls_are_bounded_per_user_and_others_still_read(
         answered = await asyncio.gather(*feeds)
         assert all(r.status_code == 200 and r.json()["results"] for r in answered)
     await wait_until(lambda: api_server.ctx.feeds.held == 0, what="the slots given back once answered")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is needed for the PouchDB client")
+async def test_pouchdb_live_pull_gets_a_change_through_the_gateways_longpoll(
+        api_server: RunningServer, township: Township, couch: Couch, tmp_path: Path) -> None:
+    """A real client's longpolls (with heartbeat) still deliver changes as they happen."""
+    db, village = township.dbs[0], township.villages[0]
+    await couch.put_doc(db, make_case(village))
+    later = make_case(village)
+    config = {"remote": f"{api_server.url}/sync/{db}", "token": token_for(api_server.url, township.agents[0]),
+              "dir": str(tmp_path), "wait_for": later["_id"]}
+    env = {**os.environ, "NODE_PATH": str(project_engine_dir() / "node_modules")}
+    with subprocess.Popen(["node", str(LIVE_SCRIPT), json.dumps(config)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env) as node:
+        try:
+            assert node.stdout is not None and node.stdout.readline().strip() == "ready"
+            await couch.put_doc(db, later)  # written while PouchDB waits in a longpoll
+            out, err = node.communicate(timeout=120)
+        finally:
+            node.kill()
+    assert node.returncode == 0, err[-2000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["arrived"] == later["_id"] and result["longpolls"] >= 1
