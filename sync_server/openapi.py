@@ -216,15 +216,19 @@ def _server_paths() -> dict[str, JSON]:
         "/healthz": {"get": op("server", "liveness and CouchDB reachability", _json("ok, couchdb, engine"),
                                errors={"503": "CouchDB does not answer"})},
         "/metrics": {"get": op("server",
-                               "Prometheus metrics (loopback without a proxy, or a county operator)",
+                               "Prometheus metrics (loopback without a proxy, or an operator of every "
+                               "county served)",
                                {"description": "Prometheus text format",
                                 "content": {"text/plain": {"schema": STRING}}},
                                errors=AUTH_ERRORS, security=[{}, {"bearer": []}])},
         "/api/openapi.json": {"get": op("server", "this document", _json("OpenAPI 3.1"))},
         "/api/auth/login": {"post": op(
-            "auth", "log in with username, password and device id (registers the device)", tokens,
-            errors={"400": "missing field", "401": "wrong username or password", "403": "device revoked",
-                    "429": "too many failures (Retry-After)"},
+            "auth", "log in with username, password and device id (registers the device; on a device id "
+            "another user registered, the caller gets a seat of its own, `user.device`)", tokens,
+            errors={"400": "missing field, malformed or too deeply nested JSON",
+                    "401": "wrong username or password", "403": "device revoked",
+                    "409": "the device was registered by another user at that moment",
+                    "413": "body too large", "429": "too many failures (Retry-After)"},
             body=_body(_fields("username", "password", "device_id", username=STRING, password=STRING,
                                device_id=STRING)))},
         "/api/auth/refresh": {"post": op("auth", "trade a refresh token for a new pair (single use)", tokens,

@@ -109,7 +109,7 @@ async def login(request: Request) -> Response:
         raise ApiError(403, "此终端已被注销 / this device has been revoked by an administrator") from None
     body = await _pair(ctx, user.username, user.role.value, device, family)
     body["user"] = {"username": user.username, "role": user.role.value, "divisions": list(user.divisions),
-                    "databases": await databases(ctx.couch, user)}
+                    "databases": await databases(ctx.couch, user), "device": device}
     log.info("login %s on device %s", user.username, device)
     return JSONResponse(body)
 

@@ -28,7 +28,7 @@ async def test_another_users_login_with_my_device_id_does_not_sign_me_out(
     attacker = login(api_server.url, township.agents[0], device=device)
     assert attacker.status_code == 200, attacker.text
     seat = _me(api_server, attacker.json()["access_token"]).json()["device"]
-    assert seat != device and seat.startswith(device + "@")
+    assert seat != device and seat.startswith(device + "@") and attacker.json()["user"]["device"] == seat
     # The owner keeps working: access token and refresh token.
     assert _me(api_server, staff["access_token"]).status_code == 200
     refreshed = httpx.post(f"{api_server.url}/api/auth/refresh",
