@@ -40,14 +40,16 @@ class Guarded:
 
 
 @contextlib.contextmanager
-def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: float) -> Iterator[Guarded]:
+def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: float,
+                   body_window: float = 30.0) -> Iterator[Guarded]:
     """The app under `onetrip up`'s uvicorn configuration, with a small connection limit."""
     port = free_port()
     settings = settings_from_env({"ONETRIP_DATA": str(data), "COUCHDB_URL": couchdb_url})
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
                         key=load_signing_key(settings.secrets_dir))
-    app = create_app(settings, ctx=ctx, route_modules=("sync_server.health",))
-    server = _Server(server_config(app, "127.0.0.1", port, limit=limit, header_timeout=header_timeout))
+    app = create_app(settings, ctx=ctx, route_modules=("sync_server.health", "sync_server.auth.routes"))
+    server = _Server(server_config(app, "127.0.0.1", port, limit=limit, header_timeout=header_timeout,
+                                   body_window=body_window))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started or not thread.is_alive(), what="the server to start")
@@ -111,3 +113,19 @@ def test_a_request_head_that_never_completes_is_closed(couchdb_url: str, tmp_pat
                          what="stalled heads closed")
         # Complete heads are still served.
         assert httpx.get(served.url + "/nowhere", timeout=30).status_code == 404
+
+
+def test_a_body_that_trickles_is_closed_without_a_traceback(
+        couchdb_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with guarded_server(tmp_path, couchdb_url, limit=100, header_timeout=30, body_window=0.5) as served, \
+            caplog.at_level(logging.INFO):
+        with socket.create_connection(("127.0.0.1", served.port)) as slow:
+            slow.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100000\r\n\r\n{")
+            wait_for(lambda: _closed_by_server(slow), what="the trickling body closed")
+        # A body sent at once is served as before.
+        answer = httpx.post(served.url + "/api/auth/login", json={"username": "nobody-here", "password": "x",
+                                                                 "device_id": "d"}, timeout=30)
+        assert answer.status_code == 401
+    assert [r for r in caplog.records if r.name == "sync_server.serving" and "slower" in r.getMessage()]
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], caplog.text
