@@ -5,9 +5,11 @@
 Limits real documents never reach (ADR 0104): a case nests 5 levels (`meta.fields.<field>.vv`),
 a `_bulk_docs` body 2 more. A string is at most 1 MiB (a name, a note, a document id) except
 the base64 `data` of an inline attachment (`_attachments.<name>.data`), which may reach 7 MiB:
-the write rules cap the attachment itself at 5 MiB (4/3 of that in base64). Deeper nesting is
-400, a longer string 413 — never a `RecursionError` 500 (Python's parser gives up near 1,000
-levels), and never a 30 MB "field" that sidesteps the attachment cap and makes every device
+the write rules cap the attachment itself at 5 MiB (4/3 of that in base64). All the other
+strings of a body together are at most 8 MiB — CouchDB's own `max_document_size` for one
+document, and a hundred cases are a few hundred KB. Deeper nesting is 400, longer strings
+413 — never a `RecursionError` 500 (Python's parser gives up near 1,000 levels), and never a
+30 MB "field" (or thirty 1 MiB ones) that sidesteps the attachment cap and makes every device
 that pulls the document hold it in memory.
 """
 
@@ -21,6 +23,7 @@ from sync_server.errors import ApiError
 MAX_DEPTH = 64  # nesting levels of objects and arrays
 MAX_STRING = 1024 * 1024  # characters of any string or object key
 MAX_INLINE_ATTACHMENT = 7 * 1024 * 1024  # characters of `_attachments.<name>.data` (base64)
+MAX_TEXT = 8 * 1024 * 1024  # characters of all strings and keys of a body but inline attachment data
 
 
 def too_deep() -> ApiError:
@@ -28,8 +31,8 @@ def too_deep() -> ApiError:
                     error="bad_request")
 
 
-def too_long(limit: int) -> ApiError:
-    return ApiError(413, f"JSON 字符串过长（上限 {limit // 1024} KiB）/ a JSON string is longer than "
+def too_long(limit: int, what: str = "a JSON string is") -> ApiError:
+    return ApiError(413, f"JSON 字符串过长（上限 {limit // 1024} KiB）/ {what} longer than "
                     f"{limit // 1024} KiB: send files as attachments", error="request_entity_too_large")
 
 
@@ -49,11 +52,12 @@ _PLAIN, _ATTACHMENTS, _ATTACHMENT = 0, 1, 2
 
 
 def check(value: Any) -> None:
-    """Raise ApiError when `value` nests deeper than MAX_DEPTH or holds a string past its limit."""
+    """Raise ApiError when `value` nests deeper than MAX_DEPTH or holds strings past their limits."""
     if isinstance(value, str):
         if len(value) > MAX_STRING:
             raise too_long(MAX_STRING)
         return
+    text = 0
     stack: list[tuple[Any, int, int]] = [(value, 1, _PLAIN)]
     while stack:
         node, depth, kind = stack.pop()
@@ -61,12 +65,17 @@ def check(value: Any) -> None:
             raise too_deep()
         if isinstance(node, dict):
             for key, item in node.items():
+                text += len(key)
                 if len(key) > MAX_STRING:
                     raise too_long(MAX_STRING)
                 if isinstance(item, str):
-                    limit = MAX_INLINE_ATTACHMENT if kind == _ATTACHMENT and key == "data" else MAX_STRING
-                    if len(item) > limit:
-                        raise too_long(limit)
+                    if kind == _ATTACHMENT and key == "data":
+                        if len(item) > MAX_INLINE_ATTACHMENT:
+                            raise too_long(MAX_INLINE_ATTACHMENT)
+                        continue
+                    text += len(item)
+                    if len(item) > MAX_STRING:
+                        raise too_long(MAX_STRING)
                 elif isinstance(item, (dict, list)):
                     inner = (_ATTACHMENTS if key == "_attachments" and kind == _PLAIN else
                              _ATTACHMENT if kind == _ATTACHMENTS else _PLAIN)
@@ -74,7 +83,10 @@ def check(value: Any) -> None:
         elif isinstance(node, list):
             for item in node:
                 if isinstance(item, str):
+                    text += len(item)
                     if len(item) > MAX_STRING:
                         raise too_long(MAX_STRING)
                 elif isinstance(item, (dict, list)):
                     stack.append((item, depth + 1, _PLAIN))
+        if text > MAX_TEXT:
+            raise too_long(MAX_TEXT, "the text of this body is")

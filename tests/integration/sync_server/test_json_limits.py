@@ -76,12 +76,14 @@ async def test_deep_json_is_400_on_every_endpoint(full_server: RunningServer, to
 
 async def test_a_30_mb_string_field_is_refused_and_inline_scans_still_pass(
         full_server: RunningServer, township: Township) -> None:
-    """F12: a string "field" cannot sidestep the 5 MiB attachment cap; a 3 MiB inline scan can."""
+    """F12: string "fields" cannot sidestep the 5 MiB attachment cap; a 3 MiB inline scan can."""
     db, village = township.dbs[0], township.villages[0]
     with client(full_server.url, token_for(full_server.url, township.agents[0])) as c:
         huge = make_case(village, notes="x" * (30 * 1024 * 1024))
         _json_error(c.post(f"/{db}/_bulk_docs", json={"docs": [huge]}), 413)
         _json_error(c.put(f"/{db}/{huge['_id']}", json=huge), 413)
+        many = make_case(village, answers={f"q{i}": "z" * (1024 * 1024 - 10) for i in range(12)})
+        _json_error(c.post(f"/{db}/_bulk_docs", json={"docs": [many]}), 413)  # 12 strings within the cap
         key = make_case(village)
         key["answers"] = {"k" * (2 * 1024 * 1024): 1}
         _json_error(c.post(f"/{db}/_bulk_docs", json={"docs": [key]}), 413)
