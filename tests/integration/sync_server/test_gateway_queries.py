@@ -183,6 +183,9 @@ async def test_a_longpoll_ends_at_its_timeout_on_every_engine(
             assert answer.json()["results"] == []
             again = c.get(f"/{db}/_changes", params={"since": str(answer.json()["last_seq"])})
             assert again.status_code == 200 and again.json()["results"] == []
+        posted = c.post(f"/{db}/_changes?feed=longpoll&timeout=1000&since=now&filter=_doc_ids",
+                        json={"doc_ids": ["case:none"]})
+        assert posted.status_code == 200 and posted.json()["results"] == []
     assert last is not None
 
 
