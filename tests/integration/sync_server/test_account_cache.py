@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,14 +41,15 @@ async def test_a_revoked_device_is_refused_within_the_bound(cached_server: Runni
                                                             couchdb_url: str) -> None:
     accounts = cached_server.ctx.accounts
     assert accounts is not None
-    pair = login(cached_server.url, township.agents[0], device="cached-phone").json()
+    phone = f"cached-phone-{uuid.uuid4().hex[:8]}"  # a revoked id stays revoked in a reused CouchDB
+    pair = login(cached_server.url, township.agents[0], device=phone).json()
     hits = accounts.hits
     # Once the feed runs, the device is answered from memory: the revocation must reach that copy.
     await asyncio.to_thread(wait_for, lambda: me(cached_server, pair["access_token"]) == 200
                             and accounts.hits > hits + 1, timeout=DEADLINE, what=BOUND)
     couch = Couch(couchdb_url)
     try:
-        assert await cmd_revoke_device(couch, "cached-phone")
+        assert await cmd_revoke_device(couch, phone)
         await asyncio.to_thread(wait_for, lambda: me(cached_server, pair["access_token"]) == 401,
                                 timeout=DEADLINE, what=BOUND)
         other = login(cached_server.url, township.agents[1], device="cached-tablet").json()

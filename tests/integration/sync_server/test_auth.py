@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import httpx
 import jwt
@@ -128,18 +129,19 @@ async def test_revoked_device_is_refused_at_its_next_request(
 ) -> None:
     from sync_server.admin import cmd_revoke_device
 
-    pair = login(api_server.url, township.agents[0], device="lost-phone").json()
+    phone = f"lost-phone-{uuid.uuid4().hex[:8]}"  # a revoked id stays revoked in a reused CouchDB
+    pair = login(api_server.url, township.agents[0], device=phone).json()
     assert me(api_server, pair["access_token"]).status_code == 200
     couch = Couch(couchdb_url)
     try:
-        assert await cmd_revoke_device(couch, "lost-phone") is not None
+        assert await cmd_revoke_device(couch, phone) is not None
         assert await cmd_revoke_device(couch, "never-seen") is None
     finally:
         await couch.aclose()
     assert me(api_server, pair["access_token"]).status_code == 401
     assert httpx.post(f"{api_server.url}/api/auth/refresh",
                       json={"refresh_token": pair["refresh_token"]}).status_code == 401
-    assert login(api_server.url, township.agents[0], device="lost-phone").status_code == 403
+    assert login(api_server.url, township.agents[0], device=phone).status_code == 403
 
 
 def _forgeries(server: RunningServer, username: str, device: str, family: str) -> dict[str, str]:
