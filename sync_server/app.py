@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute
 
 from sync_server.auth.cache import AccountCache
 from sync_server.auth.keys import load_signing_key
+from sync_server.bodycap import BodyCap
 from sync_server.context import ServerContext
 from sync_server.counters import RequestCounting
 from sync_server.errors import EXCEPTION_HANDLERS
@@ -95,7 +96,7 @@ def create_app(settings: Settings, *, couchdb_url: str | None = None,
 
     app = Starlette(routes=[*collect_routes(server_ctx, route_modules), *extra_routes],
                     # Outermost first: requests are counted with their status and wire bytes.
-                    middleware=[Middleware(RequestCounting),
+                    middleware=[Middleware(RequestCounting), Middleware(BodyCap),
                                 Middleware(GZipMiddleware, minimum_size=500, compresslevel=GZIP_LEVEL,
                                            exclude_content_types=GZIP_EXCLUDED)],
                     exception_handlers=dict(EXCEPTION_HANDLERS), lifespan=lifespan)

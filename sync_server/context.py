@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
 from starlette.requests import Request
 
 from sync_server.auth.cache import AccountCache
@@ -20,6 +21,7 @@ from sync_server.auth.ratelimit import LoginLimits, default_limits
 from sync_server.couch import Couch
 from sync_server.counters import Counters
 from sync_server.gateway.absence import AbsentIds
+from sync_server.gateway.feeds import Feeds
 from sync_server.gateway.journal import AuditJournal
 from sync_server.settings import Settings
 
@@ -37,6 +39,8 @@ class ServerContext:
     # None: every request re-reads its user and device (strict; tests that build their own context).
     accounts: AccountCache | None = None
     absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
+    verifications: CapacityLimiter | None = None  # argon2id checks at once (made in the running loop)
+    feeds: Feeds = field(default_factory=Feeds)  # longpolls held, per user and in total (ADR 0104)
     _couch: Couch | None = None
     _journal: AuditJournal | None = None
 

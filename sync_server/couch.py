@@ -27,6 +27,10 @@ JSON = dict[str, Any]
 
 # Workers use longpoll feeds: the client timeout must outlast CouchDB's feed timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# Connections of the gateway's two forwarding pools (ADR 0104). Longpolls are admitted below
+# FEED_POOL (`gateway.feeds`), so they never queue for a connection nor take a forward's.
+FORWARD_POOL = 100
+FEED_POOL = 72
 
 
 class CouchError(Exception):
@@ -76,17 +80,28 @@ class Couch:
                                         headers={"Accept": "application/json"})
         self._forward_auth = aiohttp.BasicAuth.from_url(URL(url))
         self._forwarding: aiohttp.ClientSession | None = None
+        self._feeds: aiohttp.ClientSession | None = None
 
     def forwarding(self) -> aiohttp.ClientSession:
         """The pool the gateway forwards devices' requests through, made on first use in the running loop."""
         if self._forwarding is None or self._forwarding.closed:
-            self._forwarding = aiohttp.ClientSession(headers={"Accept": "application/json"},
-                                                     auth=self._forward_auth)
+            self._forwarding = self._session(FORWARD_POOL)
         return self._forwarding
 
+    def feeds(self) -> aiohttp.ClientSession:
+        """The longpolls' own pool: a held feed never takes a connection a write or read needs (ADR 0104)."""
+        if self._feeds is None or self._feeds.closed:
+            self._feeds = self._session(FEED_POOL)
+        return self._feeds
+
+    def _session(self, size: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(headers={"Accept": "application/json"}, auth=self._forward_auth,
+                                     connector=aiohttp.TCPConnector(limit=size, limit_per_host=size))
+
     async def aclose(self) -> None:
-        if self._forwarding is not None:
-            await self._forwarding.close()
+        for session in (self._forwarding, self._feeds):
+            if session is not None:
+                await session.close()
         await self.client.aclose()
 
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,

@@ -3,6 +3,7 @@
     ApiError            raised by handlers: status, error code, reason, optional headers
     CouchError          from `sync_server.couch`, answered with CouchDB's own status and body
     HTTPException       Starlette's 404 / 405 …, re-shaped
+    ClientDisconnect    the client left mid-request: logged at INFO, the answer goes nowhere
     anything else       500 `internal_error`, logged with its traceback, never sent
 """
 
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from sync_server.couch import CouchError
@@ -57,10 +58,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, _CODES.get(exc.status_code, "error"), reason, exc.headers)
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client went away mid-request (or was closed for sending too slowly): no traceback."""
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return error_response(400, "bad_request", "client disconnected")
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "服务器内部错误 / internal server error")
 
 
 EXCEPTION_HANDLERS = {ApiError: api_error, CouchError: couch_error, HTTPException: http_error,
-                      Exception: server_error}
+                      ClientDisconnect: client_gone, Exception: server_error}

@@ -2,7 +2,9 @@
 
 Who may read it: a request from loopback that did not come through a proxy (no
 `X-Forwarded-For` / `X-Real-IP` / `Forwarded` header — nginx sets one, so the public side
-never qualifies), or anyone with the bearer token of a county operator. Everyone else: 401/403.
+never qualifies), or a county operator whose counties hold every village registered on this
+server (the figures are the whole server's; an operator of another county is refused, issue
+15 F14). Everyone else: 401/403.
 
 Two kinds of figures:
 
@@ -35,6 +37,7 @@ from sync_server.auth.current import require_role
 from sync_server.context import ServerContext, context_of
 from sync_server.couch import Couch, CouchError
 from sync_server.counters import Counters
+from sync_server.errors import ApiError
 from sync_server.provision import SERVER_DB, village_db
 from sync_server.registry import load_registry
 
@@ -182,13 +185,27 @@ def local_and_direct(request: Request) -> bool:
     return host in LOOPBACK and not any(h in request.headers for h in PROXY_HEADERS)
 
 
+async def covers_every_village(couch: Couch, counties: Iterable[str]) -> bool:
+    """True when every registered village lies in one of `counties` (and there is one at least).
+
+    The figures are summed over the whole server: an operator of another county served by the
+    same server (or of a county registered without villages) would learn about the others.
+    """
+    mine = set(counties)
+    villages = [d.code for d in await load_registry(couch) if len(d.code) == 12]
+    return bool(villages) and all(code[:6] in mine for code in villages)
+
+
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     stored = StoredCounts(lambda: ctx.couch)
 
     async def metrics(request: Request) -> Response:
-        if not local_and_direct(request):
-            await require_role(request, AccountRole.COUNTY_OPERATOR)
         ctx = context_of(request)
+        if not local_and_direct(request):
+            user = await require_role(request, AccountRole.COUNTY_OPERATOR)
+            if not await covers_every_village(ctx.couch, user.divisions):
+                raise ApiError(403, "运行指标涵盖本服务器的所有县 / the metrics cover every county this "
+                               "server serves: your account is not an operator of all of them")
         figures = {**await stored.read(), "audit_journal": Counter(await ctx.journal.counts())}
         text = render(ctx.counters, figures)
         return Response(text, media_type=CONTENT_TYPE)

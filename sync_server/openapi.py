@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sync_server.context import ServerContext
+from sync_server.gateway.paths import Endpoint
+from sync_server.gateway.query import KNOWN
 
 JSON = dict[str, Any]
 VERSION = "1.0.0"
@@ -68,33 +70,39 @@ def op(tag: str, summary: str, ok: JSON, *, errors: dict[str, str] | None = None
 STRING: JSON = {"type": "string"}
 AUTH_ERRORS = {"401": "no or invalid bearer token / 未登录或令牌无效",
                "403": "role or jurisdiction does not allow it / 无权限"}
-SYNC_ERRORS = {**AUTH_ERRORS, "404": "not a replication endpoint / 非同步接口",
-               "405": "method not allowed", "503": "CouchDB unavailable"}
+SYNC_ERRORS = {**AUTH_ERRORS, "400": "query string or body outside what the endpoint accepts (ADR 0104)",
+               "404": "not a replication endpoint / 非同步接口", "405": "method not allowed",
+               "503": "CouchDB unavailable"}
 CITIZEN_ERRORS = {"400": "malformed input", "404": "unknown code, or the digits do not match",
                   "429": "too many look-ups (Retry-After)"}
 DB = _path("db")
-DOC_QUERY = [_query(n, "as in CouchDB") for n in ("rev", "revs", "open_revs", "latest", "attachments",
-                                                    "atts_since", "conflicts", "revs_info")]
+DOC_QUERY = [_query(n, "as in CouchDB") for n in KNOWN[(Endpoint.DOCUMENT, "GET")]]
 
 
 def _sync_paths() -> dict[str, JSON]:
     tag = "sync gateway"
 
-    def sync(summary: str, status: str = "200", body: bool = False, params: list[JSON] | None = None) -> JSON:
-        return op(tag, summary, _json("CouchDB's answer, passed through"), errors=SYNC_ERRORS,
-                  security=BEARER, body=_body(ANY_OBJECT) if body else None, params=params, status=status)
+    def sync(summary: str, status: str = "200", body: bool = False, params: list[JSON] | None = None,
+             errors: dict[str, str] | None = None) -> JSON:
+        return op(tag, summary, _json("CouchDB's answer, passed through"),
+                  errors={**SYNC_ERRORS, **(errors or {})}, security=BEARER,
+                  body=_body(ANY_OBJECT) if body else None, params=params, status=status)
 
-    changes_params = [_query(n, "as in CouchDB") for n in ("since", "limit", "feed", "style", "heartbeat",
-                                                           "timeout", "include_docs", "filter", "doc_ids")]
+    def known(endpoint: Endpoint, method: str) -> list[JSON]:
+        return [_query(n, "as in CouchDB (checked, ADR 0104)") for n in KNOWN[(endpoint, method)]]
+
+    feeds = {"429": "too many longpolls held by this user or in all (Retry-After)",
+             "413": "a JSON string or the body too large"}
     return {
         "/sync/{db}/": {"parameters": DB, "get": sync("database information"),
                         "head": sync("database exists")},
         "/sync/{db}/_local/{id}": {"parameters": _path("db", "id"), "get": sync("read a checkpoint"),
                                    "put": sync("write a checkpoint", "201", body=True)},
         "/sync/{db}/_changes": {"parameters": DB,
-                                "get": sync("changes feed (normal or longpoll)", params=changes_params),
+                                "get": sync("changes feed (normal or longpoll, at most 60 s)",
+                                            params=known(Endpoint.CHANGES, "GET"), errors=feeds),
                                 "post": sync("changes of listed documents (doc_ids)", body=True,
-                                             params=changes_params)},
+                                             params=known(Endpoint.CHANGES, "POST"), errors=feeds)},
         "/sync/{db}/_revs_diff": {"parameters": DB, "post": sync("revisions the server lacks", body=True)},
         "/sync/{db}/_bulk_docs": {"parameters": DB, "post": op(
             tag, "write documents; each is validated, refused ones answer error forbidden",
@@ -104,7 +112,7 @@ def _sync_paths() -> dict[str, JSON]:
                                new_edits={"type": "boolean"})))},
         "/sync/{db}/_bulk_get": {"parameters": DB,
                                  "post": sync("read documents by id and revision", body=True,
-                                              params=[_query("revs", "as in CouchDB")])},
+                                              params=known(Endpoint.BULK_GET, "POST"))},
         "/sync/{db}/_design/{ddoc}": {"parameters": _path("db", "ddoc"),
                                       "get": sync("read a design document"),
                                       "head": sync("design document exists")},
@@ -208,15 +216,19 @@ def _server_paths() -> dict[str, JSON]:
         "/healthz": {"get": op("server", "liveness and CouchDB reachability", _json("ok, couchdb, engine"),
                                errors={"503": "CouchDB does not answer"})},
         "/metrics": {"get": op("server",
-                               "Prometheus metrics (loopback without a proxy, or a county operator)",
+                               "Prometheus metrics (loopback without a proxy, or an operator of every "
+                               "county served)",
                                {"description": "Prometheus text format",
                                 "content": {"text/plain": {"schema": STRING}}},
                                errors=AUTH_ERRORS, security=[{}, {"bearer": []}])},
         "/api/openapi.json": {"get": op("server", "this document", _json("OpenAPI 3.1"))},
         "/api/auth/login": {"post": op(
-            "auth", "log in with username, password and device id (registers the device)", tokens,
-            errors={"400": "missing field", "401": "wrong username or password", "403": "device revoked",
-                    "429": "too many failures (Retry-After)"},
+            "auth", "log in with username, password and device id (registers the device; on a device id "
+            "another user registered, the caller gets a seat of its own, `user.device`)", tokens,
+            errors={"400": "missing field, malformed or too deeply nested JSON",
+                    "401": "wrong username or password", "403": "device revoked",
+                    "409": "the device was registered by another user at that moment",
+                    "413": "body too large", "429": "too many failures (Retry-After)"},
             body=_body(_fields("username", "password", "device_id", username=STRING, password=STRING,
                                device_id=STRING)))},
         "/api/auth/refresh": {"post": op("auth", "trade a refresh token for a new pair (single use)", tokens,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import uvicorn
 from anyio import to_thread
 
+from sync_server import quietlog
 from sync_server.admin import now_iso, register_divisions, startup_divisions
 from sync_server.app import create_app
 from sync_server.couch import Couch
@@ -25,6 +26,7 @@ from sync_server.demo import DemoUser, has_users, seed_demo
 from sync_server.engine import Engine
 from sync_server.provision import provision
 from sync_server.registry import load_registry
+from sync_server.serving import server_config
 from sync_server.stack import Component, StackContext, run_stack
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def configure_logging() -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # The demo seeder plays the phones in-process: their replication lines would flood the console.
     logging.getLogger("mobile").setLevel(logging.WARNING)
+    quietlog.install()  # a flood logs a few lines a minute per message, not one per event
 
 
 class EngineComponent:
@@ -113,8 +116,7 @@ class HttpServer:
     async def start(self, ctx: StackContext) -> None:
         settings = ctx.settings
         app = create_app(settings, couchdb_url=ctx.couchdb_url)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                                access_log=False, lifespan="on", server_header=False)
+        config = server_config(app, settings.host, settings.port)
         self.server = _Server(config)
         self.task = asyncio.create_task(self.server.serve())
         self.task.add_done_callback(lambda _: ctx.fail("the HTTP server stopped") if not ctx.stopping.is_set()

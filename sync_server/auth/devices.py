@@ -7,6 +7,14 @@
 and every refresh token stores it. A login starts a new family; a reused refresh token
 empties it, which kills every token of the device until the next password login;
 `revoke-device` sets `revoked`, which refuses the device even a password login.
+
+A device id belongs to the user who registered it (issue 15 F9): ids are not secret (they
+are in every event), so another user logging in with the same id must not take it over and
+sign its owner out. That login gets a seat of its own, `<device_id>@<username>` (`@` is not
+allowed in a device id a client sends, so a seat can never be named by one), with its own
+family: the owner's tokens are untouched, and audit records tell the two apart. A shared
+office tablet works the same way: each user holds a seat on it. Revoking a device id revokes
+its seats too.
 """
 
 from __future__ import annotations
@@ -28,12 +36,31 @@ def device_key(device_id: str) -> str:
     return f"device:{device_id}"
 
 
-async def start_family(couch: Couch, device_id: str, username: str, now: str) -> str:
-    """Register or re-bind the device to `username` with a fresh token family; returns it."""
+def seat_of(device_id: str, username: str) -> str:
+    return f"{device_id}@{username}"
+
+
+async def start_family(couch: Couch, device_id: str, username: str, now: str) -> tuple[str, str]:
+    """A fresh token family for `username` on the device: (the device id its tokens carry, family).
+
+    The device id itself when unregistered or registered by `username`, else the user's seat on
+    it (`seat_of`). Raises DeviceRevoked when the device id (or that seat) was revoked.
+    """
+    owner = await couch.get_doc(AUTH_DB, device_key(device_id))
+    if owner and owner.get("revoked"):
+        raise DeviceRevoked(device_id)
+    if owner and owner.get("username") not in (None, username):
+        device_id = seat_of(device_id, username)
+    return device_id, await _bind(couch, device_id, username, now)
+
+
+async def _bind(couch: Couch, device_id: str, username: str, now: str) -> str:
     for _ in range(5):  # concurrent logins on one device: retry on conflict
         stored = await couch.get_doc(AUTH_DB, device_key(device_id))
         if stored and stored.get("revoked"):
             raise DeviceRevoked(device_id)
+        if stored and stored.get("username") not in (None, username):  # registered meanwhile
+            raise CouchError(409, "conflict", "the device was registered by another user meanwhile")
         family = secrets.token_urlsafe(12)
         doc: JSON = {**(stored or {"registered_at": now}), "_id": device_key(device_id), "type": "device",
                      "device_id": device_id, "username": username, "family": family, "revoked": False,
@@ -63,7 +90,18 @@ async def end_family(couch: Couch, device_id: str, family: str) -> None:
 
 
 async def revoke_device(couch: Couch, device_id: str, now: str) -> bool:
-    """Revoke a device: its tokens stop working at its next request. False if unknown."""
+    """Revoke a device and every user's seat on it: their tokens stop at the next request.
+
+    False if unknown.
+    """
+    rows = (await couch.request("GET", f"/{AUTH_DB}/_all_docs", params={
+        "startkey": device_key(device_id) + "@", "endkey": device_key(device_id) + "@\ufff0"})).json()["rows"]
+    for row in rows:
+        await _revoke_one(couch, row["id"][len("device:"):], now)
+    return await _revoke_one(couch, device_id, now) or bool(rows)
+
+
+async def _revoke_one(couch: Couch, device_id: str, now: str) -> bool:
     for _ in range(5):
         stored = await couch.get_doc(AUTH_DB, device_key(device_id))
         if stored is None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sync_server import jsonlimits
 from sync_server.auth.accounts import databases, load_user, user_from_doc
 from sync_server.auth.current import current_user
 from sync_server.auth.devices import DEVICE_ID, DeviceRevoked, start_family
@@ -23,6 +23,7 @@ from sync_server.errors import ApiError
 log = logging.getLogger(__name__)
 
 MAX_BODY = 4096  # bytes: a login body is three short strings
+MAX_VERIFICATIONS = 4  # argon2id checks at once per process: 76 MiB, two per core of a 2-core server
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -34,7 +35,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
         if len(body) > MAX_BODY:
             raise ApiError(413, "请求过大 / request body too large")
     try:
-        data = json.loads(body)
+        data = jsonlimits.loads(body)
     except ValueError:
         raise ApiError(400, "JSON 格式错误 / malformed JSON") from None
     if not isinstance(data, dict):
@@ -58,6 +59,13 @@ async def _pair(ctx: ServerContext, username: str, role: str, device: str, famil
             "expires_in": ACCESS_TTL}
 
 
+def _verifications(ctx: ServerContext) -> CapacityLimiter:
+    """Password checks run at once (argon2id takes 19 MiB and a core each); the rest queue."""
+    if ctx.verifications is None:
+        ctx.verifications = CapacityLimiter(MAX_VERIFICATIONS)
+    return ctx.verifications
+
+
 def _too_many(wait: float) -> ApiError:
     seconds = max(1, int(wait + 0.999))
     return ApiError(429, f"尝试次数过多，请 {seconds} 秒后再试 / too many attempts: retry in {seconds} s",
@@ -79,12 +87,15 @@ async def login(request: Request) -> Response:
     if wait > 0:
         ctx.counters.logins_refused["rate_limited"] += 1
         raise _too_many(wait)
+    # Counted as failed before the (slow) password check, with no await since the look above:
+    # concurrent attempts see each other's counts, so a burst gets no more tries than a series
+    # (issue 15 F11). A success clears the counts below.
+    ctx.limits.by_username.failure(user_key, now)
+    ctx.limits.by_address.failure(address_key, now)
     stored = await load_user(ctx.couch, username)
     stored_hash = stored["password_hash"] if stored else DUMMY_HASH
-    ok = await to_thread.run_sync(verify_password, stored_hash, password)
+    ok = await to_thread.run_sync(verify_password, stored_hash, password, limiter=_verifications(ctx))
     if not stored or not ok or stored.get("disabled"):
-        ctx.limits.by_username.failure(user_key, now)
-        ctx.limits.by_address.failure(address_key, now)
         ctx.counters.logins_refused["password"] += 1
         log.info("login refused for a user from %s", address)
         raise ApiError(401, "用户名或密码错误 / wrong username or password")
@@ -92,13 +103,13 @@ async def login(request: Request) -> Response:
     ctx.limits.by_address.success(address_key)
     user = user_from_doc(stored, device)
     try:
-        family = await start_family(ctx.couch, device, user.username, ctx.now_iso())
+        device, family = await start_family(ctx.couch, device, user.username, ctx.now_iso())
     except DeviceRevoked:
         ctx.counters.logins_refused["device_revoked"] += 1
         raise ApiError(403, "此终端已被注销 / this device has been revoked by an administrator") from None
     body = await _pair(ctx, user.username, user.role.value, device, family)
     body["user"] = {"username": user.username, "role": user.role.value, "divisions": list(user.divisions),
-                    "databases": await databases(ctx.couch, user)}
+                    "databases": await databases(ctx.couch, user), "device": device}
     log.info("login %s on device %s", user.username, device)
     return JSONResponse(body)
 

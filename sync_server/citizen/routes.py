@@ -15,7 +15,6 @@ client address (all requests) and per code (failed tries).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shared.delivery import TokenError, TokenExpired, TokenUsed, TokenWrongCase
+from sync_server import jsonlimits
 from sync_server.citizen import assets
 from sync_server.citizen.service import BadRequest, CitizenError, CitizenService, RateLimited
 
@@ -126,7 +126,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     if len(raw) > MAX_BODY:
         raise BadRequest("请求过大。 The request is too large.")
     try:
-        body = json.loads(raw or b"{}")
+        body = jsonlimits.loads(raw or b"{}")
     except ValueError:
         raise BadRequest("请求格式错误。 The request is not valid JSON.") from None
     if not isinstance(body, dict):

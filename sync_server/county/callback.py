@@ -16,7 +16,6 @@ id makes it harmless.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sync_server import jsonlimits
 from sync_server.context import ServerContext, context_of
 from sync_server.couch import Couch, CouchError
 from sync_server.county import CallbackRefused, outbox_api
@@ -48,7 +48,7 @@ MAX_BODY = 64 * 1024
 def parse_outcome(body: bytes) -> Outcome:
     """The outcome a callback body states; `CallbackRefused` 400 when it is malformed."""
     try:
-        data: Any = json.loads(body)
+        data: Any = jsonlimits.loads(body)
     except ValueError:
         raise CallbackRefused(400, "bad_request", "body is not JSON 请求体不是 JSON") from None
     if not isinstance(data, dict):

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sync_server import jsonlimits
 from sync_server.county.record import record_problems
 from sync_server.county.signature import signed_headers
 
@@ -136,7 +137,7 @@ def _error(status: int, error: str, reason: str) -> JSONResponse:
 
 async def _json(request: Request) -> Any:
     try:
-        return json.loads(await request.body() or b"{}")
+        return jsonlimits.loads(await request.body() or b"{}")
     except ValueError:
         return None
 

@@ -7,7 +7,6 @@ decompression too, so a small zip bomb cannot expand into memory.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import zlib
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from typing import IO, Any
 
 from starlette.requests import Request
 
+from sync_server import jsonlimits
 from sync_server.errors import ApiError
 
 MAX_REQUEST = 32 * 1024 * 1024  # bytes: a batch of documents, or one document with its scans
@@ -76,7 +76,7 @@ async def read_json(request: Request, limit: int) -> Any:
                        error="bad_content_type")
     raw = await read_bytes(request, limit)
     try:
-        return json.loads(raw)
+        return jsonlimits.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "JSON 格式错误 / the body is not valid JSON", error="bad_request") from None
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import IO, Any
 
+from sync_server import jsonlimits
 from sync_server.gateway.sniff import SNIFF_BYTES
 
 BLOCK = 64 * 1024
@@ -97,7 +98,7 @@ def scan(file: IO[bytes], boundary: bytes) -> tuple[dict[str, Any], list[Part]]:
         raise MultipartError("the document part is too large")
     file.seek(first.start)
     try:
-        doc = json.loads(file.read(first.length))
+        doc = jsonlimits.loads(file.read(first.length))
     except (ValueError, UnicodeDecodeError) as exc:
         raise MultipartError("the first part is not a JSON document") from exc
     if not isinstance(doc, dict):

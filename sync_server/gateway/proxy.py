@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterable, Iterable, Mapping
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from starlette.background import BackgroundTask
@@ -43,15 +44,15 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
     passes through as it came (the app's GZip middleware leaves an encoded answer alone); else
     CouchDB is asked for the identity encoding. Either way the gateway never decodes and
     re-encodes a body (ADR 0047). A streamed request body (`content` an async iterable) needs
-    its `Content-Length` in `headers`.
+    its `Content-Length` in `headers`. `params` are the checked ones (`gateway.query`), sent
+    percent-encoded in full so the engine's query parser sees exactly them (ADR 0104).
     """
     wanted = {"Accept-Encoding": "gzip" if client_gzip else "identity", **(headers or {})}
-    url = URL(couch.base_url + path, encoded=True)  # `path` is quoted already (`couch.doc_path`)
+    url = upstream_url(couch, path, params)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout)
     try:
         upstream = await couch.forwarding().request(
-            method, url, params=list(params) or None, data=content, headers=wanted, timeout=timeout,
-            auto_decompress=not client_gzip)
+            method, url, data=content, headers=wanted, timeout=timeout, auto_decompress=not client_gzip)
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("CouchDB unreachable for %s %s: %s", method, path, type(exc).__name__)
         return unavailable()
@@ -72,6 +73,12 @@ async def forward(couch: Couch, method: str, path: str, *, params: Iterable[tupl
         kept.update({"Content-Encoding": encoding, "Vary": "Accept-Encoding"})
     return StreamingResponse(_chunks(upstream), status_code=upstream.status, headers=kept,
                              background=BackgroundTask(_let_go, upstream))
+
+
+def upstream_url(couch: Couch, path: str, params: Iterable[tuple[str, str]] = ()) -> URL:
+    """`path` (quoted already: `couch.doc_path`) with `params` percent-encoded in full."""
+    query = urlencode(list(params), quote_via=quote, safe="")
+    return URL(couch.base_url + path + (f"?{query}" if query else ""), encoded=True)
 
 
 async def _read_whole(upstream: aiohttp.ClientResponse) -> bytes | None:

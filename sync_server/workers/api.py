@@ -12,7 +12,6 @@ review is closed, `needs_review` cleared and a `review_decided` event written.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from ulid import ULID
 from shared.edits import ABSENT, canonical, record_edits
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
+from sync_server import jsonlimits
 from sync_server.auth import AccountRole, User, require_role
 from sync_server.calendar import default_calendar
 from sync_server.context import ServerContext, context_of
@@ -94,7 +94,7 @@ async def _body(request: Request) -> dict[str, Any]:
     if len(raw) > MAX_BODY:
         raise ApiError(413, "请求过大 / request body too large")
     try:
-        body = json.loads(raw or b"null")
+        body = jsonlimits.loads(raw or b"null")
     except ValueError:
         raise ApiError(400, "请求不是有效的 JSON / the body is not valid JSON") from None
     if not isinstance(body, dict):

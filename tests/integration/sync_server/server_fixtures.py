@@ -24,6 +24,7 @@ from sync_server.couch import Couch
 from sync_server.engine import free_port
 from sync_server.provision import SERVER_DB, provision
 from sync_server.registry import add_division
+from sync_server.serving import server_config
 from sync_server.settings import settings_from_env
 
 MY_ROUTES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes")
@@ -72,8 +73,7 @@ def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY
     if account_cache:  # as `create_app` builds it for `onetrip up`
         ctx.accounts = AccountCache(lambda: ctx.couch)
     app: Starlette = create_app(settings, ctx=ctx, route_modules=modules)
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                    lifespan="on"))
+    server = _Server(server_config(app, "127.0.0.1", port))  # as `onetrip up` serves it
     thread = threading.Thread(target=server.run, name="test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

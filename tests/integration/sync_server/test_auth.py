@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import httpx
 import jwt
@@ -128,7 +129,7 @@ async def test_revoked_device_is_refused_at_its_next_request(
 ) -> None:
     from sync_server.admin import cmd_revoke_device
 
-    phone = f"lost-phone-{township.code}"  # device ids live in the shared ot-auth: one per test run
+    phone = f"lost-phone-{uuid.uuid4().hex[:8]}"  # a revoked id stays revoked in a reused CouchDB
     pair = login(api_server.url, township.agents[0], device=phone).json()
     assert me(api_server, pair["access_token"]).status_code == 200
     couch = Couch(couchdb_url)

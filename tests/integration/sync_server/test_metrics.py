@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -10,11 +11,15 @@ import httpx
 import pytest
 from ulid import ULID
 
+from shared.divisions import Division
+from sync_server.admin import cmd_add_user
 from sync_server.couch import Couch
 from sync_server.county import outbox
 from sync_server.metrics import StoredCounts
 from sync_server.provision import SERVER_DB
+from sync_server.registry import add_division, load_registry
 from tests.integration.sync_server.server_fixtures import (
+    PASSWORD,
     RunningServer,
     Township,
     login,
@@ -55,15 +60,38 @@ def test_loopback_reads_it_and_the_text_is_prometheus(server: RunningServer) -> 
         assert f"# TYPE {family} " in response.text
 
 
-def test_through_a_proxy_only_a_county_operator_reads_it(server: RunningServer, township: Township) -> None:
+async def test_through_a_proxy_only_a_county_operator_reads_it(server: RunningServer, township: Township,
+                                                               couch: Couch) -> None:
     proxied = {"X-Forwarded-For": "203.0.113.9"}
     assert httpx.get(server.url + "/metrics", headers=proxied, timeout=30).status_code == 401
     agent = token_for(server.url, township.agents[0])
     assert httpx.get(server.url + "/metrics", timeout=30,
                      headers={**proxied, "Authorization": f"Bearer {agent}"}).status_code == 403
-    county = token_for(server.url, township.county)
+    county = token_for(server.url, await _operator_of_every_county(couch))
     assert httpx.get(server.url + "/metrics", timeout=30,
                      headers={**proxied, "Authorization": f"Bearer {county}"}).status_code == 200
+
+
+async def _operator_of_every_county(couch: Couch) -> str:
+    """A county operator of every county with a village on this (shared) engine."""
+    counties = sorted({d.code[:6] for d in await load_registry(couch) if len(d.code) == 12})
+    for code in counties:
+        await add_division(couch, Division(code, f"测试{code}", ""))
+    name = f"co-all-{random.randrange(10**6):06d}"
+    await cmd_add_user(couch, name, "county_operator", counties, PASSWORD)
+    return name
+
+
+async def test_an_operator_of_another_county_is_refused(server: RunningServer, couch: Couch) -> None:
+    """F14: the figures are the whole server's; an operator of a county it does not serve reads nothing."""
+    proxied = {"X-Forwarded-For": "203.0.113.9"}
+    await add_division(couch, Division("330283", "测试其他县", ""))
+    other = f"co-other-{random.randrange(10**6):06d}"
+    await cmd_add_user(couch, other, "county_operator", ["330283"], PASSWORD)
+    refused = httpx.get(server.url + "/metrics", timeout=30,
+                        headers={**proxied, "Authorization": f"Bearer {token_for(server.url, other)}"})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "forbidden"
 
 
 def test_requests_logins_and_gateway_writes_are_counted(server: RunningServer, township: Township) -> None:
