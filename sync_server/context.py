@@ -24,6 +24,7 @@ from sync_server.gateway.absence import AbsentIds
 from sync_server.gateway.feeds import Feeds
 from sync_server.gateway.journal import AuditJournal
 from sync_server.settings import Settings
+from sync_server.shared_limits import SharedLimits
 
 
 @dataclass
@@ -41,10 +42,12 @@ class ServerContext:
     absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
     verifications: CapacityLimiter | None = None  # argon2id checks at once (made in the running loop)
     feeds: Feeds = field(default_factory=Feeds)  # longpolls held, per user and in total (ADR 0104)
+    shared_limits: SharedLimits = field(init=False)  # counts every server process sees (ADR 0111)
     _couch: Couch | None = None
     _journal: AuditJournal | None = None
 
     def __post_init__(self) -> None:
+        self.shared_limits = SharedLimits(lambda: self.couch)
         if self.keys is None:
             self.keys = KeyRing(self.settings.secrets_dir, self.key)
 

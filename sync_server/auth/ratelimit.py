@@ -6,15 +6,18 @@ attempts made while waiting are refused without counting, so an attacker hammeri
 username cannot extend the wait: the real user is delayed at most `cap` seconds. A success
 clears the key; failures older than `forget` seconds are dropped.
 
-State is in process memory, on purpose: storing every failed attempt in CouchDB would turn
-password guessing into a write amplifier against the system of record. With several server
-processes each keeps its own counts, so the effective allowance multiplies by the process
-count — still bounded, and still far below what argon2id verification can sustain.
+These limiters are in process memory: the fast path, refusing a flooding address or username
+with no I/O. The username's count is also kept for all server processes together
+(`USERNAME_LIMIT` through `sync_server.shared_limits`, ADR 0111), so alternating between
+processes gives an attacker no more tries; the address limit stays per process (a coarse
+flood guard, with nginx's per-address limits in front in production).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sync_server.shared_limits import Backoff
 
 MAX_KEYS = 100_000  # bound on memory under a spray of usernames or addresses
 
@@ -70,6 +73,10 @@ class LoginLimits:
 
     by_username: FailureLimiter
     by_address: FailureLimiter
+
+
+# The username limit of `default_limits`, counted for every server process together.
+USERNAME_LIMIT = Backoff("login-username", free=5, base=1.0, cap=30.0, forget=900.0)
 
 
 def default_limits() -> LoginLimits:

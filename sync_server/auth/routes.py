@@ -15,6 +15,7 @@ from sync_server.auth.accounts import databases, load_user, user_from_doc
 from sync_server.auth.current import current_user
 from sync_server.auth.devices import DEVICE_ID, DeviceRevoked, start_family
 from sync_server.auth.passwords import DUMMY_HASH, verify_password
+from sync_server.auth.ratelimit import USERNAME_LIMIT
 from sync_server.auth.refresh import RefreshGrant, RefreshRefused, issue_refresh, use_refresh
 from sync_server.auth.tokens import ACCESS_TTL, issue_access
 from sync_server.context import ServerContext, context_of
@@ -92,6 +93,12 @@ async def login(request: Request) -> Response:
     # (issue 15 F11). A success clears the counts below.
     ctx.limits.by_username.failure(user_key, now)
     ctx.limits.by_address.failure(address_key, now)
+    # The username's count is also kept for every server process (ADR 0111): alternating
+    # between processes gives no more tries than one process.
+    wait = await ctx.shared_limits.admit(USERNAME_LIMIT, user_key, now)
+    if wait > 0:
+        ctx.counters.logins_refused["rate_limited"] += 1
+        raise _too_many(wait)
     stored = await load_user(ctx.couch, username)
     stored_hash = stored["password_hash"] if stored else DUMMY_HASH
     ok = await to_thread.run_sync(verify_password, stored_hash, password, limiter=_verifications(ctx))
@@ -101,6 +108,7 @@ async def login(request: Request) -> Response:
         raise ApiError(401, "用户名或密码错误 / wrong username or password")
     ctx.limits.by_username.success(user_key)
     ctx.limits.by_address.success(address_key)
+    await ctx.shared_limits.forgive(USERNAME_LIMIT, user_key, now)
     user = user_from_doc(stored, device)
     try:
         device, family = await start_family(ctx.couch, device, user.username, ctx.now_iso())

@@ -31,6 +31,7 @@ from sync_server.citizen.ratelimit import Limit, RateLimiter
 from sync_server.citizen.summary import Coded, Summary, build_summary
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB, SERVER_DB
+from sync_server.shared_limits import SharedLimits, Window
 
 LAST4 = re.compile(r"^[0-9]{3}[0-9Xx]$")
 PER_ADDRESS = Limit(60, 600)  # a family checking a few cases, reloading now and then
@@ -115,6 +116,8 @@ class CitizenService:
     def __post_init__(self) -> None:
         self._address = RateLimiter(self.per_address)
         self._code = RateLimiter(self.per_code)
+        self._shared = SharedLimits(self.couch_of, db=self.server_db)
+        self._code_policy = Window("track-code", self.per_code.count, self.per_code.window)
 
     @property
     def couch(self) -> Couch:
@@ -132,14 +135,21 @@ class CitizenService:
         if not LAST4.match(last4 or ""):
             raise BadRequest("请输入身份证号最后 4 位（数字或 X）。"
                              " Enter the last 4 characters of the ID number (digits or X).")
-        wait = self._code.check(index.canonical_code(code) or code)
+        canonical = index.canonical_code(code)
+        wait = self._code.check(canonical or code)
         if wait:
             raise RateLimited(wait)
-        canonical = index.canonical_code(code)
+        # Counted before the look-up in every process's shared count (a wrong try is not taken
+        # back), so alternating between server processes gives no more tries (ADR 0111).
+        now = time.time()
+        shared_wait = await self._shared.admit(self._code_policy, canonical or code, now)
+        if shared_wait:
+            raise RateLimited(max(1, int(shared_wait + 0.999)))
         entry = await self._lookup(canonical, last4) if canonical else None
         if entry is None:
             self._code.hit(canonical or code)
             raise NotFound()
+        await self._shared.forgive(self._code_policy, canonical or code, now)
         return entry
 
     async def track(self, code: str, last4: str) -> Summary:

@@ -366,7 +366,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         file.close()
     # Stored as JSON with base64 attachments, not as the multipart body that came: Apache
     # CouchDB ingests it for half the CPU, and a cluster with a node down never answers a
-    # multipart PUT (ADR 0107). The device's link still carried the scans binary.
+    # multipart PUT (ADR 0108). The device's link still carried the scans binary.
     if new_edits:
         response = await forward(ctx.couch, "PUT", doc_path(db, doc_id), content=body,
                                  headers=JSON_HEADERS, buffered=True)
