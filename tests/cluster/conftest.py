@@ -92,3 +92,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 def couchdb_url(cluster: Cluster) -> str:
     """The suite's admin URL: the first node (any node answers for the whole cluster)."""
     return cluster.url(0)
+
+
+@pytest.fixture
+def fresh_node(tmp_path: Path) -> Iterator[str]:
+    """An empty single Apache CouchDB node (what a new county starts with); its admin URL."""
+    script = os.environ.get("COUCHDB_SH", "")
+    if not script:
+        pytest.fail("needs COUCHDB_SH (make test-cluster)")
+    node = tmp_path / "single"
+    done = subprocess.run([script, "start", str(node)], capture_output=True, text=True, timeout=START_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    try:
+        yield done.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([script, "stop", str(node)], timeout=60, check=False)
