@@ -97,3 +97,30 @@ async def test_changes_evict_and_a_stale_feed_turns_the_cache_off(couchdb_url: s
     finally:
         await cache.close()
         await couch.aclose()
+
+
+async def test_a_revocation_through_one_server_reaches_the_other_servers_cache(
+        couchdb_url: str, township: Township, tmp_path: Path) -> None:
+    """Two server processes, each with its own cache: the device is revoked through the first
+    (its admin command writes ot-auth) and the second, which answered it from memory, refuses it."""
+    first = start_server(tmp_path / "data", couchdb_url, account_cache=True)
+    second = start_server(tmp_path / "data", couchdb_url, account_cache=True)
+    try:
+        accounts = second.ctx.accounts
+        assert accounts is not None
+        phone = f"two-servers-{township.code}"
+        pair = login(first.url, township.agents[0], device=phone).json()
+        hits = accounts.hits
+        await asyncio.to_thread(wait_for, lambda: me(second, pair["access_token"]) == 200
+                                and accounts.hits > hits + 1, timeout=DEADLINE, what=BOUND)
+        couch = Couch(couchdb_url)
+        try:
+            assert await cmd_revoke_device(couch, phone)
+        finally:
+            await couch.aclose()
+        await asyncio.to_thread(wait_for, lambda: me(second, pair["access_token"]) == 401,
+                                timeout=DEADLINE, what=BOUND)
+        assert me(first, pair["access_token"]) == 401
+    finally:
+        first.stop()
+        second.stop()
