@@ -138,3 +138,14 @@ async def test_a_missing_material_line_wraps_and_toggles_when_tapped() -> None:
     assert box.value is True
     await h.click(line)
     assert box.value is False
+
+
+async def test_a_material_already_missing_stays_ticked_when_tapped() -> None:
+    """A material the agent marked missing at intake comes ticked and locked in the request
+    for materials: tapping its line does not take it off the one-time notice."""
+    box = ft.Checkbox(data="hukou", value=True, disabled=True)
+    line = _checked_line(box, "户口簿 Household register（已在告知单上）")
+    h = Harness()
+    await h.start(lambda page: page.add(line))
+    await h.click(line)
+    assert box.value is True
