@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -244,10 +245,28 @@ def test_offline_unlock_and_new_application_to_receipt(
     code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
     shot(page, "11-receipt")
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code), code
+    # The receipt says when the case is due and how the citizen looks it up.
+    due = page.locator('[flt-semantics-identifier="due-date"]')
+    due.wait_for(timeout=10000)
+    assert "预计办结" in text_of(due)
+    page.mouse.move(180, 400)
+    page.mouse.wheel(0, 900)
+    how = page.locator('[flt-semantics-identifier="how-to-check"]')
+    how.wait_for(timeout=10000)
+    assert "后4位" in text_of(how) and f"/t/{code}" in text_of(how)
+    shot(page, "11b-receipt-how-to-check")
+    image = app.data / "receipts" / f"receipt-{code}.png"
+    assert image.exists()
+    shutil.copy(image, ARTIFACTS / "11c-receipt-image.png")
     click(page, "首页 Home")
     page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=10000)
     page.get_by_text("王秀英", exact=False).first.wait_for(timeout=10000)
     shot(page, "12-case-list-after")
+
+
+def text_of(node: Any) -> str:
+    """What a screen reader reads of a Flutter semantics node."""
+    return f"{node.get_attribute('aria-label') or ''} {node.inner_text()}"
 
 
 def unlock(page: Any, url: str) -> None:
