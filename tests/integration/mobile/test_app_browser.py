@@ -198,6 +198,12 @@ def test_offline_unlock_and_new_application_to_receipt(
 
     page.locator('[flt-semantics-identifier="wizard-item"]').wait_for(timeout=10000)
     shot(page, "03-item")
+    # The list filters as the agent types (no Enter), by full pinyin too.
+    fill(page, "搜索事项 Search items", "zzzzzz")
+    page.locator('[flt-semantics-identifier="no-items"]').wait_for(timeout=10000)
+    fill(page, "搜索事项 Search items", "jibenyanglao")
+    page.locator('[flt-semantics-identifier="no-items"]').wait_for(state="detached", timeout=10000)
+    shot(page, "03b-item-search")
     page.get_by_role("button", name="城乡居民基本养老保险参保登记").first.click()
 
     page.locator('[flt-semantics-identifier="wizard-situation"]').wait_for(timeout=10000)

@@ -149,3 +149,38 @@ async def test_a_material_already_missing_stays_ticked_when_tapped() -> None:
     await h.start(lambda page: page.add(line))
     await h.click(line)
     assert box.value is True
+
+
+async def test_item_search_filters_as_the_agent_types(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    await h.click(h.button("新建申请 New application"))
+    field = h.field("搜索事项 Search items")
+    everything = len(list(_item_choices(h)))
+    await h.change("搜索事项 Search items", "gaoling")  # no Enter pressed
+    shown = [c.label for c in _item_choices(h)]
+    assert shown and len(shown) < everything and all("高龄" in label for label in shown)
+    assert h.field("搜索事项 Search items") is field  # the same field: it keeps its focus
+    await h.change("搜索事项 Search items", "zzzzzz")
+    assert not list(_item_choices(h)) and any("没有找到" in t for t in h.texts())
+
+
+def _item_choices(h: Harness) -> list[ft.Semantics]:
+    results = h.by_id("item-results")
+    return [c for c in h.controls() if isinstance(c, ft.Semantics) and c.button and c.label
+            and _inside(results, c)]
+
+
+def _inside(parent: ft.Control, control: ft.Control) -> bool:
+    stack: list[object] = [parent]
+    while stack:
+        node = stack.pop()
+        if node is control:
+            return True
+        content = getattr(node, "content", None)
+        if isinstance(content, ft.Control):
+            stack.append(content)
+        stack.extend(getattr(node, "controls", None) or [])
+    return False
