@@ -437,3 +437,24 @@ def test_a_cut_or_hidden_case_filter_is_reached_and_chosen(app: RunningApp, brow
     page.locator('[flt-semantics-identifier="filter-finished"] [aria-checked="true"]').wait_for(timeout=10000)
     boxes_when(page, CHIPS, lambda bs: whole(bs[-1], widths[-1], screen))
     shot(page, "32-case-list-finished")
+
+
+def test_case_search_filters_as_typed_by_full_pinyin_and_part_of_the_code(
+    app: RunningApp, browser_page: Any
+) -> None:
+    """The search box promises name, pinyin, ID and code: full pinyin and 4 characters of a
+    tracking code find the case as they are typed, with no Enter."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    unlock(page, app.url)
+    rows = page.locator('[flt-semantics-identifier="case-row"]')
+    rows.nth(1).wait_for(timeout=10000)
+    box = "搜索姓名、拼音、身份证号、查询码 Name, pinyin, ID, code"
+    fill(page, box, "lijianguo")  # 李建国
+    expect(rows).to_have_count(1, timeout=10000)
+    shot(page, "32-case-search-pinyin")
+    fill(page, box, RESULT_CODE.replace("-", "")[4:8].lower())
+    expect(rows).to_have_count(1, timeout=10000)
+    fill(page, box, "")
+    expect(rows.nth(1)).to_be_attached(timeout=10000)

@@ -107,6 +107,24 @@ async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
     assert scrolls[0].control_id == line._i  # the same line, changed in place
 
 
+async def test_case_search_filters_as_the_agent_types(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    make_case(ctx.book(), item_code="SB-001", status="submitted", tracking_code="Q3RT-BW8K-7HNC",
+              applicant={"name": "张德福", "id_number": "", "phone": ""})
+    make_case(ctx.book(), item_code="SB-001", status="submitted", tracking_code="K7QM-9XRT-2HNC",
+              applicant={"name": "李四", "id_number": "", "phone": ""})
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    label = "搜索姓名、拼音、身份证号、查询码 Name, pinyin, ID, code"
+    field = h.field(label)
+    assert any("李四" in t for t in h.texts())
+    for text in ("zhangdefu", "BW8K"):  # no Enter pressed
+        await h.change(label, text)
+        assert any("张德福" in t for t in h.texts()) and not any("李四" in t for t in h.texts()), text
+    assert h.field(label) is field  # the same field: it keeps its focus
+
+
 async def test_a_long_sync_error_keeps_the_bar_to_two_lines(tmp_path: Path) -> None:
     """A server's long reason gets the bar's second line, cut to one line with "…" (the sync screen
     shows all of it): the bar stays two lines and the list keeps its room."""
