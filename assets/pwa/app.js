@@ -14,6 +14,7 @@
       net: '网络不可用，请稍后再试。', wrong: '查询码或身份证号后四位不正确，请核对回执后重试。',
       busy: '尝试次数过多，请稍后再试。', need4: '请输入身份证号最后4位（数字或 X）。',
       delivered: '已确认收到，谢谢！', pick: '请选择 1 到 5 分。', saved: '本机查过的办件',
+      todoHead: '您需要做的', reasonIs: '原因：', needHead: '还需要补充的材料',
       stars: ['非常不满意', '不满意', '一般', '满意', '非常满意'], lang: 'English'},
     en: {title: 'Case progress', codeLabel: 'Tracking code from your receipt', next: 'Next', codeIs: 'Code',
       last4Label: 'Last 4 characters of your ID number', last4Hint: 'The last one may be the letter X', look: 'Check',
@@ -27,6 +28,7 @@
       wrong: 'The tracking code or the last 4 characters of the ID number are wrong; check the receipt.',
       busy: 'Too many tries. Please wait and try again.', need4: 'Enter the last 4 characters of the ID number.',
       delivered: 'Receipt confirmed, thank you!', pick: 'Please choose 1 to 5.', saved: 'Cases checked on this phone',
+      todoHead: 'What you need to do', reasonIs: 'Reason:', needHead: 'Documents still needed',
       stars: ['Very poor', 'Poor', 'Fair', 'Good', 'Very good'], lang: '中文'}
   };
   var $ = function (id) { return document.getElementById(id); };
@@ -105,7 +107,8 @@
     var st = $('status');
     st.textContent = s.status[lang];
     st.className = 'status' + ({delivered: ' done', result_ready: ' done', rejected: ' stop', withdrawn: ' stop'}[s.status.code] || '');
-    $('deadline').textContent = s.deadline || t('none');
+    renderTodo(s);
+    $('deadline').textContent = s.deadline || (s.timing.code === 'closed' ? '—' : t('none'));
     var tv = $('timingv');
     tv.textContent = s.timing[lang];
     tv.className = /overdue|late/.test(s.timing.code) ? 'late' : (/on_time/.test(s.timing.code) ? 'ok' : '');
@@ -126,6 +129,19 @@
     show('rate', !!s.can_rate && !view.off);
     show('rate4', !view.d);
     show('thanks', !!s.rated);
+  }
+
+  // What the citizen must do now: the missing materials all at once (一次性告知), or why it was refused.
+  function renderTodo(s) {
+    var missing = s.missing || [], ul = $('missing');
+    ul.textContent = '';
+    missing.forEach(function (m) { ul.appendChild(el('li', m[lang])); });
+    ul.setAttribute('aria-label', t('needHead'));
+    $('reasonv').textContent = s.reason || '';
+    show('reason', !!s.reason);
+    $('todov').textContent = s.todo ? s.todo[lang] : '';
+    show('todo', !!(s.todo || s.reason || missing.length));
+    $('todo').className = 'box need' + (s.status.code === 'rejected' ? ' stop' : '');
   }
 
   function keep(summary, last4) {

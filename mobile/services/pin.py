@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -16,8 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from mobile.services.errors import PinError
 
 PIN_LENGTH = 6
-# After FREE_ATTEMPTS wrong PINs each further one locks for LOCK_SECONDS × 2^(n-1), capped
-# at a day: a neighbour guessing cannot get through 10^6 PINs; the owner waits a minute.
+# The FREE_ATTEMPTS-th wrong PIN locks for LOCK_SECONDS, each further one for twice as long,
+# capped at a day: a neighbour guessing cannot get through 10^6 PINs; the owner waits a
+# minute. "0 tries left" is never shown with a try still allowed.
 FREE_ATTEMPTS = 5
 LOCK_SECONDS = 60
 MAX_LOCK_SECONDS = 86_400
@@ -61,6 +63,18 @@ class PinCheck:
 def validate_pin(pin: str) -> None:
     if not _PIN.fullmatch(pin):
         raise PinError("解锁密码须为6位数字 The PIN must be 6 digits")
+    if is_weak_pin(pin):
+        raise PinError("密码太容易被猜到（如111111、123456、121212），请换一个"
+                       " This PIN is too easy to guess (like 111111, 123456 or 121212): choose another")
+
+
+def is_weak_pin(pin: str) -> bool:
+    """The PINs a neighbour tries first: one or two digits only (111111, 121212, 112211), a
+    run up or down (123456, 654321), or a block said twice (123123)."""
+    digits = [int(c) for c in pin]
+    steps = {b - a for a, b in pairwise(digits)}
+    half = len(pin) // 2
+    return len(set(pin)) <= 2 or steps in ({1}, {-1}) or pin[:half] * 2 == pin
 
 
 def create_pin(pin: str, hasher: PasswordHasher = DEFAULT_HASHER) -> PinRecord:
@@ -77,7 +91,7 @@ def check_pin(record: PinRecord, pin: str, now: float, hasher: PasswordHasher = 
         hasher.verify(record.hash, pin)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         failures = record.failures + 1
-        over = failures - FREE_ATTEMPTS
+        over = failures - FREE_ATTEMPTS + 1  # the last free attempt, once wrong, locks
         lock = min(MAX_LOCK_SECONDS, LOCK_SECONDS * 2 ** (over - 1)) if over > 0 else 0
         updated = replace(record, failures=failures, locked_until=now + lock if lock else 0.0)
         left = max(0, FREE_ATTEMPTS - failures)

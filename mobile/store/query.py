@@ -3,8 +3,9 @@
 The case list of a township (20,000 cases) must open at once, so screens never scan JSON:
 every write updates one `doc_index` row in the same transaction, from the winning revision
 (a deleted winner removes the row). Text search matches the applicant's name (substring),
-the pinyin initials of the name (prefix, "张三" → "zs"), the ID number (full or its tail)
-and the tracking code (spaces, dashes and case ignored).
+the pinyin initials of the name (prefix, "张三" → "zs"), its full pinyin (substring, spaces
+ignored: "zhangsan", "san"), the ID number (full or its tail) and the tracking code (any
+part of 4 characters or more: "BW8K"; spaces, dashes and case ignored).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ INDEX_COLUMNS = (
     "updated_at",
     "name",
     "initials",
+    "spelled",
     "id_number",
     "tracking_code",
     "needs_review",
@@ -64,6 +66,18 @@ def _initial(ch: str) -> str:
     return "".join(c for part in letters for c in part[:1].lower() if "a" <= c <= "z")
 
 
+def spelled_of(name: str) -> str:
+    """Full pinyin of a name, lower case, letters only: "张德福" → "zhangdefu"."""
+    return "".join(_spelled(ch) for ch in name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _spelled(ch: str) -> str:
+    if ch.isascii():
+        return ch.lower() if ch.isalpha() else ""
+    return "".join(c for part in lazy_pinyin(ch, errors="default") for c in part.lower() if "a" <= c <= "z")
+
+
 def normalize_code(code: str) -> str:
     """Tracking codes as typed or read aloud: drop spaces and dashes, upper case."""
     return _NOT_CODE.sub("", code.upper())
@@ -86,6 +100,7 @@ def index_row(doc_id: str, body: Mapping[str, Any] | None) -> tuple[Any, ...] | 
         _text(body.get("updated_at")),
         _text(name),
         initials_of(name) if isinstance(name, str) and name else None,
+        spelled_of(name) if isinstance(name, str) and name else None,
         id_number.upper() if isinstance(id_number, str) and id_number else None,
         normalize_code(tracking) if isinstance(tracking, str) and tracking else None,
         1 if body.get("needs_review") is True else 0,
@@ -163,13 +178,17 @@ def _text_clause(doc_type: str, text: str) -> tuple[str, list[Any]]:
     if _LETTERS.match(text):
         options.append("SELECT rowid FROM doc_index WHERE type = ? AND initials >= ? AND initials < ?")
         params.extend([doc_type, *_prefix_range(text.lower())])
+    pinyin = text.replace(" ", "").lower()
+    if len(pinyin) >= 2 and _LETTERS.match(pinyin):  # "zhangdefu", "zhang de fu", "defu"
+        options.append("SELECT rowid FROM doc_index WHERE type = ? AND spelled LIKE ?")
+        params.extend([doc_type, f"%{pinyin}%"])
     if _ID_TAIL.match(text):
         options.append("SELECT rowid FROM doc_index WHERE id_tail >= ? AND id_tail < ?")
         params.extend(_prefix_range(text.upper()[::-1]))
     code = normalize_code(text)
-    if len(code) >= 4:
-        options.append("SELECT rowid FROM doc_index WHERE tracking_code = ?")
-        params.append(code)
+    if len(code) >= 4:  # a whole code, or the part of it the caller remembers ("BW8K")
+        options.append("SELECT rowid FROM doc_index WHERE type = ? AND tracking_code LIKE ?")
+        params.extend([doc_type, f"%{code}%"])
     if not options:
         return "0", []
     return "rowid IN (" + " UNION ".join(options) + ")", params
@@ -188,6 +207,7 @@ def summary(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     """A `doc_index` row as a dict, without the derived initials."""
     out = dict(zip(INDEX_COLUMNS, row, strict=True))
     out.pop("initials")
+    out.pop("spelled")
     out.pop("id_tail")
     if out["owner_hash"] is None:
         out.pop("owner_hash")

@@ -23,8 +23,9 @@ import sqlite3
 from mobile.store.query import update_index
 
 # 2: doc_index gained id_tail; 3: partial indexes, so events and materials do not pay for the
-# case search columns; 4: owner_hash of materials. An upgrade rebuilds doc_index from the winners.
-SCHEMA_VERSION = 4
+# case search columns; 4: owner_hash of materials; 5: spelled, the full pinyin of the
+# applicant's name. An upgrade rebuilds doc_index from the winners.
+SCHEMA_VERSION = 5
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,6 +72,7 @@ CREATE TABLE IF NOT EXISTS doc_index (
     updated_at TEXT,
     name TEXT,
     initials TEXT,
+    spelled TEXT,
     id_number TEXT,
     tracking_code TEXT,
     needs_review INTEGER NOT NULL DEFAULT 0,

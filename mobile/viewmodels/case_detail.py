@@ -194,8 +194,19 @@ class CaseDetailViewModel:
         """The checklist of the case's situation, for choosing what to request."""
         return self._requirements()
 
+    def request_choices(self) -> list[tuple[Requirement, bool]]:
+        """The checklist of a request for materials: (requirement, already missing). What the
+        agent marked missing at intake comes ticked and stays on the notice."""
+        marked = self.marked_missing()
+        return [(r, r.code in marked) for r in self._requirements()]
+
+    def marked_missing(self) -> list[str]:
+        """Requirement codes already missing on the case, once each, in order."""
+        return list(dict.fromkeys(str(c) for c in self.case.get("missing", [])))
+
     def perform(self, target: Status, reason: str = "", missing: Sequence[str] = ()) -> bool:
-        """Makes one status change with its event; `error` says why not."""
+        """Makes one status change with its event; `error` says why not. A request for
+        materials (一次性告知) adds `missing` to what is already missing: nothing drops off."""
         self.error = self.message = ""
         level = self.item.level if self.item else None
         try:
@@ -206,9 +217,11 @@ class CaseDetailViewModel:
         if target in NEEDS_REASON and not reason.strip():
             self.error = self.t("reason_required")
             return False
-        if target is Status.NEEDS_MATERIALS and not missing:
-            self.error = self.t("notice_intro")
-            return False
+        if target is Status.NEEDS_MATERIALS:
+            missing = list(dict.fromkeys([*self.marked_missing(), *missing]))
+            if not missing:
+                self.error = self.t("notice_intro")
+                return False
         changes: JSON = {"status": target.value}
         now = self.book.clock()
         if target is Status.ACCEPTED:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mobile.services.i18n import Translator
 from mobile.store.errors import NotFound
+from mobile.store.query import initials_of, normalize_code, spelled_of
 from mobile.viewmodels.badges import Badge, BadgeLevel, WorkdaysBetween, deadline_badge, weekdays_between
 from mobile.viewmodels.casebook import DocStore
 from mobile.viewmodels.sync import SyncBar, SyncViewModel
@@ -160,8 +161,18 @@ class CaseListViewModel:
 
     @staticmethod
     def _matches(summary: dict[str, Any], text: str) -> bool:
-        hay = " ".join(str(summary.get(k) or "") for k in ("name", "id_number", "tracking_code"))
-        return text.upper() in hay.upper()
+        """The store's search, for the few unsynced cases listed from the change feed."""
+        name = str(summary.get("name") or "")
+        needle = text.strip().lower()
+        pinyin = needle.replace(" ", "")
+        code = normalize_code(text)
+        return (
+            needle in name.lower()
+            or needle in str(summary.get("id_number") or "").lower()
+            or (pinyin.isascii() and pinyin.isalpha()
+                and (initials_of(name).startswith(pinyin) or pinyin in spelled_of(name)))
+            or (len(code) >= 4 and code in normalize_code(str(summary.get("tracking_code") or "")))
+        )
 
     def _row(self, summary: dict[str, Any], unsynced: set[str]) -> CaseRow:
         doc = self.store.get(str(summary["id"]))

@@ -219,6 +219,7 @@ class AppContext:
             agent=agent,
             contact=self.config.brand_contact,
             folder=self.config.data_dir / "receipts",
+            deadline_of=self.deadline_of,
         )
 
     def delivery(self) -> DeliveryViewModel:

@@ -55,13 +55,15 @@ class ItemChoice:
         return next((s for s in self.situations if s.code == code), None)
 
     def matches(self, text: str) -> bool:
-        """Search by name (Chinese or English), pinyin initials, code or keyword."""
+        """Search by name (Chinese or English), pinyin initials or full pinyin ("yanglao"),
+        code or keyword."""
         needle = text.strip().lower()
         if not needle:
             return True
         initials = "".join(p[:1] for p in lazy_pinyin(self.name, style=Style.FIRST_LETTER)).lower()
         hay = " ".join([self.name.lower(), self.code.lower(), *(k.lower() for k in self.keywords)])
-        return needle in hay or initials.startswith(needle) or needle in initials
+        spelled = "".join(lazy_pinyin(self.name)).lower()
+        return needle in hay or needle in initials or needle.replace(" ", "") in spelled
 
 
 def categories(items: Sequence[ItemChoice]) -> list[str]:

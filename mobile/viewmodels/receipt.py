@@ -6,7 +6,8 @@ receipts folder, from where it can be shared or printed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice
 from shared.idnumber import mask_id_number
 from shared.ids import normalize_tracking_code
+from shared.workdays import china_date
 
 
 class ReceiptViewModel:
@@ -30,6 +32,7 @@ class ReceiptViewModel:
         agent: str,
         contact: str,
         folder: Path,
+        deadline_of: Callable[[date, int], date] | None = None,
     ) -> None:
         self.case = case
         self.item = next((i for i in items if i.code == case.get("item_code")), None)
@@ -37,6 +40,7 @@ class ReceiptViewModel:
         self.agent = agent
         self.contact = contact
         self.folder = folder
+        self.deadline_of = deadline_of
         self.saved_path: Path | None = None
 
     @property
@@ -74,7 +78,25 @@ class ReceiptViewModel:
             agent=self.agent,
             contact=self.contact,
             issued_at=show_time(submitted),
+            **self._due(submitted),
         )
+
+    def _due(self, submitted: str) -> dict[str, Any]:
+        """The due date: the case's deadline once accepted, else the day it would be if the
+        township accepted it the day it was submitted (the clock starts at acceptance)."""
+        deadline = self.case.get("deadline")
+        if isinstance(deadline, str) and deadline:
+            return {"due_date": deadline, "due_estimated": False}
+        if self.deadline_of is None or self.item is None:
+            return {"due_date": ""}
+        try:
+            moment = datetime.fromisoformat(submitted.replace("Z", "+00:00"))
+        except ValueError:
+            moment = datetime.now(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        due = self.deadline_of(china_date(moment), self.item.time_limit_days)
+        return {"due_date": due.isoformat(), "due_estimated": True}
 
     def image(self) -> bytes:
         return render_receipt(self.data())

@@ -71,8 +71,10 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
             action.label, lambda e: nav.go(f"/delivery?case={vm.case['_id']}"), icon=ft.Icons.QR_CODE_SCANNER
         )
     reason = ui.field(vm.t("reason")) if action.needs_reason else None
-    checks = [ft.Checkbox(data=r.code) for r in vm.requirements()] if action.needs_list else []
-    names = {str(c.data): r.name for c, r in zip(checks, vm.requirements(), strict=False)}
+    choices = vm.request_choices() if action.needs_list else []
+    # Already missing at intake: ticked and locked, so it stays on the notice.
+    checks = [ft.Checkbox(data=r.code, value=marked, disabled=marked) for r, marked in choices]
+    names = {r.code: r.name + (f"（{vm.t('already_missing')}）" if marked else "") for r, marked in choices}
 
     def do(e: ft.Event[ft.Button]) -> None:
         missing = [str(c.data) for c in checks if c.value]
@@ -127,6 +129,8 @@ def _checked_line(box: ft.Checkbox, name: str) -> ft.Control:
     """
 
     def toggle(e: ft.Event[ft.Container]) -> None:
+        if box.disabled:
+            return  # already on the notice: it cannot be taken off
         box.value = not box.value
         box.update()
 

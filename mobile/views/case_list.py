@@ -52,14 +52,17 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
     t = nav.ctx.t
     vm.refresh()
     search = ui.field(vm.t("search"), vm.search)
+    cases = ui.stack(_cases(nav, vm))
 
     def do_search(e: ft.Event[Any]) -> None:
+        # As the agent types: only the list is rebuilt, so the field keeps its focus.
         vm.set_search(search.value or "")
-        nav.refresh()
+        cases.controls = _cases(nav, vm)
+        cases.update()
 
+    search.on_change = do_search
     search.on_submit = do_search
     search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=do_search, tooltip=t("search"))
-    cases = ui.stack(_cases(nav, vm))
     body: list[ft.Control] = [_sync_bar(nav, vm), search, _filters(nav, vm, cases), cases]
     bottom = (
         []

@@ -33,6 +33,18 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
         ui.text(data.item_name, bold=True),
         ui.text(data.applicant_masked),
         ui.text(t("time_limit", days=data.time_limit_days), bold=True),
+        *(
+            [
+                ft.Semantics(
+                    identifier="due-date",
+                    content=ui.text(
+                        t("due_expected" if data.due_estimated else "due_by", date=data.due_date), bold=True
+                    ),
+                )
+            ]
+            if data.due_date
+            else []
+        ),
         ui.text(f"✓ {t('material_ok')}:", bold=True),
         *[ui.text(f"  {name}") for name in data.received],
     ]
@@ -40,6 +52,10 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
         body.append(ui.message(t("notice_intro"), kind="warn"))
         body += [ui.text(f"  × {name}") for name in data.missing]
     body += [
+        ft.Semantics(
+            identifier="how-to-check",
+            content=ui.panel(ui.text(t("how_to_check", url=data.tracking_url), 16)),
+        ),
         ui.text(data.contact, 16, color=ui.MUTED),
         ui.text(f"{t('receipt_saved')}: {saved.name}", 15, color=ui.MUTED),
         # In the column, not beside Home: two labelled buttons overflow a 360-px-wide phone.

@@ -66,13 +66,6 @@ def _item(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Cont
     t = vm.t
     search = ui.field(t("item_search"), vm.search)
 
-    def do_search(e: ft.Event[Any]) -> None:
-        vm.search = search.value or ""
-        nav.refresh()
-
-    search.on_submit = do_search
-    search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=do_search)
-
     def choose(code: str) -> None:
         vm.choose_item(code)
         nav.refresh()
@@ -80,6 +73,18 @@ def _item(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Cont
     def category(name: str) -> None:
         vm.category = name
         nav.refresh()
+
+    results = ui.stack(_item_results(vm, choose))
+
+    def typed(e: ft.Event[Any]) -> None:
+        # Filters as the agent types: only the list is rebuilt, so the field keeps its focus.
+        vm.search = search.value or ""
+        results.controls = _item_results(vm, choose)
+        results.update()
+
+    search.on_change = typed
+    search.on_submit = typed
+    search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=typed)
 
     chips: list[ft.Control] = [
         ft.Chip(
@@ -96,7 +101,17 @@ def _item(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Cont
         on_select=lambda e: category(""),
         height=ui.TOUCH - 8,
     )
-    body: list[ft.Control] = [search, ft.Row(chips, wrap=True, spacing=6, run_spacing=6)]
+    body: list[ft.Control] = [
+        search,
+        ft.Row(chips, wrap=True, spacing=6, run_spacing=6),
+        ft.Semantics(identifier="item-results", content=results),
+    ]
+    return body, []
+
+
+def _item_results(vm: WizardViewModel, choose: Callable[[str], None]) -> list[ft.Control]:
+    t = vm.t
+    body: list[ft.Control] = []
     recent = vm.recent_items()
     if recent and not vm.search and not vm.category:
         body.append(ui.text(t("recent"), bold=True))
@@ -105,11 +120,14 @@ def _item(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Cont
             for item in recent
         ]
         body.append(ft.Divider())
+    visible = vm.visible_items()
     body += [
         _choice(item.name, vm.t("time_limit", days=item.time_limit_days), _chooser(choose, item.code))
-        for item in vm.visible_items()
+        for item in visible
     ]
-    return body, []
+    if not visible:
+        body.append(ft.Semantics(identifier="no-items", content=ui.text(t("no_items_found"), color=ui.MUTED)))
+    return body
 
 
 def _chooser(choose: Callable[[str], None], code: str) -> Callable[[ft.Event[Any]], None]:

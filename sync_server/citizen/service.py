@@ -28,7 +28,7 @@ from shared.catalog import item_doc_id
 from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
 from sync_server.citizen.ratelimit import Limit, RateLimiter
-from sync_server.citizen.summary import Coded, Summary, build_summary
+from sync_server.citizen.summary import Coded, Summary, Text, build_summary
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB, SERVER_DB
 from sync_server.shared_limits import SharedLimits, Window
@@ -88,6 +88,22 @@ class Refused(CitizenError):
     def __init__(self, error: str, reason: str) -> None:
         super().__init__(reason)
         self.error = error
+
+
+def item_names(item_code: str, doc: JSON) -> Coded:
+    zh = str(doc.get("name_zh") or doc.get("name") or item_code)
+    en = str(doc.get("name_en") or zh)
+    return {"code": item_code, "zh": zh, "en": en}
+
+
+def material_names(doc: JSON) -> dict[str, Text]:
+    """Requirement code → its names, from an item document's `materials`."""
+    out: dict[str, Text] = {}
+    for m in doc.get("materials") or []:
+        if isinstance(m, dict) and m.get("code"):
+            zh = str(m.get("name_zh") or m["code"])
+            out[str(m["code"])] = {"zh": zh, "en": str(m.get("name_en") or zh)}
+    return out
 
 
 @dataclass
@@ -161,16 +177,17 @@ class CitizenService:
         if case is None:
             raise NotFound()
         events = await records.case_events(self.couch, db, case_id)
-        return build_summary(case, events, item=await self.item(str(case.get("item_code", ""))),
-                             now=self.clock())
+        doc = await self._item_doc(str(case.get("item_code", "")))
+        return build_summary(case, events, item=item_names(str(case.get("item_code", "")), doc),
+                             materials=material_names(doc), now=self.clock())
 
     async def item(self, item_code: str) -> Coded:
         """Item names from the catalog (`item:<code>`, docs/catalog.md); the bare code when unknown."""
+        return item_names(item_code, await self._item_doc(item_code))
+
+    async def _item_doc(self, item_code: str) -> JSON:
         doc = await self.couch.get_doc(self.catalog_db, item_doc_id(item_code)) if item_code else None
-        doc = doc or {}
-        zh = str(doc.get("name_zh") or doc.get("name") or item_code)
-        en = str(doc.get("name_en") or zh)
-        return {"code": item_code, "zh": zh, "en": en}
+        return doc or {}
 
     async def _lookup(self, code: str, last4: str) -> JSON | None:
         entry = await index.lookup(self.couch, code, last4, server_db=self.server_db)

@@ -45,6 +45,9 @@ class Summary(TypedDict):
     delivered: bool
     rated: bool
     can_rate: bool
+    missing: list[Text]
+    reason: str
+    todo: Text | None
 
 
 STATUS_WORDS: dict[str, Text] = {
@@ -93,17 +96,32 @@ TIMING_WORDS: dict[str, Text] = {
     "overdue": {"zh": "已超过办理时限", "en": "Past the time limit"},
     "done_on_time": {"zh": "按时办结", "en": "Finished on time"},
     "done_late": {"zh": "超时办结", "en": "Finished late"},
+    "closed": {"zh": "办理已结束，不再计算时限", "en": "Closed; no time limit runs"},
 }
+# What the citizen must do now (一次性告知: everything missing at once, then where to take it).
+TODO_WORDS: dict[str, Text] = {
+    "bring": {"zh": "请准备以下材料，交给村代办员或送到乡镇便民服务中心。材料齐全后继续办理。",
+              "en": "Please get the documents below ready and give them to your village agent or take"
+                    " them to the township service centre. Handling continues once they are complete."},
+    "rejected": {"zh": "如对结果有疑问，请联系村代办员或乡镇便民服务中心；条件具备后可重新申请。",
+                 "en": "If you have questions, ask your village agent or the township service centre;"
+                       " you may apply again once the conditions are met."},
+}
+ASKS_FOR_MATERIALS = {"draft", "submitted", "needs_materials"}
+GIVES_REASON = {"rejected": "rejected", "withdrawn": "withdrawn"}  # status → the event holding the reason
 FINISHED = {"result_ready", "delivered", "rejected"}
 
 
 def build_summary(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *, item: Coded,
-                  now: datetime) -> Summary:
-    """The citizen's view of one case; `events` in any order, `item` names from the catalog."""
+                  now: datetime, materials: Mapping[str, Text] | None = None) -> Summary:
+    """The citizen's view of one case; `events` in any order, `item` and `materials` (by
+    requirement code) names from the catalog."""
     ordered = sorted(events, key=lambda e: str(e.get("_id", "")))  # event ids end in a ULID: creation order
     status = str(case.get("status", ""))
     deadline = case.get("deadline") if isinstance(case.get("deadline"), str) else None
     rated = any(e.get("kind") == "rated" for e in ordered)
+    missing = _missing(case, materials or {}) if status in ASKS_FOR_MATERIALS else []
+    reason = _reason(ordered, GIVES_REASON[status]) if status in GIVES_REASON else ""
     return {
         "code": str(case.get("tracking_code", "")),
         "item": item,
@@ -115,7 +133,30 @@ def build_summary(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], 
         "delivered": status == "delivered",
         "rated": rated,
         "can_rate": status == "delivered" and not rated,
+        "missing": missing,
+        "reason": reason,
+        "todo": TODO_WORDS["bring"] if missing else TODO_WORDS.get(status),
     }
+
+
+def _missing(case: Mapping[str, Any], materials: Mapping[str, Text]) -> list[Text]:
+    """The names of the materials the case still lacks, once each, in the case's order."""
+    codes = case.get("missing")
+    if not isinstance(codes, list):
+        return []
+    out: list[Text] = []
+    for code in dict.fromkeys(str(c) for c in codes):
+        out.append(materials.get(code) or {"zh": code, "en": code})
+    return out
+
+
+def _reason(events: list[Mapping[str, Any]], kind: str) -> str:
+    """The reason written with the latest `kind` event (不予受理/不予许可的理由)."""
+    for event in reversed(events):
+        data = event.get("data")
+        if event.get("kind") == kind and isinstance(data, Mapping):
+            return " ".join(str(data.get("reason") or "").split())
+    return ""
 
 
 def mask_name(name: str) -> str:
@@ -142,7 +183,9 @@ def _timing(status: str, deadline: str | None, events: list[Mapping[str, Any]], 
 
 
 def _timing_code(status: str, deadline: str | None, events: list[Mapping[str, Any]], now: datetime) -> str:
-    if deadline is None or status in {"draft", "submitted", "withdrawn"}:
+    if status in {"rejected", "withdrawn"} and (deadline is None or status == "withdrawn"):
+        return "closed"  # refused before acceptance, or withdrawn: no time limit is counting
+    if deadline is None or status in {"draft", "submitted"}:
         return "not_started"
     try:
         due = date.fromisoformat(deadline)

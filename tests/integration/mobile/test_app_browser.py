@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -197,6 +198,12 @@ def test_offline_unlock_and_new_application_to_receipt(
 
     page.locator('[flt-semantics-identifier="wizard-item"]').wait_for(timeout=10000)
     shot(page, "03-item")
+    # The list filters as the agent types (no Enter), by full pinyin too.
+    fill(page, "搜索事项 Search items", "zzzzzz")
+    page.locator('[flt-semantics-identifier="no-items"]').wait_for(timeout=10000)
+    fill(page, "搜索事项 Search items", "jibenyanglao")
+    page.locator('[flt-semantics-identifier="no-items"]').wait_for(state="detached", timeout=10000)
+    shot(page, "03b-item-search")
     page.get_by_role("button", name="城乡居民基本养老保险参保登记").first.click()
 
     page.locator('[flt-semantics-identifier="wizard-situation"]').wait_for(timeout=10000)
@@ -244,10 +251,28 @@ def test_offline_unlock_and_new_application_to_receipt(
     code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
     shot(page, "11-receipt")
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code), code
+    # The receipt says when the case is due and how the citizen looks it up.
+    due = page.locator('[flt-semantics-identifier="due-date"]')
+    due.wait_for(timeout=10000)
+    assert "预计办结" in text_of(due)
+    page.mouse.move(180, 400)
+    page.mouse.wheel(0, 900)
+    how = page.locator('[flt-semantics-identifier="how-to-check"]')
+    how.wait_for(timeout=10000)
+    assert "后4位" in text_of(how) and f"/t/{code}" in text_of(how)
+    shot(page, "11b-receipt-how-to-check")
+    image = app.data / "receipts" / f"receipt-{code}.png"
+    assert image.exists()
+    shutil.copy(image, ARTIFACTS / "11c-receipt-image.png")
     click(page, "首页 Home")
     page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=10000)
     page.get_by_text("王秀英", exact=False).first.wait_for(timeout=10000)
     shot(page, "12-case-list-after")
+
+
+def text_of(node: Any) -> str:
+    """What a screen reader reads of a Flutter semantics node."""
+    return f"{node.get_attribute('aria-label') or ''} {node.inner_text()}"
 
 
 def unlock(page: Any, url: str) -> None:
@@ -412,3 +437,24 @@ def test_a_cut_or_hidden_case_filter_is_reached_and_chosen(app: RunningApp, brow
     page.locator('[flt-semantics-identifier="filter-finished"] [aria-checked="true"]').wait_for(timeout=10000)
     boxes_when(page, CHIPS, lambda bs: whole(bs[-1], widths[-1], screen))
     shot(page, "32-case-list-finished")
+
+
+def test_case_search_filters_as_typed_by_full_pinyin_and_part_of_the_code(
+    app: RunningApp, browser_page: Any
+) -> None:
+    """The search box promises name, pinyin, ID and code: full pinyin and 4 characters of a
+    tracking code find the case as they are typed, with no Enter."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    unlock(page, app.url)
+    rows = page.locator('[flt-semantics-identifier="case-row"]')
+    rows.nth(1).wait_for(timeout=10000)
+    box = "搜索姓名、拼音、身份证号、查询码 Name, pinyin, ID, code"
+    fill(page, box, "lijianguo")  # 李建国
+    expect(rows).to_have_count(1, timeout=10000)
+    shot(page, "32-case-search-pinyin")
+    fill(page, box, RESULT_CODE.replace("-", "")[4:8].lower())
+    expect(rows).to_have_count(1, timeout=10000)
+    fill(page, box, "")
+    expect(rows.nth(1)).to_be_attached(timeout=10000)

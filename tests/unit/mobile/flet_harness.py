@@ -114,6 +114,13 @@ class Harness:
     def type(self, label: str, value: str) -> None:
         self.session.apply_patch(self.field(label)._i, {"value": value})
 
+    async def change(self, label: str, value: str) -> None:
+        """Types into a field as a user does: the new value, then its change event."""
+        field = self.field(label)
+        self.type(label, value)
+        await self.session.dispatch_event(field._i, "change", value)
+        await self.session.after_event(field)
+
     async def click(self, control: Any) -> None:
         await self.session.dispatch_event(control._i, "click", None)
         await self.session.after_event(control)

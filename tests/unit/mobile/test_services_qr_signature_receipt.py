@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
 
 from mobile.services.errors import QrError, SignatureError
-from mobile.services.fonts import cjk_font_path, latin_only
+from mobile.services.fonts import cjk_font_path, latin_only, load_font
 from mobile.services.qr import qr_png, read_qr
-from mobile.services.receipt import ReceiptData, render_receipt
+from mobile.services.receipt import MARGIN, WIDTH, ReceiptData, _lines, _wrap, render_receipt
 from mobile.services.signature import render_signature
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
@@ -105,3 +106,48 @@ def test_machine_has_a_cjk_font_or_receipt_falls_back() -> None:
 def test_latin_only_keeps_the_english_half() -> None:
     assert latin_only("下一步 Next") == "Next"
     assert latin_only("事项 Item: 低保 Subsistence allowance") == "Item: Subsistence allowance"
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", text))
+
+
+@pytest.mark.parametrize("text", [
+    "代办员 Agent: 王代办 — the agent keeps a background check of every step for the township",
+    "联系 Contact: 鄞州区便民服务中心 Township service centre, telephone 0574-86780000 (weekdays)",
+    "  × 家庭经济状况声明 Household income statement (signed by every adult in the household)",
+])
+def test_receipt_lines_break_between_words_never_inside_one(text: str) -> None:
+    font, cjk = load_font(34)
+    text = text if cjk else latin_only(text)
+    lines = _wrap(text, font)
+    assert len(lines) > 1  # long enough to wrap at 1080 px
+    limit = WIDTH - 2 * MARGIN
+    assert all(font.getlength(line) <= limit for line in lines)
+    kept = set().union(*(_words(line) for line in lines))
+    assert _words(text) <= kept  # "background" and "0574-86780000" whole on one line
+    assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_chinese_wraps_at_any_character_and_a_long_url_after_a_slash() -> None:
+    font, cjk = load_font(34)
+    if not cjk:
+        pytest.skip("no CJK font installed")
+    chinese = "一次性告知：" + "户口簿居民身份证银行卡" * 8
+    lines = _wrap(chinese, font)
+    limit = WIDTH - 2 * MARGIN
+    assert len(lines) > 1 and all(font.getlength(line) <= limit for line in lines)
+    assert font.getlength(lines[0] + lines[1].strip()[0]) > limit  # the first line is full
+    url = "https://zwfw.yinzhou.example.gov.cn/onetrip/track/" + "K7QM9XRT2HNC" * 4
+    pieces = _wrap(url, font)
+    assert len(pieces) > 1 and pieces[0].endswith("/")
+    assert "".join(p.strip() for p in pieces) == url
+
+
+def test_receipt_says_when_it_is_due_and_how_to_look_it_up() -> None:
+    data = _receipt(due_date="2026-11-27")
+    text = "\n".join(line for line, _ in _lines(data))
+    assert "预计办结 Expected by: 2026-11-27" in text
+    assert data.tracking_url in text and data.tracking_code in text and "后4位" in text
+    accepted = "\n".join(line for line, _ in _lines(_receipt(due_date="2026-11-27", due_estimated=False)))
+    assert "办结期限 Due by: 2026-11-27" in accepted and "预计" not in accepted

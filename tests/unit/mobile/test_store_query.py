@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mobile.store import BadRequest, LocalStore
-from mobile.store.query import initials_of, normalize_code
+from mobile.store.query import initials_of, normalize_code, spelled_of
 
 
 def make_case(n: int, **overrides: Any) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def ids(rows: list[dict[str, Any]]) -> list[str]:
 def test_initials_and_codes() -> None:
     assert initials_of("张三") == "zs"
     assert initials_of("欧阳Na娜") == "oynn"
+    assert spelled_of("张德福") == "zhangdefu" and spelled_of("欧阳Na娜") == "ouyangnana"
     assert normalize_code(" k7q2-0001 ") == "K7Q20001"
 
 
@@ -89,6 +90,26 @@ def test_text_search(db: LocalStore) -> None:
     assert ids(db.find_cases(text="ab12 cd34")) == ["case:0003"]
     assert db.find_cases(text="%") == []
     assert db.count_cases(text="330212") == 0  # the head of an ID number is a county, not a person
+
+
+def test_full_pinyin_and_part_of_a_tracking_code_find_cases(db: LocalStore) -> None:
+    db.bulk_docs(
+        [
+            make_case(1, applicant={"name": "张德福", "id_number": "330212195001011234"},
+                      tracking_code="Q3RT-BW8K-7HNC"),
+            make_case(2, applicant={"name": "张德", "id_number": "330212195001015678"},
+                      tracking_code="K7QM-9XRT-2HNC"),
+        ]
+    )
+    assert ids(db.find_cases(text="zhangdefu")) == ["case:0001"]
+    assert ids(db.find_cases(text="Zhang De Fu")) == ["case:0001"]
+    assert ids(db.find_cases(text="defu")) == ["case:0001"]
+    assert ids(db.find_cases(text="zhangde")) == ["case:0002", "case:0001"]
+    assert ids(db.find_cases(text="BW8K")) == ["case:0001"]
+    assert ids(db.find_cases(text="bw8k-7h")) == ["case:0001"]
+    assert ids(db.find_cases(text="2HNC")) == ["case:0002"]
+    assert ids(db.find_cases(text="HNC")) == []  # under 4 characters: too many cases share it
+    assert db.count_cases(text="zhangsan") == 0
 
 
 def test_index_follows_edits_conflicts_and_deletions(db: LocalStore) -> None:

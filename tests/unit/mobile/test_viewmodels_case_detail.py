@@ -96,6 +96,27 @@ def test_one_time_notice_can_be_given_once_and_agent_supplements(tmp_path: Path)
     assert Status.ACCEPTED in [a.target for a in vm.actions()]
 
 
+def test_request_for_materials_keeps_what_the_agent_marked_missing(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    case = make_case(make_book(store), status="submitted", situation="first", missing=["hukou"])
+    vm = detail(make_book(store, account=STAFF))
+    vm.load(case["_id"])
+    choices = {r.code: marked for r, marked in vm.request_choices()}
+    assert choices["hukou"] is True and choices["bank_card"] is False  # pre-ticked from intake
+    assert vm.perform(Status.NEEDS_MATERIALS, missing=["bank_card"])
+    assert vm.case["missing"] == ["hukou", "bank_card"]  # merged: hukou never drops off
+    assert "户口簿" in vm.timeline()[-1].note and "银行卡" in vm.timeline()[-1].note
+
+
+def test_request_for_materials_with_only_the_intake_list_is_a_notice(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    case = make_case(make_book(store), status="submitted", situation="first", missing=["hukou"])
+    vm = detail(make_book(store, account=STAFF))
+    vm.load(case["_id"])
+    assert vm.perform(Status.NEEDS_MATERIALS, missing=["hukou", "hukou"])
+    assert vm.case["missing"] == ["hukou"]
+
+
 def test_result_ready_offers_delivery_to_the_agent(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     book = make_book(store)

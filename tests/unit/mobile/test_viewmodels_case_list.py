@@ -72,6 +72,27 @@ def test_search_by_name_initials_id_and_tracking_code(tmp_path: Path) -> None:
     assert vm.total == 2
 
 
+def test_search_by_full_pinyin_and_part_of_the_code_as_the_placeholder_promises(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    book = make_book(store)
+    make_case(book, status="submitted", applicant={"name": "张德福", "id_number": id_number(11), "phone": ""},
+              tracking_code="Q3RT-BW8K-7HNC")
+    make_case(book, status="submitted", applicant={"name": "李四", "id_number": id_number(12), "phone": ""},
+              tracking_code="K7QM-9XRT-2HNC")
+
+    def changed(seq: int | str) -> list[str]:
+        return [row["id"] for row in store.changes(since=seq)["results"]]
+
+    vm = make_vm(store, changed_since=changed)  # nothing pushed yet: both cases wait to sync
+    for case_filter in (CaseFilter.ALL, CaseFilter.WAITING_SYNC):  # the store's search and the feed's
+        vm.select(case_filter)
+        for text in ("zhangdefu", "zhang de fu", "BW8K", "bw8k7h", "zdf"):
+            vm.set_search(text)
+            assert [r.name for r in vm.rows] == ["张德福"], (case_filter, text)
+        vm.set_search("zhangsan")
+        assert vm.rows == [], case_filter
+
+
 def test_deadline_badges_only_while_the_clock_runs(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     book = make_book(store)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -123,3 +123,25 @@ def test_receipt_is_dated_in_beijing_time(tmp_path: Path) -> None:
         folder=tmp_path / "receipts",
     )
     assert vm.data().issued_at == "2026-12-03 00:28"
+
+
+def test_receipt_gives_the_expected_due_date_then_the_real_one(tmp_path: Path) -> None:
+    book = make_book(make_store(tmp_path))
+    case = make_case(book, status="submitted", situation="first", tracking_code=CODE,
+                     submitted_at="2026-12-02T16:28:00Z")  # 12-03 00:28 in Beijing
+    calls: list[tuple[date, int]] = []
+
+    def deadline_of(start: date, days: int) -> date:
+        calls.append((start, days))
+        return start + timedelta(days=days)
+
+    def receipt(case: dict[str, object]) -> ReceiptViewModel:
+        return ReceiptViewModel(case, sample_items(), server_url="http://x", agent="李代办",
+                                contact="0574-1", folder=tmp_path / "receipts", deadline_of=deadline_of)
+
+    data = receipt(case).data()
+    assert calls == [(date(2026, 12, 3), 3)]  # counted from the Beijing day, with the item's limit
+    assert data.due_date == "2026-12-06" and data.due_estimated
+    accepted = receipt({**case, "status": "accepted", "deadline": "2026-12-09"}).data()
+    assert accepted.due_date == "2026-12-09" and not accepted.due_estimated
+    assert "http://x/t/" in receipt(case).tracking_url

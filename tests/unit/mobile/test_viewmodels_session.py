@@ -85,9 +85,7 @@ async def test_pin_lockout_survives_restart(tmp_path: Path) -> None:
         assert not vm.unlock()
     assert "还可以试1次" in vm.error
     vm.pin = "000000"
-    assert not vm.unlock()
-    vm.pin = "000000"
-    assert not vm.unlock() and "分钟" in vm.error
+    assert not vm.unlock() and "分钟" in vm.error and "0次" not in vm.error  # no "0 tries left"
     # A restart does not reset the lock.
     vm2, _ = make_vm(tmp_path, clock=clock)
     vm2.pin = "246810"
@@ -95,6 +93,17 @@ async def test_pin_lockout_survives_restart(tmp_path: Path) -> None:
     clock.now += 3600
     vm2.pin = "246810"
     assert vm2.unlock()
+
+
+async def test_a_weak_pin_is_refused_with_a_reason(tmp_path: Path) -> None:
+    vm, _ = make_vm(tmp_path)
+    vm.username, vm.password = "agent1", "secret-pw"
+    assert await vm.sign_in() and vm.screen is Screen.SET_PIN
+    vm.pin = vm.pin_confirm = "123456"
+    assert not vm.set_pin() and vm.screen is Screen.SET_PIN
+    assert "太容易" in vm.error and "too easy" in vm.error
+    vm.pin = vm.pin_confirm = "730419"
+    assert vm.set_pin() and vm.screen is Screen.READY
 
 
 async def test_sign_out_refuses_to_lose_unsynced_work(tmp_path: Path) -> None:

@@ -195,6 +195,10 @@ def test_item_search_categories_and_recent(tmp_path: Path) -> None:
     assert [i.code for i in vm.visible_items()] == ["old-age-allowance"]
     vm.search = "allowance"
     assert len(vm.visible_items()) == 1
+    vm.search = "gaoling"  # full pinyin, as typed on a phone keyboard
+    assert [i.code for i in vm.visible_items()] == ["old-age-allowance"]
+    vm.search = "Gao Ling Jin"
+    assert [i.code for i in vm.visible_items()] == ["old-age-allowance"]
     vm.search = ""
     vm.category = vm.categories[0]
     assert [i.code for i in vm.visible_items()] == ["pension-enrol"]

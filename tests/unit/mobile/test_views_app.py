@@ -107,6 +107,24 @@ async def test_a_chosen_filter_is_scrolled_into_sight(tmp_path: Path) -> None:
     assert scrolls[0].control_id == line._i  # the same line, changed in place
 
 
+async def test_case_search_filters_as_the_agent_types(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    make_case(ctx.book(), item_code="SB-001", status="submitted", tracking_code="Q3RT-BW8K-7HNC",
+              applicant={"name": "张德福", "id_number": "", "phone": ""})
+    make_case(ctx.book(), item_code="SB-001", status="submitted", tracking_code="K7QM-9XRT-2HNC",
+              applicant={"name": "李四", "id_number": "", "phone": ""})
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    label = "搜索姓名、拼音、身份证号、查询码 Name, pinyin, ID, code"
+    field = h.field(label)
+    assert any("李四" in t for t in h.texts())
+    for text in ("zhangdefu", "BW8K"):  # no Enter pressed
+        await h.change(label, text)
+        assert any("张德福" in t for t in h.texts()) and not any("李四" in t for t in h.texts()), text
+    assert h.field(label) is field  # the same field: it keeps its focus
+
+
 async def test_a_long_sync_error_keeps_the_bar_to_two_lines(tmp_path: Path) -> None:
     """A server's long reason gets the bar's second line, cut to one line with "…" (the sync screen
     shows all of it): the bar stays two lines and the list keeps its room."""
@@ -138,3 +156,49 @@ async def test_a_missing_material_line_wraps_and_toggles_when_tapped() -> None:
     assert box.value is True
     await h.click(line)
     assert box.value is False
+
+
+async def test_a_material_already_missing_stays_ticked_when_tapped() -> None:
+    """A material the agent marked missing at intake comes ticked and locked in the request
+    for materials: tapping its line does not take it off the one-time notice."""
+    box = ft.Checkbox(data="hukou", value=True, disabled=True)
+    line = _checked_line(box, "户口簿 Household register（已在告知单上）")
+    h = Harness()
+    await h.start(lambda page: page.add(line))
+    await h.click(line)
+    assert box.value is True
+
+
+async def test_item_search_filters_as_the_agent_types(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    await h.click(h.button("新建申请 New application"))
+    field = h.field("搜索事项 Search items")
+    everything = len(list(_item_choices(h)))
+    await h.change("搜索事项 Search items", "gaoling")  # no Enter pressed
+    shown = [c.label for c in _item_choices(h)]
+    assert shown and len(shown) < everything and all("高龄" in label for label in shown)
+    assert h.field("搜索事项 Search items") is field  # the same field: it keeps its focus
+    await h.change("搜索事项 Search items", "zzzzzz")
+    assert not list(_item_choices(h)) and any("没有找到" in t for t in h.texts())
+
+
+def _item_choices(h: Harness) -> list[ft.Semantics]:
+    results = h.by_id("item-results")
+    return [c for c in h.controls() if isinstance(c, ft.Semantics) and c.button and c.label
+            and _inside(results, c)]
+
+
+def _inside(parent: ft.Control, control: ft.Control) -> bool:
+    stack: list[object] = [parent]
+    while stack:
+        node = stack.pop()
+        if node is control:
+            return True
+        content = getattr(node, "content", None)
+        if isinstance(content, ft.Control):
+            stack.append(content)
+        stack.extend(getattr(node, "controls", None) or [])
+    return False

@@ -62,6 +62,9 @@ def test_nothing_private_in_the_summary() -> None:
     ("accepted", "2026-11-24", [], "on_time"),  # due today (China date) is still on time
     ("accepted", "2026-11-23", [], "overdue"),
     ("needs_materials", "2026-11-23", [], "paused"),
+    ("rejected", None, [("rejected", "2026-11-23T03:00:00Z")], "closed"),  # 不予受理: no clock ever ran
+    ("withdrawn", None, [], "closed"),
+    ("withdrawn", "2026-11-30", [], "closed"),
     ("result_ready", "2026-11-23", [("result_ready", "2026-11-23T15:59:00Z")], "done_on_time"),  # 23:59 China
     ("result_ready", "2026-11-23", [("result_ready", "2026-11-23T16:00:00Z")], "done_late"),  # 00:00 next day
     # delivery after the deadline does not make the office late
@@ -86,3 +89,41 @@ def test_rating_state() -> None:
 @pytest.mark.parametrize(("name", "masked"), [("张三丰", "张**"), ("王五", "王*"), ("李", "李*"), ("", "")])
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+MATERIALS = {"hukou": {"zh": "户口簿", "en": "Household register"},
+             "photo": {"zh": "近期免冠照片", "en": "Recent photo"}}
+
+
+def test_needs_materials_lists_every_missing_material_by_name() -> None:
+    case = make_case(status="needs_materials", missing=["hukou", "photo", "hukou", "bank-card"])
+    summary = build_summary(case, [event("materials_requested", 1)], item=ITEM, now=NOW, materials=MATERIALS)
+    assert [m["zh"] for m in summary["missing"]] == ["户口簿", "近期免冠照片", "bank-card"]
+    assert [m["en"] for m in summary["missing"]] == ["Household register", "Recent photo", "bank-card"]
+    assert summary["todo"] is not None and "村代办员" in summary["todo"]["zh"]
+    assert summary["timing"]["code"] == "paused"
+
+
+def test_missing_materials_shown_from_submission_not_after_acceptance() -> None:
+    submitted = build_summary(make_case(status="submitted", missing=["photo"]), [], item=ITEM, now=NOW,
+                              materials=MATERIALS)
+    assert [m["zh"] for m in submitted["missing"]] == ["近期免冠照片"]
+    accepted = build_summary(make_case(status="accepted", missing=["photo"]), [], item=ITEM, now=NOW,
+                             materials=MATERIALS)
+    assert accepted["missing"] == [] and accepted["todo"] is None
+
+
+def test_rejected_case_gives_the_latest_reason_and_no_clock_words() -> None:
+    first, second = event("rejected", 1), event("rejected", 2)
+    first["data"] = {"reason": "旧理由"}
+    second["data"] = {"reason": "  申请人未满80周岁，\n不符合高龄津贴条件 "}
+    summary = build_summary(make_case(status="rejected", deadline=None), [second, first], item=ITEM, now=NOW)
+    assert summary["reason"] == "申请人未满80周岁， 不符合高龄津贴条件"
+    assert summary["todo"] is not None
+    assert "尚未受理" not in json.dumps(summary, ensure_ascii=False)
+    assert summary["timing"]["code"] == "closed"
+
+
+def test_no_reason_and_no_todo_on_a_running_case() -> None:
+    summary = build_summary(make_case(status="accepted"), [event("accepted", 1)], item=ITEM, now=NOW)
+    assert summary["reason"] == "" and summary["missing"] == [] and summary["todo"] is None

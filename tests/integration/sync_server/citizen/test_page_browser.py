@@ -173,3 +173,57 @@ async def test_tracking_page_in_chromium(couchdb_url: str, site: Site, tmp_path:
             await page.screenshot(path=str(ARTIFACTS / "8-320px.png"))
         finally:
             await ctx.close()
+
+
+async def test_page_says_what_the_citizen_must_do(couchdb_url: str, site: Site, tmp_path: Path) -> None:
+    """一次性告知 on the page: the missing materials by name; a refusal with its reason."""
+    from playwright.async_api import async_playwright, expect
+
+    couch = Couch(couchdb_url)
+    try:
+        await couch.put_doc(site.service.catalog_db, {
+            **ITEM, "materials": [{"code": "hukou", "name_zh": "户口簿", "name_en": "Household register"},
+                                  {"code": "bank", "name_zh": "本人银行卡或存折",
+                                   "name_en": "Bank card or passbook"}]})
+        needs = make_case(status="needs_materials", missing=["hukou", "bank"])
+        refused = make_case(status="rejected", deadline=None, accepted_at=None)
+        await couch.put_doc(site.village, needs)
+        await couch.put_doc(site.village, refused)
+        await couch.put_doc(site.village, make_event(needs["_id"], "materials_requested", "township_staff"))
+        reason = make_event(refused["_id"], "rejected", "township_staff")
+        reason["data"] = {"reason": "申请人未满80周岁，不符合高龄津贴条件"}
+        await couch.put_doc(site.village, reason)
+        for case in (needs, refused):
+            await index_case(couch, site.village, case, server_db=site.server_db)
+    finally:
+        await couch.aclose()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 360, "height": 760}, locale="zh-CN",
+                                          timezone_id="Asia/Shanghai")
+            await page.goto(f"{site.url}/t/{needs['tracking_code']}")
+            await page.fill("#last4", ID_NUMBER[-4:])
+            await page.get_by_role("button", name="查询").click()
+            await expect(page.locator("#todo")).to_be_visible()
+            await expect(page.locator("#missing li")).to_have_text(["户口簿", "本人银行卡或存折"])
+            await expect(page.locator("#todov")).to_contain_text("村代办员")
+            await expect(page.locator("#missing")).to_be_in_viewport()  # seen without scrolling
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            await page.screenshot(path=str(ARTIFACTS / "9-needs-materials.png"))
+            await page.click("#lang")
+            english = ["Household register", "Bank card or passbook"]
+            await expect(page.locator("#missing li")).to_have_text(english)
+            await page.click("#lang")
+
+            await page.goto(f"{site.url}/t/{refused['tracking_code']}")
+            await page.fill("#last4", ID_NUMBER[-4:])
+            await page.get_by_role("button", name="查询").click()
+            await expect(page.locator("#status")).to_have_text("未予批准")
+            await expect(page.locator("#reason")).to_contain_text("申请人未满80周岁，不符合高龄津贴条件")
+            await expect(page.locator("#missing li")).to_have_count(0)
+            await expect(page.locator("main")).not_to_contain_text("尚未受理")
+            await page.screenshot(path=str(ARTIFACTS / "10-rejected.png"))
+        finally:
+            await browser.close()

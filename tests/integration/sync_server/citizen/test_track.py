@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from sync_server.citizen.index import backfill
-from tests.integration.sync_server.citizen.conftest import ID_NUMBER, PHONE, World
+from tests.integration.sync_server.citizen.conftest import ID_NUMBER, PHONE, World, make_event
 
 PROGRESS = (("submitted", "village_agent"), ("accepted", "township_staff"), ("forwarded", "township_staff"),
             ("field_edited", "township_staff"), ("approved", "county_operator"))
@@ -116,3 +116,31 @@ async def test_rating_once_after_delivery(world: World) -> None:
     assert ratings[0]["data"] == {"score": 4, "comment": "很好， 谢谢"}
     assert ratings[0]["case_id"] == case["_id"] and ratings[0]["role"] == "citizen"
     assert ratings[0]["_id"].startswith(f"event:{case['_id'][5:]}:")
+
+
+async def test_needs_materials_lists_what_to_bring_by_catalog_name(world: World) -> None:
+    await world.couch.put_doc(world.catalog, {
+        "_id": "item:V-HUKOU", "type": "item", "name_zh": "户口迁移", "name_en": "Household move",
+        "materials": [{"code": "hukou", "name_zh": "户口簿", "name_en": "Household register"},
+                      {"code": "photo", "name_zh": "近期免冠照片", "name_en": "Recent photo"}]})
+    case = await world.add_case(item_code="V-HUKOU", status="needs_materials", missing=["photo", "hukou"],
+                                events=(("submitted", "village_agent"),
+                                        ("materials_requested", "township_staff")))
+    body = (await world.track(case["tracking_code"])).json()
+    assert [m["zh"] for m in body["missing"]] == ["近期免冠照片", "户口簿"]
+    assert [m["en"] for m in body["missing"]] == ["Recent photo", "Household register"]
+    assert "村代办员" in body["todo"]["zh"] and body["reason"] == ""
+
+
+async def test_rejected_case_says_why_and_not_that_the_clock_has_not_started(world: World) -> None:
+    case = await world.add_case(status="rejected", deadline=None, accepted_at=None,
+                                events=(("submitted", "village_agent"),))
+    refusal = make_event(case["_id"], "rejected", "township_staff", "2026-11-23T03:00:00Z")
+    refusal["data"] = {"from": "submitted", "to": "rejected", "reason": "申请人未满80周岁，不符合条件"}
+    await world.couch.put_doc(world.village, refusal)
+    response = await world.track(case["tracking_code"])
+    body = response.json()
+    assert body["reason"] == "申请人未满80周岁，不符合条件"
+    assert body["timing"]["code"] == "closed"
+    assert "尚未受理" not in response.text
+    assert_private(response)
