@@ -1,4 +1,4 @@
-"""Prints the fuzz seed in the session header, so a failing run can be replayed."""
+"""Prints the fuzz seed at the end of a run that fuzzed (also under -q), so a failure replays."""
 
 from __future__ import annotations
 
@@ -7,5 +7,10 @@ import pytest
 from tests.soak.fuzz_seed import SEED
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"schemathesis seed: {SEED} (replay with ONETRIP_FUZZ_SEED={SEED} make soak)"
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = terminalreporter.stats
+    reports = [r for outcome in ("passed", "failed", "error") for r in stats.get(outcome, [])]
+    ran = any("tests/soak/" in getattr(report, "nodeid", "") for report in reports)
+    if ran:
+        terminalreporter.write_line(f"schemathesis seed: {SEED} "
+                                    f"(replay with ONETRIP_FUZZ_SEED={SEED} make soak)")

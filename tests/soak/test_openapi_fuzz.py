@@ -3,7 +3,7 @@
 Each documented operation is fuzzed with a bearer token of each role and anonymously. Every
 answer must be no server error, carry a status code the document declares for that operation,
 and match the declared content type and schema. The examples are bounded and seeded: a
-run prints its seed in the session header (`ONETRIP_FUZZ_SEED=<seed> make soak` replays it);
+run prints its seed at the end (`ONETRIP_FUZZ_SEED=<seed> make soak` replays it);
 ONETRIP_FUZZ_EXAMPLES sets the examples per operation and role (default 50).
 """
 
