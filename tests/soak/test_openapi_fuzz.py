@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from sync_server.app import ROUTE_MODULES
@@ -41,7 +42,8 @@ pytestmark = [pytest.mark.soak,
 
 EXAMPLES = int(os.environ.get("ONETRIP_FUZZ_EXAMPLES") or 50)
 ROLES = ("anonymous", "village_agent", "township_staff", "county_operator")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          unsupported_method]
 
 schema = schemathesis.openapi.from_dict(document())
 
