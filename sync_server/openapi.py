@@ -55,9 +55,14 @@ def _query(name: str, text: str, required: bool = False) -> JSON:
 def op(tag: str, summary: str, ok: JSON, *, errors: dict[str, str] | None = None,
        security: list[JSON] | None = None, body: JSON | None = None, params: list[JSON] | None = None,
        status: str = "200") -> JSON:
-    """One operation; errors are `{"error", "reason"}` with a bilingual reason."""
+    """One operation; errors are `{"error", "reason"}` with a bilingual reason.
+
+    An operation with a body also declares the answers every body reader gives (BODY_ERRORS)
+    unless `errors` words them more precisely.
+    """
+    declared = {**(BODY_ERRORS if body is not None else {}), **(errors or {})}
     operation: JSON = {"tags": [tag], "summary": summary,
-                       "responses": {status: ok, **{k: _error(v) for k, v in (errors or {}).items()}}}
+                       "responses": {status: ok, **{k: _error(v) for k, v in sorted(declared.items())}}}
     if security is not None:
         operation["security"] = security
     if body is not None:
@@ -68,6 +73,9 @@ def op(tag: str, summary: str, ok: JSON, *, errors: dict[str, str] | None = None
 
 
 STRING: JSON = {"type": "string"}
+BODY_ERRORS = {"400": "malformed, not an object, missing field or too deeply nested JSON / 请求格式错误",
+               "413": "body or a JSON string too large / 请求过大",
+               "415": "Content-Type is not one the operation reads / 内容类型不支持"}
 AUTH_ERRORS = {"401": "no or invalid bearer token / 未登录或令牌无效",
                "403": "role or jurisdiction does not allow it / 无权限"}
 SYNC_ERRORS = {**AUTH_ERRORS, "400": "query string or body outside what the endpoint accepts (ADR 0104)",
@@ -75,6 +83,7 @@ SYNC_ERRORS = {**AUTH_ERRORS, "400": "query string or body outside what the endp
                "503": "CouchDB unavailable"}
 CITIZEN_ERRORS = {"400": "malformed input", "404": "unknown code, or the digits do not match",
                   "429": "too many look-ups (Retry-After)"}
+TOWNSHIP_ERRORS = {**AUTH_ERRORS, "400": "township is not a 9-digit division code"}
 DB = _path("db")
 DOC_QUERY = [_query(n, "as in CouchDB") for n in KNOWN[(Endpoint.DOCUMENT, "GET")]]
 
@@ -97,7 +106,8 @@ def _sync_paths() -> dict[str, JSON]:
         "/sync/{db}/": {"parameters": DB, "get": sync("database information"),
                         "head": sync("database exists")},
         "/sync/{db}/_local/{id}": {"parameters": _path("db", "id"), "get": sync("read a checkpoint"),
-                                   "put": sync("write a checkpoint", "201", body=True)},
+                                   "put": sync("write a checkpoint", "201", body=True,
+                                                       errors={"409": "checkpoint revision conflict"})},
         "/sync/{db}/_changes": {"parameters": DB,
                                 "get": sync("changes feed (normal or longpoll, at most 60 s)",
                                             params=known(Endpoint.CHANGES, "GET"), errors=feeds),
@@ -122,7 +132,7 @@ def _sync_paths() -> dict[str, JSON]:
                                "head": sync("document exists"),
                                "put": op(tag, "write one document (JSON or multipart/related), validated",
                                          _json("ok, id, rev"), status="201", security=BEARER,
-                                         errors={**SYNC_ERRORS, "413": "body too large"},
+                                         errors={**SYNC_ERRORS, "409": "document update conflict"},
                                          body={"required": True, "content": {
                                              "application/json": {"schema": ANY_OBJECT},
                                              "multipart/related": {"schema": STRING}}})},
@@ -164,7 +174,8 @@ def _citizen_paths() -> dict[str, JSON]:
                     "410": "token expired, used or altered"})},
         "/api/delivery/{code}/token": {"parameters": _path("code"), "post": op(
             tag, "issue the delivery QR token of a ready result (staff, agents)",
-            _json("token, url, token_id, expires_at"), errors={**AUTH_ERRORS, "409": "result not ready"},
+            _json("token, url, token_id, expires_at"),
+            errors={**AUTH_ERRORS, "404": "unknown tracking code", "409": "result not ready"},
             security=BEARER)},
     }
 
@@ -174,14 +185,14 @@ def _staff_and_county_paths() -> dict[str, JSON]:
     signed: list[JSON] = [{"countySignature": [], "countyTimestamp": []}]
     return {
         "/api/reviews": {"get": op("township", "open conflict reviews of a township",
-                                   _json("township, reviews"), errors=AUTH_ERRORS, security=BEARER,
+                                   _json("township, reviews"), errors=TOWNSHIP_ERRORS, security=BEARER,
                                    params=township)},
         "/api/reviews/{case_id}": {"parameters": _path("case_id"), "post": op(
             "township", "decide a review: one candidate value per field", _json("the decided review"),
             errors={**AUTH_ERRORS, "404": "no open review", "409": "changed meanwhile"}, security=BEARER,
             body=_body(_fields("database", "fields", database=STRING, fields=ANY_OBJECT)))},
         "/api/supervision": {"get": op("township", "overdue and due-soon cases, handling time, ratings",
-                                       _json("supervision figures"), errors=AUTH_ERRORS, security=BEARER,
+                                       _json("supervision figures"), errors=TOWNSHIP_ERRORS, security=BEARER,
                                        params=township)},
         "/api/county/callback": {"post": op(
             "county", "the county platform reports ack / approved / rejected / result_ready",
@@ -193,7 +204,8 @@ def _staff_and_county_paths() -> dict[str, JSON]:
                                opinion=STRING,
                                kind={"enum": ["ack", "approved", "rejected", "result_ready"]})))},
         "/api/county/outbox": {"get": op("county", "county hand-offs in one state (default dead)",
-                                         _json("entries"), errors=AUTH_ERRORS, security=BEARER,
+                                         _json("entries"), errors={**AUTH_ERRORS, "400": "unknown state"},
+                                         security=BEARER,
                                          params=[_query("state", "pending|sent|acked|dead|cancelled")])},
         "/api/county/outbox/{case}/retry": {"parameters": _path("case"), "post": op(
             "county", "queue a dead or cancelled hand-off again", _json("the entry"),

@@ -106,8 +106,14 @@ async def entries(couch: Couch, state: OutboxState, *, until: datetime | None = 
                   limit: int = 100) -> list[JSON]:
     """Entries in `state`, earliest `next_attempt_at` first; with `until`, only those due by then."""
     end: list[Any] = [state.value, iso(until)] if until is not None else [state.value, {}]
-    rows = (await couch.get_json(f"/{SERVER_DB}/_design/county/_view/outbox_by_state",
-                                 startkey=[state.value], endkey=end, include_docs=True, limit=limit))["rows"]
+    try:
+        rows = (await couch.get_json(f"/{SERVER_DB}/_design/county/_view/outbox_by_state",
+                                     startkey=[state.value], endkey=end, include_docs=True,
+                                     limit=limit))["rows"]
+    except CouchError as exc:
+        if exc.status == 404:  # the worker has not installed its view yet: no entry was ever queued
+            return []
+        raise
     return [row["doc"] for row in rows if row.get("doc")]
 
 

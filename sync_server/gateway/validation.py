@@ -14,7 +14,8 @@ server already holds (`Stored`), so every rule is tested without a server:
   else the stored winner) *and* from a current leaf by changes the role may make;
 - server facts (`facts.py`, ADR 0105): accepted_at, deadline, paused_days, county_ref,
   needs_review, the tracking code and event authorship are what the server stored;
-- events and materials are immutable: only revision 1, and never a second revision;
+- events and materials are immutable: only revision 1, never a second revision, and one copy
+  per batch (`one_revision_each`: two revision-1 leaves would both pass alone);
 - deletions (`_deleted` exactly true) only of cases and reviews, only by township staff;
 - no string with a lone UTF-16 surrogate anywhere in a document;
 - attachments only on cases and materials, JPEG/PNG/WebP/PDF by content and by an allow-listed
@@ -27,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +149,29 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
     if reason:
         return reason
     return check_inline_attachments(doc, kind, multipart=multipart, stored=stored)
+
+
+def one_revision_each(docs: Sequence[Any], verdicts: Sequence[str | None]) -> list[str | None]:
+    """`verdicts` with every later copy of an event or material the batch already writes refused.
+
+    Each document is judged alone against what the server holds, so two revision-1 leaves of one
+    new event in one batch would both pass and the immutable event would have two versions. The
+    first accepted one is written; a replicator never sends one document twice in one batch.
+    """
+    seen: set[str] = set()
+    judged = list(verdicts)
+    for n, doc in enumerate(docs):
+        if judged[n] is not None or not isinstance(doc, dict):
+            continue
+        doc_id = str(doc.get("_id"))
+        if not doc_id.startswith((f"{Kind.EVENT.value}:", f"{Kind.MATERIAL.value}:")):
+            continue
+        if doc_id in seen:
+            kind = doc_id.split(":", 1)[0]
+            judged[n] = refuse(f"{kind} 只能有一个版本，同一批次中重复出现",
+                               f"{kind} documents have a single revision: {doc_id} is twice in the batch")
+        seen.add(doc_id)
+    return judged
 
 
 def _check_revision(doc: JSON, new_edits: bool) -> str | None:

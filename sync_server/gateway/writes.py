@@ -35,7 +35,7 @@ from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
 from sync_server.gateway.sniff import check_attachment
-from sync_server.gateway.validation import JSON, Stored, check_document
+from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
 from sync_server.provision import SERVER_DB
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ async def _judge(docs: Sequence[Any], user: User, village: str, new_edits: bool,
         if held.exists or held.tracking_owner is not None:
             verdicts[n] = check_document(doc, user.role, village, held, new_edits=new_edits,
                                          user=user.username, now=now)
-    return verdicts
+    return one_revision_each(docs, verdicts)
 
 
 async def _drop(task: asyncio.Future[Any]) -> None:

@@ -236,6 +236,29 @@ async def test_events_and_materials_are_immutable(
     assert stored is not None and stored["kind"] == "created" and "_conflicts" not in stored
 
 
+async def test_two_leaves_of_one_new_event_in_one_batch_are_refused(
+    api_server: RunningServer, township: Township, couch: Couch
+) -> None:
+    db, village = township.dbs[0], township.villages[0]
+    agent = client(api_server.url, token_for(api_server.url, township.agents[0]))
+    case = make_case(village)
+    assert bulk(agent, db, [case]).json()[0].get("ok")
+    event = make_event(case["_id"], by=township.agents[0])
+    material = make_material()
+    # Each leaf alone is a valid first revision: together they would give the event two versions.
+    leaves = [{**doc, "_rev": f"1-{digit * 32}", "_revisions": {"start": 1, "ids": [digit * 32]}}
+              for doc in (event, material) for digit in "ab"]
+    answers = bulk(agent, db, leaves, new_edits=False).json()
+    assert [(a["id"], a["error"]) for a in answers] == [(event["_id"], "forbidden"),
+                                                        (material["_id"], "forbidden")]
+    for doc in (event, material):
+        stored = await couch.get_doc(db, doc["_id"], conflicts=True)
+        assert stored is not None and stored["_rev"] == "1-" + "a" * 32 and "_conflicts" not in stored
+    fresh = make_event(case["_id"], by=township.agents[0])
+    twice = bulk(agent, db, [fresh, {**fresh, "kind": "approved"}]).json()
+    assert twice[0].get("ok") and twice[1]["error"] == "forbidden"
+
+
 async def test_hostile_bodies(api_server: RunningServer, township: Township, couch: Couch) -> None:
     db = township.dbs[0]
     agent = client(api_server.url, token_for(api_server.url, township.agents[0]))

@@ -75,3 +75,19 @@ def test_the_document_is_well_formed(tmp_path: Path) -> None:
             assert names == set(re.findall(r"\{(\w+)\}", path)), (path, verb)
             for requirement in operation.get("security", []):
                 assert set(requirement) <= schemes, (path, verb)
+
+
+def test_every_body_and_every_protected_operation_declares_its_refusals() -> None:
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            declared = set(operation["responses"])
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= declared, f"{method} {path}"
+            if operation.get("security") == [{"bearer": []}]:
+                assert {"401", "403"} <= declared, f"{method} {path}"
+            for status, answer in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, f"{method} {path} {status}"
