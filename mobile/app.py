@@ -34,7 +34,7 @@ class Shell:
         self.route = "/"
         self.vm: Any = None
         # Services register with the page when constructed and are dropped when nothing
-        # references them (FLET.md), so the shell keeps them.
+        # references them (docs/design.md §Flet notes), so the shell keeps them.
         self.picker = ft.FilePicker()
 
     # -- navigation ------------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Shell:
         """A short note at the bottom; call it after the screen change of the same handler."""
         self.page.show_dialog(ft.SnackBar(ft.Text(text, size=16), duration=ft.Duration(seconds=3)))
         # show_dialog updates only the dialog and marks the handler as "updated", so Flet skips
-        # its automatic page update (FLET.md): send the rest of the handler's changes now.
+        # its automatic page update (docs/design.md §Flet notes): send the rest of the handler's changes now.
         self.page.update()
 
     def show_image(self, data: bytes) -> None:

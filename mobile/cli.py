@@ -1,5 +1,5 @@
 """Device command line (`onetrip-device`): `app` runs the Flet app; `sync` (headless push
-and pull, see CONTRACTS) is added by the replication side in `mobile/headless_sync.py`.
+and pull, see docs/design.md §Contracts) is added by the replication side in `mobile/headless_sync.py`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Logs in with `POST {server}/api/auth/login`, then runs one round of `mobile.sync
 — the app's own round: each village database gets the local documents routed to it and is pulled,
 databases other than `ot-v-*` (the catalog) are pulled only, all through the gateway
 `{server}/sync/{db}` with the access token, refreshed once on 401. The last stdout line is
-`{"pushed", "pulled", "conflicts", "databases"}` (CONTRACTS).
+`{"pushed", "pulled", "conflicts", "databases"}` (docs/design.md §Contracts).
 """
 
 from __future__ import annotations

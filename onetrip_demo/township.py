@@ -62,7 +62,7 @@ RATINGS = ((5, "代办员上门办理，一次都没跑，非常满意"), (4, "�
 
 
 class DemoCase(TypedDict):
-    """A line of demo.json's `cases` (CONTRACTS), plus the story it shows."""
+    """A line of demo.json's `cases` (docs/design.md §Contracts), plus the story it shows."""
 
     id: str
     database: str

@@ -25,7 +25,7 @@ class Complexity(StrEnum):
     COMPLEX = "complex"
 
 
-# DESIGN §2: promised time limits in working days unless the item says otherwise.
+# docs/design.md §Domain rules: promised time limits in working days unless the item says otherwise.
 DEFAULT_TIME_LIMIT: Final = {Complexity.ORDINARY: 3, Complexity.COMPLEX: 7}
 
 

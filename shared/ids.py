@@ -143,7 +143,7 @@ def is_id_of(doc_id: str, kind: Kind | str) -> bool:
 
 ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 _VALUE: Final = {c: i for i, c in enumerate(ALPHABET)}
-DATA_SYMBOLS: Final = 11  # 11 × 5 = 55 random bits (≥ 50 asked for by DESIGN §8)
+DATA_SYMBOLS: Final = 11  # 11 × 5 = 55 random bits (≥ 50 asked for, docs/design.md §Tracking codes)
 CODE_SYMBOLS: Final = DATA_SYMBOLS + 1
 RANDOM_BYTES: Final = 7  # 56 bits: enough for the 55 we use
 _GROUP: Final = 4

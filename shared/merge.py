@@ -1,4 +1,4 @@
-"""Field-by-field merge (冲突合并) of the conflicting leaf revisions of a case (DESIGN §5).
+"""Field-by-field merge (冲突合并) of the conflicting leaf revisions of a case (docs/design.md §Conflicts).
 
 Input: every live leaf revision of one case (as `GET /db/doc?open_revs=all` returns them,
 attachments as stubs). Output: one merged document to write as a child of CouchDB's winning

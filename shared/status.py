@@ -96,7 +96,7 @@ _LEVELS: Final[Mapping[tuple[Status, Status], frozenset[Level]]] = {
 }
 
 # Progress of a case, for merging concurrent edits: a later stage wins. Terminal states
-# share the last stage, so two different terminal states tie and go to review (DESIGN §5).
+# share the last stage, so two different terminal states tie and go to review (docs/design.md §Conflicts).
 # needs_materials sits before submitted: the agent's resubmission is the later step.
 STAGE: Final[Mapping[Status, int]] = {
     _S.DRAFT: 0,

@@ -1,6 +1,6 @@
 """The Flet app in web mode as a component of `onetrip up` (应用进程).
 
-`sync_server` never imports `mobile` (DESIGN §9), so the app runs as its own process,
+`sync_server` never imports `mobile` (docs/design.md §Layering), so the app runs as its own process,
 `python -m mobile.cli app --web --port ONETRIP_APP_PORT`, exactly what a developer would
 type. It is pointed at this server with `ONETRIP_SERVER_URL` and keeps its device data (the
 local store a phone would hold) in `$ONETRIP_DATA/devices/web`.

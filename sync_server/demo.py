@@ -2,7 +2,7 @@
 
 A demo township with three villages (two agents: the second serves two villages), two
 township staff members and a county operator, each with a generated password. The logins
-go to `$ONETRIP_DATA/demo.json` (CONTRACTS), readable only by the owner:
+go to `$ONETRIP_DATA/demo.json` (docs/design.md §Contracts), readable only by the owner:
 
     {"users": [{"username", "password", "role", "divisions"}],
      "cases": [{"id", "database", "tracking_code", "id_last4", "status"}]}

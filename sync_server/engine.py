@@ -3,7 +3,7 @@
 pouchdb-server is installed by `make` from `engine/package-lock.json` into `engine/node_modules`.
 It is started bound to 127.0.0.1 with its files under `$ONETRIP_DATA/engine`, with an admin
 user whose generated password lives in `$ONETRIP_DATA/secrets/couchdb-admin.json`, so there is
-never an "admin party". DESIGN §3 lists its quirks; the ones handled here:
+never an "admin party". Its quirks handled here (ADR 0001):
 
 - it writes `config.json` and `log.txt` into its working directory → started inside the
   data folder, with `-n` so the request log stays off stdout;

@@ -1,4 +1,4 @@
-"""Provisioning (建库): create or upgrade the databases of DESIGN §3, idempotently.
+"""Provisioning (建库): create or upgrade the databases of docs/architecture.md §3, idempotently.
 
     ot-catalog        service catalog, read-only for devices
     ot-auth           users, devices, refresh tokens (server only)

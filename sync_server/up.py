@@ -141,7 +141,7 @@ class DemoCases:
 
     Seeding goes through the gateway, so it cannot happen in provisioning. It plays the
     agents' phones with the app's own code, and `sync_server` never imports `mobile`
-    (DESIGN §9), so it runs as its own process, `python -m onetrip_demo` (the package
+    (docs/design.md §Layering), so it runs as its own process, `python -m onetrip_demo` (the package
     `onetrip_demo`). The stack keeps running when seeding fails: a half-seeded demo folder
     is still a working data folder; Ctrl-C meanwhile stops the seeder at its next case.
     """

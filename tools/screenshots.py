@@ -46,7 +46,8 @@ PIN = "246810"
 STACK_TIMEOUT = 240.0  # the first start builds the app's CJK font subset; seeding takes ~20 s on 2 cores
 STOP_TIMEOUT = 30.0
 MAX_BYTES = 150_000
-SETTLE_MS = 1500  # pixels lag behind the DOM in CanvasKit (FLET.md): wait before each picture
+# Pixels lag behind the DOM in CanvasKit (docs/design.md §Flet notes): wait before each picture.
+SETTLE_MS = 1500
 SAMPLE = "（样本）"  # generated people are marked as samples wherever their name shows
 
 
@@ -151,7 +152,8 @@ class Phone:
 
     def fill(self, label: str, value: str) -> None:
         box = self.page.get_by_role("textbox", name=label).first
-        for _ in range(3):  # a fill right after a screen appears can be lost (FLET.md): check it took
+        # A fill right after a screen appears can be lost (docs/design.md §Flet notes): check it took.
+        for _ in range(3):
             box.click()
             box.fill(value)
             self.page.wait_for_timeout(300)

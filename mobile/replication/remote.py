@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 # Below about one TCP segment gzip saves nothing worth a CPU cycle on a phone.
 GZIP_MIN_BYTES = 1400
-# Four attachment transfers at once fill a village link without starving the JSON requests (DESIGN §7).
+# Four attachment transfers at once fill a village link without starving the JSON requests
+# (docs/design.md §Bytes on a village link).
 ATTACHMENT_CONCURRENCY = 4
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_BACKOFF = Backoff()

@@ -1,4 +1,4 @@
-"""Sign-in against the server (`POST /api/auth/login`, `/api/auth/refresh`, see CONTRACTS)."""
+"""Sign-in against the server (`POST /api/auth/login`, `/api/auth/refresh`, see docs/design.md §Contracts)."""
 
 from __future__ import annotations
 

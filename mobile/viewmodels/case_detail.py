@@ -25,7 +25,7 @@ from shared.workdays import china_date
 JSON = dict[str, Any]
 Deadline = Callable[[date, int], date]
 
-# The event each status change writes (DESIGN §4 kinds).
+# The event each status change writes (event kinds: docs/design.md §Documents).
 EVENT_OF: dict[Status, str] = {
     Status.SUBMITTED: "submitted",
     Status.ACCEPTED: "accepted",

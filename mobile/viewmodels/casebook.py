@@ -3,7 +3,7 @@
 Every change of a case goes through `save`, which records each changed field with
 `shared.edits.record_changes` (version vector + HLC) so that the server can merge
 concurrent offline edits; every step a person takes writes an immutable event. Document
-shapes follow DESIGN §4 and /work/notes/docs.md.
+shapes: docs/design.md §Documents and docs/architecture.md §3.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def _filters(nav: Nav, vm: CaseListViewModel, cases: ft.Column) -> ft.Row:
         vm.select(f)
         line.controls = chips()
         cases.controls = _cases(nav, vm)
-        page.update()  # the handler's last change (FLET.md); scrolling changes nothing
+        page.update()  # the handler's last change (docs/design.md §Flet notes); scrolling changes nothing
         await _reveal(line, f)
 
     def chips() -> list[ft.Control]:

@@ -307,7 +307,7 @@ def _review(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Co
     def submit(e: ft.Event[ft.Button]) -> None:
         if vm.submit() and vm.case is not None:
             # go() before toast(): show_dialog updates the page itself, and Flet skips its
-            # automatic update after a handler that updated (FLET.md).
+            # automatic update after a handler that updated (docs/design.md §Flet notes).
             nav.go(f"/receipt/{vm.case['_id']}")
             nav.toast(vm.t("submitted_ok"))
         else:

@@ -22,7 +22,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 
 
 class AccountRole(StrEnum):
-    """Roles of DESIGN §1 (the same values as the domain core's `Role`)."""
+    """Roles of docs/design.md §Roles (the same values as the domain core's `Role`)."""
 
     VILLAGE_AGENT = "village_agent"
     TOWNSHIP_STAFF = "township_staff"

@@ -1,4 +1,4 @@
-"""Hand-off to the county government service platform (县级政务服务平台对接), DESIGN §6.
+"""Hand-off to the county government service platform (县级政务服务平台对接).
 
 An accepted, complete, conflict-free case of a county-level item gets an `outbox:<case id>`
 document in `ot-server`; the outbox worker POSTs a case record (办件信息) to

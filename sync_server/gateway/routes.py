@@ -1,4 +1,4 @@
-"""The gateway route `/sync/{db}/…` and its endpoint table (DESIGN §3).
+"""The gateway route `/sync/{db}/…` and its endpoint table (docs/architecture.md §5).
 
 Order of checks, each before anything reaches CouchDB: bearer token (401) → the database is
 inside the caller's jurisdiction (403) → the path is a replication endpoint (404) and the

@@ -4,7 +4,7 @@
     lease       one process follows a database at a time (`lease:<db>` in ot-server)
     follower    reads one database's `_changes`, runs the transitions, saves `checkpoint:<db>`
     transition  the contract: name, filter(change), apply(change), in one ordered list
-    conflicts   merges conflicting case leaves (DESIGN §5) → merged doc, event, review
+    conflicts   merges conflicting case leaves (docs/design.md §Conflicts) → merged doc, event, review
     deadlines   deadlines and supervision cards (电子监察) → `supervision:<db>:<case>` in ot-server
     supervision the pure record of one case and the township summary
     runner      `Workers` / `run_workers(couch, settings, stop)`: all of the above together

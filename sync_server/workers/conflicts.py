@@ -1,4 +1,4 @@
-"""Conflict resolution (冲突处理), DESIGN §5: the server side of `shared/merge.py`.
+"""Conflict resolution (冲突处理), docs/design.md §Conflicts: the server side of `shared/merge.py`.
 
 For a case whose change row carries `_conflicts`:
 1. read every leaf (`GET /db/case?open_revs=all`), live ones only;
@@ -16,7 +16,7 @@ Idempotent: once merged the case has no `_conflicts`, so replaying the change do
 The follower hands the transition all conflicted cases of a feed batch at once
 (`apply_batch`): their leaves come in one `_bulk_get` (by the revs the feed listed) and all
 their documents go in one `_bulk_docs` — each case's merged doc and loser deletions still
-travel in the same request, as DESIGN asks.
+travel in the same request (ADR 0052).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Pure functions over documents. A record is stored in ot-server as
 so one `_all_docs` range (`supervision:ot-v-<township>…`) lists a township. Dates are
 Chinese dates. The time limit runs from acceptance; each request for materials after
 acceptance (`materials_requested` event) pauses it until the next `submitted` event, or
-until today while the case still waits (DESIGN §2, `shared/workdays.py`).
+until today while the case still waits (docs/design.md §Domain rules, `shared/workdays.py`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The package boundaries of DESIGN §9, checked on the source (imports anywhere in a module).
+"""The package boundaries of docs/design.md §Layering, checked on the source (imports anywhere in a module).
 
 `shared` imports neither `mobile` nor `sync_server`; `mobile` and `sync_server` never import
 each other. Only the demo seeder (`onetrip_demo`) and the tests may use both sides.
@@ -7,6 +7,8 @@ each other. Only the demo seeder (`onetrip_demo`) and the tests may use both sid
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,4 +39,36 @@ def test_package_keeps_its_boundary(package: str) -> None:
         for path in sorted((ROOT / package).rglob("*.py"))
         if imported_packages(path) & FORBIDDEN[package]
     }
+    assert offenders == {}
+
+
+# The repo stands alone: no tracked file cites design notes kept outside it or a machine's
+# paths. Only CI's runner and the Makefile may name the default place of Apache CouchDB's
+# release script, which lives beside the checkout.
+OUTSIDE = re.compile(
+    r"DESIGN\.md|DESIGN §|\bCONTRACTS\b|STYLE\.md|COUCHDB\.md|FLET\.md|\.\./shared/|/work/|/root/"
+)
+MAY_CITE_OUTSIDE = {".ci/run", "Makefile"}
+
+
+def tracked_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    return [name for name in listed.stdout.decode().split("\0") if name]
+
+
+def test_no_file_cites_documents_outside_the_repo() -> None:
+    offenders = {}
+    for name in tracked_files():
+        path = ROOT / name
+        if name in MAY_CITE_OUTSIDE or name == "tests/unit/test_boundaries.py" or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        found = sorted({match.group() for match in OUTSIDE.finditer(text)})
+        if found:
+            offenders[name] = found
     assert offenders == {}

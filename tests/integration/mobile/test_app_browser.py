@@ -164,7 +164,7 @@ def browser_page(tmp_path: Path) -> Iterator[Any]:
 
 
 def shot(page: Any, name: str) -> None:
-    # Pixels lag behind the DOM (FLET.md): give CanvasKit a moment before the screenshot.
+    # Pixels lag behind the DOM (docs/design.md §Flet notes): give CanvasKit a moment before the screenshot.
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 

@@ -1,4 +1,4 @@
-"""A client-less Flet session (FLET.md "Views without a browser"): runs `main(page)` and
+"""A client-less Flet session (docs/design.md §Flet notes): runs `main(page)` and
 drives the controls the way the browser would, without a browser.
 
 Relies on flet 1.0.5 internals (Connection, Session, the msgpack encoding that snapshots

@@ -13,7 +13,8 @@ from sync_server.citizen.routes import citizen_routes
 from sync_server.citizen.service import CitizenService
 from sync_server.couch import Couch
 
-BUDGET = 30 * 1024  # bytes compressed: the first load on 3G (DESIGN §8, issue 7)
+# Bytes compressed: the first load on 3G (docs/design.md §Bytes on a village link, issue 7).
+BUDGET = 30 * 1024
 FIRST_LOAD = ("index.html", "app.css", "app.js", "manifest.webmanifest", "sw.js")
 
 
