@@ -64,6 +64,7 @@ class SyncState:
     last_sync: str | None = None  # ISO-8601 UTC of the last complete round
     last_error: str | None = None
     pending: int = 0  # local changes not yet pushed
+    pushed_seq: Any = None  # the local sequence every remote has been pushed up to (None: unknown)
     docs: int = 0  # documents moved in the current or last round
     bytes: int = 0
 
@@ -143,12 +144,16 @@ class LiveSync:
                 summaries.append(up)
                 down = await replicate_exclusive(remote.db, self.local, progress=progress, cancel=self._stop)
                 summaries.append(down)
-                if down.docs_written:
-                    # What the pull wrote got local seqs after the push's checkpoint, so it would
-                    # count as "not yet pushed" until the next round. A second push walks past it
-                    # (its revs_diff finds nothing missing: it came from this remote) and also
-                    # sends any edit made while the pull ran.
-                    up = await replicate_exclusive(
+                pushed_to.append(up.last_seq)
+            if any(s.docs_written for s in summaries[1::2]):
+                # What the pulls wrote got local seqs after the pushes' checkpoints — also after
+                # the checkpoints of the *other* villages a township's store pushes to — so it
+                # would count as "not yet pushed" until the next round. One more push to every
+                # remote walks past it (each sends only its own village's documents, and what
+                # came from that remote is not missing there) and sends edits made meanwhile.
+                pushed_to = []
+                for remote in self.remotes:
+                    again = await replicate_exclusive(
                         self.local,
                         remote.db,
                         doc_filter=remote.doc_filter,
@@ -156,7 +161,7 @@ class LiveSync:
                         progress=progress,
                         cancel=self._stop,
                     )
-                pushed_to.append(up.last_seq)
+                    pushed_to.append(again.last_seq)
         except ReplicationError as exc:
             message = (
                 EXPIRED
@@ -171,6 +176,7 @@ class LiveSync:
             running=False,
             last_error=None,
             pending=self.store.pending_count(since),
+            pushed_seq=since,
             last_sync=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             docs=sum(s.docs_written for s in summaries),
             bytes=sum(s.bytes_sent + s.bytes_received for s in summaries),

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 Refresh = Callable[[], Awaitable[str]]
 OFFLINE = "无网络，下次自动同步 No network: will sync when it returns"
 CATALOG_DB = "ot-catalog"
+# Seconds the first question of a round may take: a village link answers in well under one,
+# a server that is down refuses at once or never answers.
+PROBE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class SyncRunner:
         self.on_state = on_state
 
     async def run(self, pending: int) -> SyncResult:
+        # One quick question first (it also fetches the delivery key): with the server out of
+        # reach the bar says "offline" within PROBE_TIMEOUT, not after every request of the
+        # round has used up its retries (a minute and more, shown as "syncing").
+        reachable, key = await self._probe()
+        if not reachable:
+            return SyncResult(SyncSnapshot(online=False, pending=pending), -1, "")
         try:
             result = await sync_round(self.store, self.gateway, self.databases, on_state=self.on_state)
         except Unreachable:
@@ -92,7 +101,6 @@ class SyncRunner:
             for part, up in zip(result.databases, pushes, strict=True)
         )
         refused = [p.error for p in progress if p.error] + [p.held_message() for p in progress if p.held]
-        key = await self._public_key()
         await self._pull_catalog()
         snapshot = SyncSnapshot(
             last_sync=datetime.now(UTC),
@@ -100,7 +108,11 @@ class SyncRunner:
             databases=progress,
             error=refused[0] if refused else "",
         )
-        pushed_seq = min((int(s.last_seq) for s in pushes), default=-1) if not refused else -1
+        # Up to where every village was pushed, after the round's last pushes (they walk past
+        # what the pulls wrote): what "waiting to sync" counts from.
+        pushed = result.state.pushed_seq
+        push_refused = any(p.error for p in progress)
+        pushed_seq = int(pushed) if pushed is not None and not push_refused else -1
         return SyncResult(snapshot, pushed_seq, key)
 
     async def _pull_catalog(self) -> None:
@@ -113,21 +125,28 @@ class SyncRunner:
         except ReplicationError:
             log.info("catalog not pulled this round")
 
-    async def _public_key(self) -> str:
+    async def _probe(self) -> tuple[bool, str]:
+        """(the server answered at all, its delivery public key or "")."""
         try:
-            async with httpx.AsyncClient(timeout=15, transport=self.transport) as client:
+            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, transport=self.transport) as client:
                 response = await client.get(f"{self.server_url}/api/public-key")
+        except httpx.TransportError:
+            return False, ""
         except httpx.HTTPError:
-            return ""
-        if response.status_code != 200:
-            return ""
-        try:
-            data = response.json()
-        except ValueError:
-            return response.text.strip()
-        if isinstance(data, dict):
-            return str(data.get("public_key") or data.get("key") or data.get("pem") or "")
-        return str(data) if isinstance(data, str) else ""
+            return True, ""
+        return True, _key_of(response)
+
+
+def _key_of(response: httpx.Response) -> str:
+    if response.status_code != 200:
+        return ""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text.strip()
+    if isinstance(data, dict):
+        return str(data.get("public_key") or data.get("key") or data.get("pem") or "")
+    return str(data) if isinstance(data, str) else ""
 
 
 def _first_reason(failures: Sequence[Mapping[str, Any]]) -> str:

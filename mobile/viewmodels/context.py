@@ -79,7 +79,13 @@ class AppContext:
             wipe=self.wipe,
         )
         self.sync = SyncViewModel(self.t, run=self.sync_once)
+        self._restore_sync()
         self._sync_lock = asyncio.Lock()
+
+    def _restore_sync(self) -> None:
+        """The bar as this account left it: its last sync (kept in the device state), not another
+        account's nor "never synced" after the app was locked or restarted."""
+        self.sync.update(SyncSnapshot(last_sync=_parse_time(self.session.state.last_sync)))
 
     # -- store and catalog ---------------------------------------------------------------
 
@@ -105,7 +111,8 @@ class AppContext:
         self._store = self._catalog_store = None
 
     def wipe(self) -> None:
-        """Deletes this phone's documents (sign-out)."""
+        """Deletes this phone's documents (sign-out), and what the sync bar said about them."""
+        self.sync.update(SyncSnapshot())
         self.close()
         for path in self.config.data_dir.glob(STORE_FILE + "*"):
             path.unlink()
@@ -276,6 +283,8 @@ class AppContext:
                 state = replace(state, pushed_seq=result.pushed_seq)
             if result.public_key:
                 state = replace(state, public_key=result.public_key)
+            if result.snapshot.last_sync is not None:
+                state = replace(state, last_sync=result.snapshot.last_sync.isoformat())
             self.session.save_state(state)
             snapshot = result.snapshot
             if snapshot.last_sync is None:
@@ -293,3 +302,11 @@ class AppContext:
 
     def sync_snapshot(self) -> SyncSnapshot:
         return self.sync.snapshot
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -123,3 +123,26 @@ async def test_offline_application_to_delivery(
     final = server_doc(couchdb_url, db, case_id)
     assert final["status"] == "delivered" and "receiver-signature.png" in final["_attachments"]
     assert wizard.step is Step.DONE
+
+
+async def test_staff_first_sync_of_every_village_leaves_nothing_waiting(
+    server: RunningServer, township: Township, couchdb_url: str, tmp_path: Path
+) -> None:
+    """A township's store pushes to each village in turn; what the pulls of the later villages
+    bring must not count as "waiting to sync" (issue 17: "163条待同步" right after a first sync)."""
+    from tests.integration.mobile.helpers import make_case
+
+    for n, village in enumerate(township.villages):
+        division = {"village": village, "township": village[:9], "county": village[:6]}
+        for i in range(3):
+            doc = make_case(1000 * (n + 1) + i, division=division, status="submitted")
+            put = httpx.put(f"{couchdb_url}/ot-v-{village}/{doc['_id']}", json=doc, timeout=30)
+            assert put.status_code == 201, put.text
+    staff = await signed_in(tmp_path / "staff", server.url, township.staff)
+    await staff.sync_once()
+    snapshot = staff.sync.snapshot
+    assert snapshot.error == "" and snapshot.online, snapshot
+    assert sum(db.docs_pulled for db in snapshot.databases) >= 6
+    assert staff.pending() == 0 and staff.sync.bar().pending == 0
+    assert staff.sync.bar().level is SyncLevel.OK
+    assert staff.session.state.last_sync  # kept for the next start

@@ -113,8 +113,11 @@ async def test_both_syncs_run_the_plan_round(tmp_path: Path, monkeypatch: pytest
     async def refresh() -> str:
         return "t"
 
+    # The server answers the round's first question, then the network goes.
+    answering = httpx.MockTransport(lambda r: httpx.Response(200, json={"public_key": "k"})
+                                    if r.url.path == "/api/public-key" else offline(r))
     runner = SyncRunner(store, "http://server", (DB1, "ot-catalog"), token=lambda: "t", refresh=refresh,
-                        transport=transport, backoff=Backoff(retries=0))
+                        transport=answering, backoff=Backoff(retries=0))
     assert not (await runner.run(0)).snapshot.online
     async with httpx.AsyncClient(transport=transport) as client:
         tokens = Tokens(client, "http://server", Login("t", "r", (DB1,)))
@@ -131,3 +134,28 @@ def test_the_sync_bar_follows_the_round() -> None:
     assert vm.bar().level is SyncLevel.RUNNING and vm.bar().pending == 3
     vm.follow(SyncState(running=False, last_error="Sync incomplete", pending=3))
     assert vm.bar().level is SyncLevel.ERROR and "Sync incomplete" in vm.bar().text
+
+
+async def test_an_unreachable_server_is_offline_at_once_not_syncing(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """One quick question decides: no round (whose requests would each retry for a while) runs."""
+    rounds: list[str] = []
+
+    async def spy(*args: Any, **options: Any) -> Any:
+        rounds.append("round")
+        raise AssertionError("no round without a server")
+
+    monkeypatch.setattr(app_sync, "sync_round", spy)
+    store = LocalStore(tmp_path / "s.sqlite")
+
+    async def refresh() -> str:
+        return "t"
+
+    runner = SyncRunner(store, "http://server", (DB1,), token=lambda: "t", refresh=refresh,
+                        transport=httpx.MockTransport(offline))
+    result = await runner.run(3)
+    assert not result.snapshot.online and result.snapshot.pending == 3 and rounds == []
+    vm = SyncViewModel(Translator("zh"))
+    vm.update(result.snapshot)
+    assert vm.bar().level is SyncLevel.OFFLINE
+    store.close()

@@ -92,3 +92,15 @@ async def test_offline_sync_round_keeps_everything_and_says_offline(tmp_path: Pa
 def test_today_is_the_day_in_china(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, now=lambda: datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
     assert ctx.today() == date(2027, 1, 1)  # deadline badges and the ID check count China's days
+
+
+async def test_the_last_sync_survives_a_restart_and_goes_with_a_sign_out(tmp_path: Path) -> None:
+    ctx = make_context(tmp_path)
+    await sign_in_with_pin(ctx)
+    synced = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
+    ctx.session.save_state(replace(ctx.session.state, last_sync=synced.isoformat()))
+    again = make_context(tmp_path)  # the app restarted, or locked and opened again
+    assert again.sync.snapshot.last_sync == synced
+    assert "12-07\u00a010:30" in again.sync.bar().head  # Beijing time, not "never synced"
+    assert again.session.sign_out(confirm_loss=True)
+    assert again.sync.snapshot.last_sync is None  # the next account does not see this one's sync
