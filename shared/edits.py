@@ -26,6 +26,8 @@ from shared import versions
 
 JSON = dict[str, Any]
 NOT_FIELDS: Final = frozenset({"type", "meta"})
+# The device id of the server's own edits (its key in `meta.fields[path]["vv"]`).
+SERVER_DEVICE: Final = "server"
 
 
 class _Absent:

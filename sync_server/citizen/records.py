@@ -14,10 +14,9 @@ from typing import Any
 
 from ulid import ULID
 
-from shared.edits import record_edits
+from shared.edits import SERVER_DEVICE, record_edits
 from sync_server.couch import JSON, Couch, CouchError
 
-SERVER_DEVICE = "server"
 CITIZEN = "citizen"
 
 

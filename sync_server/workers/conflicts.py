@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from ulid import ULID
 
-from shared.edits import record_edit
+from shared.edits import SERVER_DEVICE, record_edit
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
 from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves, rev_key
@@ -40,8 +40,6 @@ from sync_server.couch import JSON, Couch, CouchError, doc_path
 from sync_server.workers.transition import Change
 
 log = logging.getLogger(__name__)
-
-SERVER_DEVICE = "server"
 
 
 @dataclass(frozen=True)
