@@ -19,8 +19,7 @@ from mobile.store.errors import NotFound
 from shared import ids
 from shared.edits import record_changes
 from shared.idnumber import owner_hash
-
-JSON = dict[str, Any]
+from shared.jsontypes import JSON
 
 
 class DocStore(Protocol):

@@ -30,10 +30,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from shared.edits import SERVER_DEVICE
+from shared.jsontypes import JSON
 from shared.status import Status, can_transition
 from sync_server.auth.accounts import AccountRole
-
-JSON = dict[str, Any]
 
 SERVER_FIELDS: Final = ("accepted_at", "deadline", "paused_days", "county_ref", "needs_review")
 # Event kinds only the server writes: ratings, county acknowledgements, merges, review decisions.

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from shared.jsontypes import JSON
 from shared.workdays import Pause, WorkCalendar
 
-JSON = dict[str, Any]
 CHINA = timezone(timedelta(hours=8))
 # A case is finished (办结) once decided; withdrawn cases leave supervision without a verdict.
 FINISHED = {"approved", "rejected", "result_ready", "delivered"}
