@@ -81,11 +81,6 @@ class ConflictResolution:
             )
 
 
-async def fetch_leaves(couch: Couch, db: str, doc_id: str) -> list[JSON]:
-    """Every live leaf revision of a document, attachments as stubs."""
-    return (await read_leaves(couch, db, doc_id))[0]
-
-
 async def read_leaves(couch: Couch, db: str, doc_id: str) -> tuple[list[JSON], list[str]]:
     """(live leaves, phantom leaf revs): `open_revs=all` rows of `{"missing": rev}` are leaves the
     server lists without a body — pouchdb-server leaves one behind when it refuses a write that
