@@ -13,7 +13,6 @@ review is closed, `needs_review` cleared and a `review_decided` event written.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from ulid import ULID
 from shared.edits import ABSENT, canonical, record_edits
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
+from shared.timestamps import iso_utc_at
 from shared.workdays import china_date
 from sync_server import jsonlimits
 from sync_server.auth import AccountRole, User, require_role
@@ -203,6 +203,6 @@ async def supervision(request: Request) -> Response:
         {
             "township": township,
             **summary,
-            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.clock())),
+            "generated_at": iso_utc_at(ctx.clock()),
         }
     )

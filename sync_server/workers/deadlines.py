@@ -19,6 +19,7 @@ from typing import Any
 
 from shared.catalog import DEFAULT_TIME_LIMIT, Complexity, item_doc_id
 from shared.edits import record_edits
+from shared.timestamps import iso_utc_at
 from shared.workdays import WorkCalendar, china_date
 from sync_server.calendar import default_calendar
 from sync_server.couch import JSON, Couch
@@ -164,7 +165,7 @@ class Deadlines:
     async def _store(self, db: str, cases: dict[str, JSON], records: dict[str, JSON]) -> None:
         ids = {case_id: supervision_id(db, case_id) for case_id in records}
         stored = await self._read(self.server_db, self.server_db, list(ids.values()))
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        stamp = iso_utc_at(self.clock())
         writes: list[JSON] = []
         for case_id, record in records.items():
             old = stored.get(ids[case_id])
