@@ -39,9 +39,9 @@ from mobile.viewmodels.wizard import SIGNATURE
 from shared.catalog import Catalog
 from shared.idnumber import mask_id_number
 from shared.ids import new_tracking_code
+from shared.jsontypes import JSON
 from shared.status import Status
 
-JSON = dict[str, Any]
 # A short zig-zag "signature": enough ink for the app's signature check, same bytes every run.
 STROKES: Sequence[Sequence[tuple[float, float]]] = (
     [(20.0, 80.0), (60.0, 30.0), (100.0, 90.0), (140.0, 35.0), (180.0, 85.0), (230.0, 40.0)],

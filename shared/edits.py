@@ -23,9 +23,11 @@ from typing import Any, Final, TypedDict
 
 from shared import hlc as hlcs
 from shared import versions
+from shared.jsontypes import JSON
 
-JSON = dict[str, Any]
 NOT_FIELDS: Final = frozenset({"type", "meta"})
+# The device id of the server's own edits (its key in `meta.fields[path]["vv"]`).
+SERVER_DEVICE: Final = "server"
 
 
 class _Absent:

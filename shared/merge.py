@@ -37,9 +37,9 @@ from typing import Any, Final
 from shared import hlc as hlcs
 from shared import versions
 from shared.edits import ABSENT, FieldMeta, canonical, field_meta, field_paths, get_path, set_path
+from shared.jsontypes import JSON
 from shared.status import STAGE, Status
 
-JSON = dict[str, Any]
 # CouchDB bookkeeping of the leaves that must not be copied into the merged revision.
 _DROPPED: Final = ("_conflicts", "_deleted_conflicts", "_revisions", "_revs_info", "_local_seq")
 

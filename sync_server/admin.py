@@ -17,6 +17,7 @@ from pathlib import Path
 from anyio import to_thread
 
 from shared.divisions import Division, DivisionRegistry
+from shared.timestamps import iso_utc_at
 from sync_server.auth.accounts import check_account, save_user
 from sync_server.auth.devices import revoke_device
 from sync_server.auth.keyring import ACCESS_KEEP, DELIVERY_KEEP, rotate_signing_key
@@ -32,7 +33,7 @@ DIVISIONS_FILE = Path(__file__).resolve().parents[1] / "assets" / "divisions.jso
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return iso_utc_at(time.time())
 
 
 @asynccontextmanager

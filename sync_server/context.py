@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from anyio import CapacityLimiter
 from starlette.requests import Request
 
+from shared.timestamps import iso_utc_at
 from sync_server.auth.cache import AccountCache
 from sync_server.auth.keyring import KeyRing
 from sync_server.auth.keys import SigningKey
@@ -88,7 +89,7 @@ class ServerContext:
             self._couch = None
 
     def now_iso(self) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        return iso_utc_at(self.clock())
 
 
 def context_of(request: Request) -> ServerContext:

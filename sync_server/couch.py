@@ -22,8 +22,7 @@ import httpx
 from yarl import URL
 
 from shared.couchparams import encode_params
-
-JSON = dict[str, Any]
+from shared.jsontypes import JSON as JSON
 
 # Workers use longpoll feeds: the client timeout must outlast CouchDB's feed timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)

@@ -9,17 +9,15 @@ document against the routes `create_app` mounts and against the gateway's endpoi
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from shared.jsontypes import JSON
 from sync_server.context import ServerContext
 from sync_server.gateway.paths import Endpoint
 from sync_server.gateway.query import KNOWN
 
-JSON = dict[str, Any]
 VERSION = "1.0.0"
 
 BEARER: list[JSON] = [{"bearer": []}]

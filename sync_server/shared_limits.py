@@ -24,14 +24,14 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from shared.jsontypes import JSON
 from sync_server.couch import Couch, CouchError
 from sync_server.provision import SERVER_DB
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
 ATTEMPTS = 8  # compare-and-set rounds before giving up (each lost round means another attempt counted)
 
 

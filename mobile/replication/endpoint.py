@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NewType, Protocol
 
-JSON = dict[str, Any]
+from shared.jsontypes import JSON as JSON
+
 DocId = NewType("DocId", str)
 Rev = NewType("Rev", str)
 # `seq` values are opaque: integers on pouchdb-server and the local store, strings on Apache CouchDB.

@@ -44,6 +44,7 @@ from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
 from mobile.replication.transfer import Batch, DocFilter, fetch_batch, write_batch
+from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Checkpointer:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(dt.datetime.now(dt.UTC))
 
 
 def as_endpoint(db: Endpoint | Store) -> Endpoint:

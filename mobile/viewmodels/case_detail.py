@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from mobile.services.errors import ScanError
 from mobile.services.i18n import Translator
@@ -19,10 +18,10 @@ from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
+from shared.jsontypes import JSON
 from shared.status import Status, allowed_transitions, check_transition
 from shared.workdays import china_date
 
-JSON = dict[str, Any]
 Deadline = Callable[[date, int], date]
 
 # The event each status change writes (event kinds: docs/design.md §Documents).

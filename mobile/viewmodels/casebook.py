@@ -9,7 +9,7 @@ shapes: docs/design.md §Documents and docs/architecture.md §3.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from ulid import ULID
@@ -19,8 +19,8 @@ from mobile.store.errors import NotFound
 from shared import ids
 from shared.edits import record_changes
 from shared.idnumber import owner_hash
-
-JSON = dict[str, Any]
+from shared.jsontypes import JSON
+from shared.timestamps import iso_utc
 
 
 class DocStore(Protocol):
@@ -65,9 +65,7 @@ class DocStore(Protocol):
     def pending_count(self, since_seq: int | str = 0) -> int: ...
 
 
-def iso(moment: datetime) -> str:
-    """ISO-8601 UTC with a Z, whole seconds: "2026-11-24T06:30:00Z"."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_utc  # ISO-8601 UTC with a Z, whole seconds: "2026-11-24T06:30:00Z"
 
 
 class CaseBook:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum
-from typing import Any
 
 from mobile.services.errors import ScanError, SignatureError
 from mobile.services.i18n import Translator
@@ -23,8 +22,8 @@ from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categori
 from shared.errors import IdNumberError
 from shared.idnumber import mask_id_number, parse_id_number
 from shared.ids import new_tracking_code
+from shared.jsontypes import JSON
 
-JSON = dict[str, Any]
 SIGNATURE = "signature.png"
 
 

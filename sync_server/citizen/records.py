@@ -9,20 +9,19 @@ succeed, which makes "once per case" and "a token works once" hold across proces
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ulid import ULID
 
-from shared.edits import record_edits
+from shared.edits import SERVER_DEVICE, record_edits
+from shared.timestamps import iso_utc
 from sync_server.couch import JSON, Couch, CouchError
 
-SERVER_DEVICE = "server"
 CITIZEN = "citizen"
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_utc
 
 
 def case_ulid(case_id: str) -> str:

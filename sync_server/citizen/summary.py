@@ -9,10 +9,10 @@ Every text comes in Chinese and English; the page picks one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
-CHINA = timezone(timedelta(hours=8))  # deadlines are dates on the Chinese calendar
+from shared.workdays import china_date
 
 
 class Text(TypedDict):
@@ -163,10 +163,6 @@ def mask_name(name: str) -> str:
     """张三丰 → 张**; the citizen recognises their case without the page naming them."""
     name = name.strip()
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
-
-
-def china_date(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
 
 
 def _step(event: Mapping[str, Any]) -> Step:

@@ -16,10 +16,11 @@ a case twice finds the same document.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.timestamps import iso_utc
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.provision import SERVER_DB, ensure_design
 
@@ -51,9 +52,7 @@ class OutboxNotFound(LookupError):
     """No outbox entry for that case."""
 
 
-def iso(moment: datetime) -> str:
-    """`2026-11-24T06:30:00Z`: the project's time format; sorts like the time it names."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_utc  # `2026-11-24T06:30:00Z`: the project's time format; sorts like the time it names
 
 
 def outbox_id(case_id: str) -> str:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from ulid import ULID
 
 from shared import edits
+from shared.edits import SERVER_DEVICE
 from shared.ids import event_id
 from shared.status import Role, Status, can_transition
 from sync_server.couch import JSON, Couch, CouchError
@@ -27,7 +28,6 @@ from sync_server.county.outbox import iso
 
 log = logging.getLogger(__name__)
 
-SERVER_DEVICE = "server"
 COUNTY_USER = "county"  # `by` of county events; the county's own handler is in `data.handler`
 # A case document can be edited by a device sync at the same moment; a few re-reads settle it.
 UPDATE_TRIES = 5

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
 from shared.idnumber import mask_id_number
+from shared.jsontypes import JSON
 
 SCHEMA = "onetrip.county-handoff/1"
 
-JSON = dict[str, Any]
 # (database, document id, attachment name) → a URL the county can fetch the file from.
 LinkMaker = Callable[[str, str, str], str]
 

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from shared.timestamps import iso_utc
 from sync_server import jsonlimits
 from sync_server.county.record import record_problems
 from sync_server.county.signature import signed_headers
@@ -44,10 +45,6 @@ HANDOFF_PATH = "/api/cases"
 DECISIONS = ("approved", "rejected", "result_ready")
 OPINIONS = {"approved": "符合条件，准予批准", "rejected": "不符合条件，不予批准",
             "result_ready": "办理结果已出，请送达"}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -89,7 +86,7 @@ class Simulator:
         case = self.cases[ref]
         now = datetime.now(UTC)
         body = {"case_id": case.case_id, "county_ref": ref, "event_id": f"{ref}:{kind}:{len(case.decisions)}",
-                "kind": kind, "time": _iso(now), "handler": "县审批科 模拟审批员",
+                "kind": kind, "time": iso_utc(now), "handler": "县审批科 模拟审批员",
                 "office": "县政务服务中心（模拟）", "opinion": opinion or OPINIONS.get(kind, "")}
         raw = json.dumps(body, ensure_ascii=False).encode()
         async with httpx.AsyncClient(transport=self.transport, timeout=30.0) as client:
@@ -165,10 +162,10 @@ async def handoff(request: Request) -> Response:
         return _error(422, "invalid_record", "; ".join(problems))
     now = datetime.now(UTC)
     ref = sim.next_ref(str((record.get("division") or {}).get("county", "")), now)
-    sim.cases[ref] = SimulatedCase(ref, str(record["case_id"]), key, _iso(now), record)
+    sim.cases[ref] = SimulatedCase(ref, str(record["case_id"]), key, iso_utc(now), record)
     sim.by_key[key] = ref
     sim.schedule(ref)
-    return JSONResponse({"county_ref": ref, "received_at": _iso(now)}, status_code=201)
+    return JSONResponse({"county_ref": ref, "received_at": iso_utc(now)}, status_code=201)
 
 
 async def list_cases(request: Request) -> Response:

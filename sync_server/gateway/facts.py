@@ -29,16 +29,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shared.edits import SERVER_DEVICE
+from shared.jsontypes import JSON
 from shared.status import Status, can_transition
 from sync_server.auth.accounts import AccountRole
-
-JSON = dict[str, Any]
 
 SERVER_FIELDS: Final = ("accepted_at", "deadline", "paused_days", "county_ref", "needs_review")
 # Event kinds only the server writes: ratings, county acknowledgements, merges, review decisions.
 SERVER_EVENT_KINDS: Final = frozenset({"rated", "county_ack", "conflict_resolved", "review_decided"})
 BEFORE_ACCEPTANCE: Final = frozenset({Status.DRAFT, Status.SUBMITTED, Status.NEEDS_MATERIALS})
-SERVER_DEVICE: Final = "server"  # the device id of the server's own edits (`meta.fields` vv key)
 CLOCK_SLACK = 600.0  # seconds a device's clock may run ahead of the server's (the HLC drift bound)
 _ISO_DATE_LEN = 10
 

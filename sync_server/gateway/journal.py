@@ -46,12 +46,12 @@ from urllib.parse import quote
 
 from ulid import ULID
 
+from shared.jsontypes import JSON
 from sync_server.couch import Couch, CouchError
 from sync_server.provision import SERVER_DB
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
 T = TypeVar("T")
 
 PLANNED, FINAL, REFUSED = 0, 1, 2

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.ids import Kind, parse_id
+from shared.jsontypes import JSON as JSON
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 from sync_server.gateway.facts import (
@@ -45,8 +46,6 @@ from sync_server.gateway.facts import (
 )
 from sync_server.gateway.facts import reachable as reachable  # re-exported for the rules' tests
 from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
-
-JSON = dict[str, Any]
 
 COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
 NEW_CASE_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED})

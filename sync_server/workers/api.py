@@ -13,7 +13,7 @@ review is closed, `needs_review` cleared and a `review_decided` event written.
 from __future__ import annotations
 
 import re
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +24,8 @@ from ulid import ULID
 from shared.edits import ABSENT, canonical, record_edits
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
+from shared.timestamps import iso_utc_at
+from shared.workdays import china_date
 from sync_server import jsonlimits
 from sync_server.auth import AccountRole, User, require_role
 from sync_server.calendar import default_calendar
@@ -31,7 +33,6 @@ from sync_server.context import ServerContext, context_of
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.errors import ApiError
 from sync_server.provision import SERVER_DB, VILLAGE_PREFIX, village_of
-from sync_server.workers.runner import china_date
 from sync_server.workers.supervision import summarize
 
 MAX_BODY = 64 * 1024  # a decision is a few field values
@@ -197,11 +198,11 @@ async def supervision(request: Request) -> Response:
     )["rows"]
     records = [row["doc"] for row in rows if row.get("doc")]
     calendar = getattr(request.app.state, "calendar", None) or default_calendar()
-    summary = summarize(records, china_date(ctx.clock()), calendar)
+    summary = summarize(records, china_date(datetime.fromtimestamp(ctx.clock(), UTC)), calendar)
     return JSONResponse(
         {
             "township": township,
             **summary,
-            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.clock())),
+            "generated_at": iso_utc_at(ctx.clock()),
         }
     )

@@ -32,16 +32,15 @@ from urllib.parse import quote
 
 from ulid import ULID
 
-from shared.edits import record_edit
+from shared.edits import SERVER_DEVICE, record_edit
 from shared.errors import DomainError
 from shared.ids import event_id, parse_id, review_id
 from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves, rev_key
+from shared.timestamps import iso_utc_at
 from sync_server.couch import JSON, Couch, CouchError, doc_path
 from sync_server.workers.transition import Change
 
 log = logging.getLogger(__name__)
-
-SERVER_DEVICE = "server"
 
 
 @dataclass(frozen=True)
@@ -81,11 +80,6 @@ class ConflictResolution:
             await resolve_cases(
                 self.couch, changes[0].db, [c.doc for c in changes], now=self.clock(), policies=self.policies
             )
-
-
-async def fetch_leaves(couch: Couch, db: str, doc_id: str) -> list[JSON]:
-    """Every live leaf revision of a document, attachments as stubs."""
-    return (await read_leaves(couch, db, doc_id))[0]
 
 
 async def read_leaves(couch: Couch, db: str, doc_id: str) -> tuple[list[JSON], list[str]]:
@@ -236,7 +230,7 @@ async def _plan(
     if result.review:
         merged = record_edit(merged, "needs_review", True, device=SERVER_DEVICE, wall_ms=int(now * 1000))
     merged["_rev"] = result.winner_rev
-    merged["updated_at"] = _iso(now)
+    merged["updated_at"] = iso_utc_at(now)
     await _inline_attachments(couch, db, case_id, merged, result)
     docs: list[JSON] = [
         merged,
@@ -304,7 +298,7 @@ async def _check(couch: Couch, db: str, plan: _Plan, answers: list[JSON]) -> Res
 
 
 def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSON:
-    stamp = _iso(now)
+    stamp = iso_utc_at(now)
     return {
         "_id": event_id(case_ulid, ULID.from_timestamp(now)),
         "type": "event",
@@ -348,8 +342,8 @@ async def _review(
         "status": "open",
         "village": division.get("village"),
         "township": division.get("township"),
-        "created_at": stored.get("created_at", _iso(now)) if stored else _iso(now),
-        "updated_at": _iso(now),
+        "created_at": stored.get("created_at", iso_utc_at(now)) if stored else iso_utc_at(now),
+        "updated_at": iso_utc_at(now),
     }
     if stored is not None:
         doc["_rev"] = stored["_rev"]
@@ -391,7 +385,3 @@ async def _undo(
     event_answer = answers[1 + len(result.losing_revs)]
     if "rev" in event_answer:
         await couch.request("DELETE", doc_path(db, event_answer["id"]), params={"rev": event_answer["rev"]})
-
-
-def _iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

@@ -14,16 +14,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.catalog import DEFAULT_TIME_LIMIT, Complexity, item_doc_id
 from shared.edits import record_edits
-from shared.workdays import WorkCalendar
+from shared.timestamps import iso_utc_at
+from shared.workdays import WorkCalendar, china_date
 from sync_server.calendar import default_calendar
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB
-from sync_server.workers.runner import china_date
 from sync_server.workers.supervision import supervision_id, supervision_record
 from sync_server.workers.transition import Change
 
@@ -88,7 +88,7 @@ class Deadlines:
                 cases[change.id] = change.doc
             else:
                 cases.setdefault(str(change.doc.get("case_id", "")), None)
-        await self.update_many(changes[0].db, cases, china_date(self.clock()))
+        await self.update_many(changes[0].db, cases, china_date(datetime.fromtimestamp(self.clock(), UTC)))
 
     async def sweep(self, db: str, today: date) -> None:
         """Recompute every open case of `db` (the morning cards), a hundred at a time."""
@@ -165,7 +165,7 @@ class Deadlines:
     async def _store(self, db: str, cases: dict[str, JSON], records: dict[str, JSON]) -> None:
         ids = {case_id: supervision_id(db, case_id) for case_id in records}
         stored = await self._read(self.server_db, self.server_db, list(ids.values()))
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        stamp = iso_utc_at(self.clock())
         writes: list[JSON] = []
         for case_id, record in records.items():
             old = stored.get(ids[case_id])

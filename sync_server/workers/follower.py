@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from shared.timestamps import iso_utc_at
 from sync_server.couch import Couch, CouchError, CouchUnavailable
 from sync_server.workers.checkpoint import Checkpoint
 from sync_server.workers.transition import Change, Transition
@@ -93,7 +94,7 @@ class Follower:
         await self._process_all([Change.from_row(self.db, row) for row in results])
         last_seq = answer.get("last_seq", self.since)
         if results or last_seq != self.since:
-            await self.checkpoint.save(last_seq, _iso(self.clock()))
+            await self.checkpoint.save(last_seq, iso_utc_at(self.clock()))
             self.since = last_seq
         return len(results)
 
@@ -173,7 +174,3 @@ class Follower:
     async def process(self, change: Change) -> None:
         """Run every transition whose filter accepts `change`; one failing does not stop the others."""
         await self._process_all([change])
-
-
-def _iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

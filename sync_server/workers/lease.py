@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from shared.timestamps import iso_utc_at
 from sync_server.couch import JSON, Couch, CouchError
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class Lease:
             "type": "lease",
             "db": self.db,
             "holder": self.holder,
-            "renewed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._wall())),
+            "renewed_at": iso_utc_at(self._wall()),
             "ttl_s": self.ttl,
         }
         if rev is not None:

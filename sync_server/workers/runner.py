@@ -21,26 +21,23 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.workdays import china_date
 from sync_server.couch import Couch, CouchError
+from sync_server.county.transition import OutboxEnqueue
 from sync_server.provision import SERVER_DB, VILLAGE_PREFIX, ensure_db
 from sync_server.settings import Settings
 from sync_server.workers.checkpoint import Checkpoint
+from sync_server.workers.conflicts import ConflictResolution
+from sync_server.workers.deadlines import Deadlines
 from sync_server.workers.discovery import Discovery
 from sync_server.workers.follower import FeedOptions, Follower
 from sync_server.workers.lease import Lease
 from sync_server.workers.transition import Transition
 
 log = logging.getLogger(__name__)
-
-# Working days and "every morning" are Chinese dates (UTC+8), whatever the server's zone.
-CHINA = timezone(timedelta(hours=8))
-
-
-def china_date(seconds: float) -> date:
-    return datetime.fromtimestamp(seconds, CHINA).date()
 
 
 def _holder_id() -> str:
@@ -155,7 +152,8 @@ class Workers:
         swept: date | None = None
         try:
             while not stop.is_set() and lease.held:
-                today = china_date(self.clock())
+                # "Every morning" is a Chinese date (UTC+8), whatever the server's zone.
+                today = china_date(datetime.fromtimestamp(self.clock(), UTC))
                 if today != swept:
                     await self._sweep(db, today)
                     swept = today
@@ -192,10 +190,6 @@ class Workers:
 
 def default_transitions(couch: Couch, config: WorkerConfig) -> list[Transition]:
     """The ordered transition list (cht-core style): conflicts, deadlines, then the county outbox."""
-    from sync_server.county.transition import OutboxEnqueue
-    from sync_server.workers.conflicts import ConflictResolution
-    from sync_server.workers.deadlines import Deadlines
-
     return [
         ConflictResolution(couch),
         Deadlines(couch, config.server_db),

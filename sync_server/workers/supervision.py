@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.workdays import Pause, WorkCalendar
+from shared.jsontypes import JSON
+from shared.workdays import Pause, WorkCalendar, china_date
 
-JSON = dict[str, Any]
-CHINA = timezone(timedelta(hours=8))
 # A case is finished (办结) once decided; withdrawn cases leave supervision without a verdict.
 FINISHED = {"approved", "rejected", "result_ready", "delivered"}
 DECISIONS = ("approved", "rejected")
@@ -43,7 +42,7 @@ def china_day(stamp: object) -> date | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA).date()
+    return china_date(moment)
 
 
 def _when(event: Mapping[str, Any]) -> date | None:

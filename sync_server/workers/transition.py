@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-JSON = dict[str, Any]
+from shared.jsontypes import JSON
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared.jsontypes import JSON
 from sync_server.citizen.summary import STATUS_WORDS, Coded, build_summary, mask_name
-
-JSON = dict[str, Any]
 
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)  # 14:30 in China
 ITEM: Coded = {"code": "V-OLDAGE", "zh": "高龄津贴申领", "en": "Old-age allowance"}
