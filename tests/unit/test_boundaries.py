@@ -45,9 +45,15 @@ def test_package_keeps_its_boundary(package: str) -> None:
 # The repo stands alone: no tracked file cites design notes kept outside it or a machine's
 # paths. Only CI's runner and the Makefile may name the default place of Apache CouchDB's
 # release script, which lives beside the checkout.
-OUTSIDE = re.compile(
-    r"DESIGN\.md|DESIGN §|\bCONTRACTS\b|STYLE\.md|COUCHDB\.md|FLET\.md|\.\./shared/|/work/|/root/"
-)
+# The names are assembled from parts so that this file does not cite them itself.
+_NOTES = ("DES" "IGN", "CONTR" "ACTS", "STY" "LE", "COUCH" "DB", "FL" "ET")
+OUTSIDE = re.compile("|".join([
+    *(rf"\b{name}\.md" for name in _NOTES),
+    rf"\b{_NOTES[0]} §",
+    rf"\b{_NOTES[1]}\b",
+    re.escape("../" + "shared/"),
+    *(re.escape("/" + top + "/") for top in ("work", "root")),
+]))
 MAY_CITE_OUTSIDE = {".ci/run", "Makefile"}
 
 
@@ -62,7 +68,7 @@ def test_no_file_cites_documents_outside_the_repo() -> None:
     offenders = {}
     for name in tracked_files():
         path = ROOT / name
-        if name in MAY_CITE_OUTSIDE or name == "tests/unit/test_boundaries.py" or not path.is_file():
+        if name in MAY_CITE_OUTSIDE or not path.is_file():
             continue
         try:
             text = path.read_text(encoding="utf-8")
