@@ -81,7 +81,13 @@ async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: boo
     `absent`: ids known not to be on the server (`absence.py`), which are not read.
     """
     ids = [i for i in doc_ids(docs) if i not in absent]
-    stored = await add_ancestors(couch, db, docs, await load_winners(couch, db, ids), new_edits)
+    return await complete_stored(couch, db, docs, await load_winners(couch, db, ids), new_edits)
+
+
+async def complete_stored(couch: Couch, db: str, docs: Sequence[Any], winners: dict[str, Stored],
+                          new_edits: bool) -> dict[str, Stored]:
+    """The winners with what judging also needs: held ancestors and conflicts, tracking owners."""
+    stored = await add_ancestors(couch, db, docs, winners, new_edits)
     return await add_tracking_owners(couch, db, docs, stored)
 
 
@@ -308,7 +314,7 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     if doc["_id"] != doc_id:
         raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL", error="bad_request")
     new_edits = request.query_params.get("new_edits", "true") != "false"
-    stored = (await _held(ctx.couch, db, doc, await winners, new_edits)).get(doc_id, Stored())
+    stored = (await complete_stored(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
     reason = check_document(doc, user.role, village, stored, new_edits=new_edits, user=user.username,
                             now=ctx.clock())
     if reason is not None:
@@ -350,7 +356,7 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
             raise ApiError(400, "文档 _id 与路径不符 / the body's _id differs from the URL")
         doc["_id"] = doc_id
         new_edits = request.query_params.get("new_edits", "true") != "false"
-        stored = (await _held(ctx.couch, db, doc, await winners, new_edits)).get(doc_id, Stored())
+        stored = (await complete_stored(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
         reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True,
                                  user=user.username, now=ctx.clock())
                   or _check_parts(doc, parts))
@@ -384,12 +390,6 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
     else:  # `forward` answers 503 itself when CouchDB is unreachable: outcome unknown
         _settle_unwritten(ahead, response.status_code)
     return response
-
-
-async def _held(couch: Couch, db: str, doc: JSON, winners: dict[str, Stored],
-                new_edits: bool) -> dict[str, Stored]:
-    held = await add_ancestors(couch, db, [doc], winners, new_edits)
-    return await add_tracking_owners(couch, db, [doc], held)
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
