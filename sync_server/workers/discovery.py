@@ -27,13 +27,16 @@ class Discovery:
     def __init__(self, couch: Couch, prefix: str, *, poll: float, feed_timeout_ms: int = 25_000) -> None:
         self.couch, self.prefix, self.poll, self.feed_timeout_ms = couch, prefix, poll, feed_timeout_ms
         self._since: object | None = None  # the feed position; None: polling
+        self._has_feed: bool | None = None  # the engine's kind, asked once
 
     @property
     def follows_feed(self) -> bool:
         return self._since is not None
 
     async def databases(self) -> list[str]:
-        if self._since is None and await self.couch.has_db_updates():
+        if self._has_feed is None:
+            self._has_feed = await self.couch.has_db_updates()
+        if self._since is None and self._has_feed:
             self._since = await self._position()
         return sorted(name for name in await self.couch.all_dbs() if name.startswith(self.prefix))
 
