@@ -44,6 +44,13 @@ class Policy(Protocol):
     def forgive(self, state: JSON, now: float) -> JSON | None: ...
 
 
+def blocked_until(failures: int, now: float, *, free: int, base: float, cap: float) -> float:
+    """When a key with `failures` may try again: after `free` of them, `base · 2^k` s from `now`
+    for the k-th further one, at most `cap`; 0.0 while still free."""
+    extra = failures - free - 1
+    return now + min(cap, base * 2 ** min(extra, 30)) if extra >= 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Backoff:
     """After `free` failures, each further one blocks the key `base · 2^k` s, at most `cap`;
@@ -63,8 +70,7 @@ class Backoff:
         if blocked > now:
             return blocked - now, state
         failures = int(state.get("failures", 0)) + 1
-        extra = failures - self.free - 1
-        until = now + min(self.cap, self.base * 2 ** min(extra, 30)) if extra >= 0 else 0.0
+        until = blocked_until(failures, now, free=self.free, base=self.base, cap=self.cap)
         return 0.0, {"failures": failures, "last": now, "blocked_until": until}
 
     def forgive(self, state: JSON, now: float) -> JSON | None:

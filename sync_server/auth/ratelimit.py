@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync_server.shared_limits import Backoff
+from sync_server.shared_limits import Backoff, blocked_until
 
 MAX_KEYS = 100_000  # bound on memory under a spray of usernames or addresses
 
@@ -52,9 +52,9 @@ class FailureLimiter:
             entry = self._entries[key] = _Entry(0, now, 0.0)
         entry.failures += 1
         entry.last = now
-        extra = entry.failures - self.free - 1
-        if extra >= 0:
-            entry.blocked_until = now + min(self.cap, self.base * 2 ** min(extra, 30))
+        if entry.failures > self.free:
+            entry.blocked_until = blocked_until(entry.failures, now, free=self.free, base=self.base,
+                                                cap=self.cap)
 
     def success(self, key: str) -> None:
         self._entries.pop(key, None)
