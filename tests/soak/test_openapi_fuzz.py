@@ -30,7 +30,7 @@ from sync_server.openapi import document
 from tests.integration.sync_server.server_fixtures import (
     RunningServer,
     make_township,
-    start_server,
+    running_server,
     token_for,
 )
 from tests.soak.fuzz_seed import SEED
@@ -57,11 +57,8 @@ class Caller:
 
 @pytest.fixture(scope="module")
 def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    server = start_server(tmp_path_factory.mktemp("fuzz-data"), couchdb_url, ROUTE_MODULES)
-    try:
+    with running_server(tmp_path_factory.mktemp("fuzz-data"), couchdb_url, ROUTE_MODULES) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -84,6 +84,17 @@ def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY
     return RunningServer(f"http://127.0.0.1:{port}", ctx, clock, thread, server)
 
 
+@contextlib.contextmanager
+def running_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES, *,
+                   account_cache: bool = False) -> Iterator[RunningServer]:
+    """`start_server` for a `with` block: stopped when the block ends."""
+    server = start_server(data_dir, couchdb_url, modules, account_cache=account_cache)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @dataclass
 class Township:
     """A fresh township with two villages and its users (all with PASSWORD)."""

@@ -14,7 +14,13 @@ from sync_server.admin_accounts import cmd_disable_user
 from sync_server.auth.cache import STALE_BOUND, AccountCache
 from sync_server.couch import Couch
 from sync_server.provision import AUTH_DB
-from tests.integration.sync_server.server_fixtures import RunningServer, Township, login, start_server
+from tests.integration.sync_server.server_fixtures import (
+    RunningServer,
+    Township,
+    login,
+    running_server,
+    start_server,
+)
 from tests.waiting import wait_for, wait_until
 
 # The bound the module documents, plus slack for a loaded test machine.
@@ -103,9 +109,8 @@ async def test_a_revocation_through_one_server_reaches_the_other_servers_cache(
         couchdb_url: str, township: Township, tmp_path: Path) -> None:
     """Two server processes, each with its own cache: the device is revoked through the first
     (its admin command writes ot-auth) and the second, which answered it from memory, refuses it."""
-    first = start_server(tmp_path / "data", couchdb_url, account_cache=True)
-    second = start_server(tmp_path / "data", couchdb_url, account_cache=True)
-    try:
+    with running_server(tmp_path / "data", couchdb_url, account_cache=True) as first, \
+            running_server(tmp_path / "data", couchdb_url, account_cache=True) as second:
         accounts = second.ctx.accounts
         assert accounts is not None
         phone = f"two-servers-{township.code}"
@@ -121,6 +126,3 @@ async def test_a_revocation_through_one_server_reaches_the_other_servers_cache(
         await asyncio.to_thread(wait_for, lambda: me(second, pair["access_token"]) == 401,
                                 timeout=DEADLINE, what=BOUND)
         assert me(first, pair["access_token"]) == 401
-    finally:
-        first.stop()
-        second.stop()

@@ -15,7 +15,7 @@ from sync_server.app import ROUTE_MODULES
 from sync_server.bodycap import MAX_API_BODY
 from sync_server.jsonlimits import MAX_DEPTH
 from tests.integration.sync_server.gateway_helpers import JPEG, attachment, client, make_case
-from tests.integration.sync_server.server_fixtures import RunningServer, Township, start_server, token_for
+from tests.integration.sync_server.server_fixtures import RunningServer, Township, running_server, token_for
 
 DEEP = ("[" * 2000 + "]" * 2000).encode()  # 4 KB, far past the parser's recursion limit
 JUST_TOO_DEEP = {"docs": [make_case("330212001001", answers=json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH))]}
@@ -24,11 +24,8 @@ JUST_TOO_DEEP = {"docs": [make_case("330212001001", answers=json.loads("[" * MAX
 @pytest.fixture(scope="module")
 def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """Every route module, as `onetrip up` mounts them."""
-    server = start_server(tmp_path_factory.mktemp("limits-data"), couchdb_url, ROUTE_MODULES)
-    try:
+    with running_server(tmp_path_factory.mktemp("limits-data"), couchdb_url, ROUTE_MODULES) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _json_error(response: httpx.Response, *statuses: int) -> dict[str, Any]:

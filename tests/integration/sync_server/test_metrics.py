@@ -23,7 +23,7 @@ from tests.integration.sync_server.server_fixtures import (
     RunningServer,
     Township,
     login,
-    start_server,
+    running_server,
     token_for,
 )
 
@@ -34,11 +34,8 @@ SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e
 
 @pytest.fixture(scope="module")
 def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("metrics-data"), couchdb_url, MODULES)
-    try:
+    with running_server(tmp_path_factory.mktemp("metrics-data"), couchdb_url, MODULES) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def value(text: str, sample: str) -> float:

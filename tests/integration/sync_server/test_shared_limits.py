@@ -23,7 +23,7 @@ from tests.integration.sync_server.server_fixtures import (
     RunningServer,
     Township,
     login,
-    start_server,
+    running_server,
 )
 from tests.waiting import wait_for
 
@@ -31,13 +31,9 @@ from tests.waiting import wait_for
 @pytest.fixture
 def two_servers(couchdb_url: str, tmp_path: Path) -> Iterator[tuple[RunningServer, RunningServer]]:
     """Two servers on one CouchDB, as two processes behind a load balancer (one data folder)."""
-    first = start_server(tmp_path / "data", couchdb_url)
-    second = start_server(tmp_path / "data", couchdb_url)
-    try:
+    with running_server(tmp_path / "data", couchdb_url) as first, \
+            running_server(tmp_path / "data", couchdb_url) as second:
         yield first, second
-    finally:
-        first.stop()
-        second.stop()
 
 
 def test_login_guesses_alternating_between_servers_are_counted_together(
