@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.divisions import village_db_name
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
 from shared.status import Status
@@ -163,12 +164,13 @@ def one_revision_each(docs: Sequence[Any], verdicts: Sequence[str | None]) -> li
         if judged[n] is not None or not isinstance(doc, dict):
             continue
         doc_id = str(doc.get("_id"))
-        if not doc_id.startswith((f"{Kind.EVENT.value}:", f"{Kind.MATERIAL.value}:")):
+        kind = parse_id(doc_id).kind  # a document judged valid has one of our ids
+        if kind not in (Kind.EVENT, Kind.MATERIAL):
             continue
         if doc_id in seen:
-            kind = doc_id.split(":", 1)[0]
-            judged[n] = refuse(f"{kind} 只能有一个版本，同一批次中重复出现",
-                               f"{kind} documents have a single revision: {doc_id} is twice in the batch")
+            judged[n] = refuse(f"{kind.value} 只能有一个版本，同一批次中重复出现",
+                               f"{kind.value} documents have a single revision: {doc_id} is twice "
+                               "in the batch")
         seen.add(doc_id)
     return judged
 
@@ -241,7 +243,7 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
     before = stored.ancestor if stored.ancestor is not None else stored.doc
     current = stored.current
     reason = check_tracking_code(doc, [s for s in (before, *current) if s is not None],
-                                 stored.tracking_owner, f"ot-v-{village}")
+                                 stored.tracking_owner, village_db_name(village))
     if reason:
         return reason
     reason = check_server_counters(doc, [s for s in (before, *current) if s is not None])
