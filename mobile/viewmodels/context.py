@@ -30,7 +30,6 @@ from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.case_list import CaseListViewModel
 from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.catalog_adapter import item_choices
-from mobile.viewmodels.china_time import to_china
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.receipt import ReceiptViewModel
@@ -86,7 +85,7 @@ class AppContext:
     def _restore_sync(self) -> None:
         """The bar as this account left it: its last sync (kept in the device state), not another
         account's nor "never synced" after the app was locked or restarted."""
-        self.sync.update(SyncSnapshot(last_sync=to_china(self.session.state.last_sync)))
+        self.sync.update(SyncSnapshot(last_sync=_parse_time(self.session.state.last_sync)))
 
     # -- store and catalog ---------------------------------------------------------------
 
@@ -304,3 +303,10 @@ class AppContext:
     def sync_snapshot(self) -> SyncSnapshot:
         return self.sync.snapshot
 
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
