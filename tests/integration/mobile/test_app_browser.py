@@ -219,6 +219,9 @@ def test_offline_unlock_and_new_application_to_receipt(
     fill(page, "身份证号 ID number", number)
     fill(page, "手机号 Phone", "13912345678")
     page.get_by_text("身份证号正确", exact=False).first.wait_for(timeout=10000)
+    # Flutter web can drop the first input into a step it has just built (seen on a loaded
+    # machine: the name empty, "Enter the name"); typed again into the settled step, it lands.
+    fill(page, "姓名 Name", "王秀英")
     shot(page, "06-applicant")
     click(page, "下一步 Next")
 
