@@ -67,10 +67,10 @@
   function problem(r) {
     var e = r.body && r.body.error;
     if (r.status === 404) return t('wrong');
-    if (r.status === 429) return t('busy');
     var reason = (r.body && r.body.reason) || '';
     var two = /^(.*?[。！？])\s+([A-Za-z].*)$/.exec(reason);  // reasons are "中文。 English": the reader's half
     if (two) reason = two[lang === 'zh' ? 1 : 2];
+    if (r.status === 429) return reason || t('busy');  // says how long to wait
     return reason || e || t('net');
   }
 
