@@ -205,6 +205,9 @@ def _staff_and_county_paths() -> dict[str, JSON]:
                                          _json("entries"), errors={**AUTH_ERRORS, "400": "unknown state"},
                                          security=BEARER,
                                          params=[_query("state", "pending|sent|acked|dead|cancelled")])},
+        "/api/county/cases": {"get": op("county", "every hand-off in the caller's jurisdiction, with the"
+                                        " case's status, tracking code, item, village, masked applicant",
+                                        _json("entries"), errors=AUTH_ERRORS, security=BEARER)},
         "/api/county/outbox/{case}/retry": {"parameters": _path("case"), "post": op(
             "county", "queue a dead or cancelled hand-off again", _json("the entry"),
             errors={**AUTH_ERRORS, "404": "no such entry", "409": "not dead or cancelled"}, security=BEARER)},
