@@ -189,6 +189,10 @@ class CaseDetailViewModel:
             if target is not Status.NEEDS_MATERIALS or not self._notice_given()
         ]
 
+    def can_issue_slip(self) -> bool:
+        """Township staff print the result slip (结果领取单, the delivery QR) once the result is ready."""
+        return self.status is Status.RESULT_READY and self.book.account.role == "township_staff"
+
     def requirements(self) -> list[Requirement]:
         """The checklist of the case's situation, for choosing what to request."""
         return self._requirements()

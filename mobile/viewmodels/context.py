@@ -30,9 +30,11 @@ from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.case_list import CaseListViewModel
 from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.catalog_adapter import item_choices
+from mobile.viewmodels.county import CountyViewModel
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.receipt import ReceiptViewModel
+from mobile.viewmodels.result_slip import ResultSlipViewModel
 from mobile.viewmodels.session import Screen, SessionViewModel
 from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
 from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
@@ -161,6 +163,12 @@ class AppContext:
         account = self.session.account
         return account is not None and account.role == "township_staff"
 
+    @property
+    def is_county(self) -> bool:
+        """A county operator: the home is the county's hand-offs, not a case list."""
+        account = self.session.account
+        return account is not None and account.role == "county_operator"
+
     def book(self) -> CaseBook:
         account = self.session.account
         assert account is not None, "screens that write need a signed-in user"
@@ -255,6 +263,22 @@ class AppContext:
 
     def supervision(self) -> SupervisionViewModel:
         return SupervisionViewModel(self.staff_api, self.township)
+
+    def result_slip(self, case_id: str) -> ResultSlipViewModel:
+        account = self.session.account
+        return ResultSlipViewModel(
+            self.store.get(case_id),
+            self.staff_api,
+            self.t,
+            item_name=self.item_name,
+            issued_by=(account.display_name or account.username) if account else "",
+            now=self.now,
+        )
+
+    # -- county operator (online) ------------------------------------------------------------
+
+    def county(self) -> CountyViewModel:
+        return CountyViewModel(self.staff_api, self.t, self.item_name)
 
     # -- sync ----------------------------------------------------------------------------
 

@@ -57,6 +57,9 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
     body.append(ui.message(vm.error))
     body.append(ui.message(vm.message, kind="ok"))
     body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
+    if vm.can_issue_slip():
+        body.append(ui.button("打印结果领取单 Result slip", lambda e: nav.go(f"/slip/{vm.case['_id']}"),
+                              icon=ft.Icons.PRINT, primary=False, ident="open-result-slip"))
     return ui.screen(
         "/case",
         t("detail"),
