@@ -34,7 +34,7 @@ def build(nav: Nav, vm: CountyViewModel) -> ft.View:
         ui.icon_action(ft.Icons.SETTINGS, nav.ctx.t("sign_out"), lambda e: nav.go("/settings"),
                        "open-settings"),
     ]
-    return ui.screen("/", "县级办件 County hand-offs",
+    return ui.screen("/", "县级首页 County",
                      [ft.Semantics(identifier="county-home", content=ui.stack(body))], actions=actions)
 
 
@@ -52,7 +52,10 @@ def _head(entry: HandOff) -> list[ft.Control]:
 
 
 def _result(entry: HandOff) -> ft.Control:
-    return ui.panel(*_head(entry), ui.text(f"{entry.status_label} — {entry.next_step}", 16, bold=True))
+    lines = [*_head(entry), ui.text(f"{entry.status_label} — {entry.next_step}", 16, bold=True)]
+    if entry.county_ref:
+        lines.append(ui.text(f"县级编号 County no.: {entry.county_ref}", 15, color=ui.MUTED))
+    return ui.panel(*lines)
 
 
 def _dead(nav: Nav, vm: CountyViewModel, entry: HandOff) -> ft.Control:
