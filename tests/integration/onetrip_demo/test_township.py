@@ -190,3 +190,29 @@ def test_demo_logins_work(seeded: dict[str, Any], demo_server: RunningServer) ->
     assert roles == {"village_agent", "township_staff", "county_operator"}
     agents = [u for u in seeded["demo"]["users"] if u["role"] == "village_agent"]
     assert sorted(len(u["divisions"]) for u in agents) == [1, 2]  # one agent serves two villages
+
+
+async def test_the_county_operator_home_shows_the_demo_hand_offs(
+    seeded: dict[str, Any], demo_server: RunningServer, tmp_path: Path
+) -> None:
+    """`make run`'s county operator signs in to a home with hand-offs, a dead letter and results."""
+    from dataclasses import replace
+
+    from mobile.config import load_config
+    from mobile.viewmodels.context import AppContext
+
+    operator = next(u for u in seeded["users"] if u["role"] == "county_operator")
+    ctx = AppContext(replace(load_config(environ={}), data_dir=tmp_path, server_url=demo_server.url))
+    ctx.session.username, ctx.session.password = operator["username"], operator["password"]
+    assert await ctx.session.sign_in(), ctx.session.error
+    assert ctx.is_county
+    home = ctx.county()
+    await home.load()
+    assert home.loaded, home.error
+    stories: dict[str, set[str]] = {}
+    for case in seeded["demo"]["cases"]:
+        stories.setdefault(case["story"], set()).add(case["id"])
+    assert {e.case_id for e in home.dead_letters()} == stories["dead_letter"]
+    assert {e.case_id for e in home.results()} >= stories["county_result"] | stories["county_approved"]
+    assert {e.case_id for e in home.handed_off()} >= stories["forwarded"]
+    ctx.close()
