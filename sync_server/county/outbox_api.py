@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from sync_server.auth import AccountRole, User, require_role
 from sync_server.citizen.summary import mask_name
 from sync_server.context import context_of
-from sync_server.couch import JSON, Couch
+from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import outbox as ob
 from sync_server.errors import ApiError
 from sync_server.provision import village_of
@@ -105,8 +105,13 @@ async def _cases(couch: Couch, entries: list[dict[str, object]]) -> dict[tuple[s
         by_db.setdefault(str(entry["database"]), []).append(str(entry["case_id"]))
     found: dict[tuple[str, str], JSON] = {}
     for db, ids in by_db.items():
-        response = await couch.request("POST", f"/{db}/_all_docs", params={"include_docs": "true"},
-                                       json_body={"keys": ids})
+        try:
+            response = await couch.request("POST", f"/{db}/_all_docs", params={"include_docs": "true"},
+                                           json_body={"keys": ids})
+        except CouchError as exc:
+            if exc.status == 404:  # the village database is gone: its entries show without a case
+                continue
+            raise
         for row in response.json().get("rows", []):
             if isinstance(row.get("doc"), dict):
                 found[(db, str(row["id"]))] = row["doc"]

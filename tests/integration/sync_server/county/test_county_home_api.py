@@ -74,3 +74,18 @@ async def test_the_county_operator_sees_hand_offs_dead_letters_and_results_and_r
     retried = await loop.server_client.post(f"/api/county/outbox/{dead['_id']}/retry", headers=operator)
     assert retried.status_code == 200 and retried.json()["state"] == "pending"
     await loop.run_until(lambda e: e["state"] == "acked", dead["_id"])
+
+
+async def test_an_entry_whose_village_database_is_gone_does_not_hide_the_others(loop: Loop) -> None:
+    """Seen on Apache CouchDB: one deleted village database made the whole list answer 500."""
+    case = await put_forwarded_case(loop.couch, loop.db)
+    await ob.enqueue(loop.couch, case["_id"], loop.db, loop.clock())
+    gone = f"{loop.db[:-3]}{(int(loop.db[-3:]) + 500) % 1000:03d}"  # same township, no database
+    ghost = f"case:{case['_id'][5:-1]}Z"
+    await ob.enqueue(loop.couch, ghost, gone, loop.clock())
+    operator = await bearer(loop, loop.township.county)
+    listed = await loop.server_client.get("/api/county/cases", headers=operator)
+    assert listed.status_code == 200, listed.text
+    entries = {e["case_id"]: e for e in listed.json()["entries"]}
+    assert entries[case["_id"]]["case"]["status"] == "forwarded"
+    assert entries[ghost]["case"]["status"] is None and entries[ghost]["state"] == "pending"
