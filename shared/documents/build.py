@@ -79,7 +79,7 @@ def new_event(
         "case_id": case_id,
         "kind": EventKind(kind).value,
         "by": by,
-        "role": role,
+        "role": str(role),
         "device": device,
         "device_time": device_time,
         "data": dict(data or {}),
