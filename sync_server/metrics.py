@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shared.documents import county_of
 from sync_server.auth.accounts import AccountRole
 from sync_server.auth.current import require_role
 from sync_server.context import ServerContext, context_of
@@ -193,7 +194,7 @@ async def covers_every_village(couch: Couch, counties: Iterable[str]) -> bool:
     """
     mine = set(counties)
     villages = [d.code for d in await load_registry(couch) if len(d.code) == 12]
-    return bool(villages) and all(code[:6] in mine for code in villages)
+    return bool(villages) and all(county_of(code) in mine for code in villages)
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
