@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from shared.documents import county_of
+from shared.documents import EventKind, county_of
 from sync_server.auth.accounts import AccountRole
 from sync_server.auth.current import require_role
 from sync_server.context import ServerContext, context_of
@@ -92,7 +92,8 @@ async def village_counts(couch: Couch) -> dict[str, Counter[str]]:
         db = village_db(village)
         try:
             found = (await couch.request("POST", f"/{db}/_find", json_body={
-                "selector": {"_id": {"$gt": "event:", "$lt": "event:\ufff0"}, "kind": "conflict_resolved"},
+                "selector": {"_id": {"$gt": "event:", "$lt": "event:\ufff0"},
+                             "kind": EventKind.CONFLICT_RESOLVED.value},
                 "fields": ["_id"], "limit": 1_000_000})).json()
             totals["conflicts_resolved"] += len(found.get("docs", []))
         except CouchError as exc:

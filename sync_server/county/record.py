@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from shared.documents import EventKind
+from shared.documents import EventKind, case_ulid
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
 
@@ -163,7 +163,7 @@ def build_record(case: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
     signature = file_ref(db, case, "signature.png", link)
     return CaseRecord(
         schema=SCHEMA,
-        case_no=str(case["_id"]).removeprefix("case:"),
+        case_no=case_ulid(str(case["_id"])),
         case_id=str(case["_id"]),
         tracking_code=str(case.get("tracking_code", "")),
         item={"code": case.get("item_code", ""), "name": item_name, "situation": case.get("situation", "")},
