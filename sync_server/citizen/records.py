@@ -1,8 +1,9 @@
 """Server-written records of the citizen side (群众端记录): events, the case status, claims.
 
-Events (`rated`, `delivered`) are new documents and never conflict. The case status is
-written through `shared.edits` under the device id `server`, so the conflict merge sees a
-proper version vector and a later stage (`delivered`) wins over an earlier one. Claims are
+Events (`rated`, `delivered`) are new documents (`shared.documents.new_event`) and never
+conflict. The case status is written through `CaseWriter` under the device id `server`, so
+the conflict merge sees a proper version vector and a later stage (`delivered`) wins over an
+earlier one. Claims are
 documents in `ot-server` created without a revision: CouchDB lets exactly one creation
 succeed, which makes "once per case" and "a token works once" hold across processes.
 """
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from ulid import ULID
 
-from shared.documents import EventKind, case_ulid, event_prefix
+from shared.documents import EventKind, event_prefix
 from shared.documents import new_event as make_event
 from shared.timestamps import iso_utc
 from sync_server.casewriter import CaseBusy, CaseWriter
@@ -24,8 +25,6 @@ SET_STATUS_TRIES = 5  # a device may sync a new revision between our read and wr
 
 
 iso = iso_utc
-
-__all__ = ["CITIZEN", "case_events", "case_ulid", "claim", "iso", "new_event", "set_status"]
 
 
 def new_event(case_id: str, kind: EventKind | str, *, now: datetime, data: JSON) -> JSON:
