@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
 from sync_server.county.components import CountyOutbox, CountySimulator, county_url
 from sync_server.engine import free_port
 from sync_server.settings import settings_from_env
@@ -21,7 +22,7 @@ async def test_the_stack_hands_off_a_forwarded_case_and_the_simulator_decides(
         couchdb_url: str, tmp_path: Path, county_township: Township) -> None:
     couch = Couch(couchdb_url)
     db = await fresh_village_db(couch, county_township.code)
-    server = start_server(tmp_path, couchdb_url, modules=("sync_server.county.callback",))
+    server = start_server(tmp_path, couchdb_url, parts=(county_callback.routes,))
     settings = settings_from_env({"ONETRIP_DATA": str(tmp_path), "COUCHDB_URL": couchdb_url,
                                   "ONETRIP_PORT": server.url.rsplit(":", 1)[1],
                                   "ONETRIP_COUNTY_PORT": str(free_port())})
