@@ -18,9 +18,9 @@ from onetrip_demo.plan import COUNTY_STORIES, Case, Story
 from sync_server.couch import Couch
 from sync_server.county import outbox as ob
 from sync_server.county.components import run_simulator
-from sync_server.county.scanner import enqueue_if_ready
 from sync_server.county.signature import load_secret
 from sync_server.county.simulator import HANDOFF_PATH, create_simulator_app
+from sync_server.county.transition import enqueue_if_ready
 from sync_server.county.worker import OutboxWorker
 from sync_server.engine import free_port
 from sync_server.settings import Settings

@@ -276,7 +276,6 @@ class AppContext:
                 catalog_store=self.catalog_store,
                 transport=self.transport,
                 backoff=self.backoff,
-                on_state=self.sync.follow,
             )
             result = await runner.run(pending)
             state = self.session.state

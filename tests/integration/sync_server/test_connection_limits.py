@@ -14,7 +14,9 @@ import httpx
 import pytest
 import uvicorn
 
+from sync_server import health
 from sync_server.app import create_app
+from sync_server.auth import routes as auth_routes
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
 from sync_server.engine import free_port
@@ -47,7 +49,7 @@ def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: 
     settings = settings_from_env({"ONETRIP_DATA": str(data), "COUCHDB_URL": couchdb_url})
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
                         key=load_signing_key(settings.secrets_dir))
-    app = create_app(settings, ctx=ctx, route_modules=("sync_server.health", "sync_server.auth.routes"))
+    app = create_app(settings, ctx=ctx, route_parts=(health.routes, auth_routes.routes))
     server = _Server(server_config(app, "127.0.0.1", port, limit=limit, header_timeout=header_timeout,
                                    body_window=body_window))
     thread = threading.Thread(target=server.run, daemon=True)
