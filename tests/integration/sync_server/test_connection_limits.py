@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -19,7 +20,9 @@ from sync_server.app import create_app
 from sync_server.auth import routes as auth_routes
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
+from sync_server.couch import Couch
 from sync_server.engine import free_port
+from sync_server.provision import provision
 from sync_server.quietlog import BURST, QuietFilter
 from sync_server.serving import server_config
 from sync_server.settings import settings_from_env
@@ -45,6 +48,7 @@ class Guarded:
 def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: float,
                    body_window: float = 30.0) -> Iterator[Guarded]:
     """The app under `onetrip up`'s uvicorn configuration, with a small connection limit."""
+    asyncio.run(_provisioned(couchdb_url))  # login answers 401, not 404, for an unknown user
     port = free_port()
     settings = settings_from_env({"ONETRIP_DATA": str(data), "COUCHDB_URL": couchdb_url})
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
@@ -61,6 +65,14 @@ def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+async def _provisioned(couchdb_url: str) -> None:
+    couch = Couch(couchdb_url)
+    try:
+        await provision(couch)
+    finally:
+        await couch.aclose()
 
 
 def _closed_by_server(sock: socket.socket) -> bool:
