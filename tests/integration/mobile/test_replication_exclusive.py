@@ -10,6 +10,7 @@ from mobile.replication import LocalDB, RemoteDB, replicate_exclusive
 from mobile.replication.exclusive import pair_lock
 from mobile.store import LocalStore
 from tests.integration.mobile.helpers import local_snapshot, make_case, remote_snapshot
+from tests.waiting import wait_until
 
 
 async def test_a_pair_never_replicates_twice_at_once(
@@ -22,7 +23,9 @@ async def test_a_pair_never_replicates_twice_at_once(
         lock = await pair_lock(LocalDB(store), remote)
         async with lock:  # another run of local → remote is in progress
             push = asyncio.create_task(replicate_exclusive(LocalDB(store), remote))
-            await asyncio.sleep(0.2)  # give the push every chance to (wrongly) start
+            # Wait until the push is queued on the pair's lock (asyncio.Lock keeps its waiters
+            # in `_waiters`; there is no public view of them), then check it did nothing yet.
+            await wait_until(lambda: bool(lock._waiters) or push.done(), what="the push waiting for the pair")
             assert not push.done() and remote.traffic.requests == 0
         await push
     assert await remote_snapshot(url) == local_snapshot(store)
