@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import delivery
 from shared.catalog import item_doc_id
+from shared.divisions import DB_PREFIX
 from shared.documents import EventKind
 from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
@@ -116,7 +117,7 @@ class CitizenService:
     public_url: str
     server_db: str = SERVER_DB
     catalog_db: str = CATALOG_DB
-    village_prefix: str = "ot-v-"
+    village_prefix: str = DB_PREFIX
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     random_bytes: Callable[[int], bytes] = os.urandom
     per_address: Limit = PER_ADDRESS
