@@ -37,6 +37,7 @@ from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.wizard import SIGNATURE
 from shared.catalog import Catalog
+from shared.documents import EventKind
 from shared.idnumber import mask_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
@@ -151,7 +152,7 @@ class Device:
         code = new_tracking_code(random_bytes)
         case = self.book.save(case, {**case, "status": Status.SUBMITTED.value, "tracking_code": code,
                                      "submitted_at": iso(self.moment), "missing": list(missing)})
-        self.book.add_event(case, "submitted", {"missing": list(missing), "tracking_code": code})
+        self.book.add_event(case, EventKind.SUBMITTED, {"missing": list(missing), "tracking_code": code})
         return case
 
     # -- the case detail screen ----------------------------------------------------------

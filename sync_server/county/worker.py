@@ -1,7 +1,7 @@
 """The outbox worker (推送任务): hands due outbox entries to the county platform.
 
-Each round: (optionally) scan the village databases for newly forwarded cases
-(`scanner.py`), then for every due `pending` entry:
+Entries are made by the workers' transition (`transition.OutboxEnqueue`). Each round, for
+every due `pending` entry:
 1. claim it — bump `attempts` and push `next_attempt_at` past `CLAIM_TIMEOUT` in one write
    with the entry's `_rev`, so of several server processes exactly one sends it, and an
    entry whose sender died mid-way becomes due again;
@@ -21,13 +21,14 @@ import asyncio
 import contextlib
 import logging
 import random as random_module
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from shared.documents import event_prefix
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import CallbackRefused, HandoffFailed
 from sync_server.county import outbox as ob
@@ -69,14 +70,11 @@ class OutboxWorker:
     random: Callable[[], float] = random_module.random
     http: httpx.AsyncClient | None = None
     batch: int = 50
-    scan: Callable[[], Awaitable[int]] | None = None  # enqueue newly ready cases before each round
     # Only entries of these village databases (None: all) — e.g. one worker per county.
     databases: frozenset[str] | None = None
 
     async def run_once(self) -> int:
-        """One round: scan, then attempt every due entry. Returns the number of attempts made."""
-        if self.scan is not None:
-            await self.scan()
+        """One round: attempt every due entry. Returns the number of attempts made."""
         due = await ob.entries(self.couch, ob.OutboxState.PENDING, until=self.clock(), limit=self.batch)
         attempted = 0
         for entry in due:
@@ -128,8 +126,8 @@ class OutboxWorker:
 
     async def _record(self, db: str, case: JSON) -> CaseRecord:
         now = self.clock()
-        case_ulid = case["_id"].removeprefix("case:")
-        events = await self._all_docs(db, startkey=f"event:{case_ulid}:", endkey=f"event:{case_ulid}:\ufff0")
+        prefix = event_prefix(case["_id"])
+        events = await self._all_docs(db, startkey=prefix, endkey=prefix + "\ufff0")
         ids = [m["material_id"] for m in case.get("materials") or [] if m.get("material_id")]
         materials = {doc["_id"]: doc for doc in await self._docs(db, ids)} if ids else {}
         stamp = int(now.timestamp())

@@ -19,7 +19,7 @@ from onetrip_demo.township import seed_demo_cases
 from shared.divisions import Division
 from shared.workdays import Card, china_date
 from sync_server.admin import cmd_add_user
-from sync_server.app import ROUTE_MODULES
+from sync_server.app import ROUTE_PARTS
 from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
 from sync_server.couch import Couch
@@ -40,7 +40,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_server(couchdb_url: str, demo_data: Path) -> Iterator[RunningServer]:
-    server = start_server(demo_data, couchdb_url, modules=ROUTE_MODULES)
+    server = start_server(demo_data, couchdb_url, parts=ROUTE_PARTS)
     try:
         yield server
     finally:
