@@ -25,10 +25,14 @@ from mobile.services.qr import ZxingReader
 from mobile.viewmodels.context import AppContext
 from shared.delivery import read_token, token_from_url
 from shared.ids import new_tracking_code
+from sync_server import citizen
+from sync_server.app import RoutePart
 from sync_server.citizen import index_case
 from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
 from sync_server.county import outbox as ob
 from tests.integration.sync_server.server_fixtures import (
+    MY_ROUTES,
     PASSWORD,
     RunningServer,
     Township,
@@ -37,8 +41,8 @@ from tests.integration.sync_server.server_fixtures import (
 )
 from tests.unit.sync_server.county.factories import make_case
 
-MODULES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes",
-           "sync_server.citizen", "sync_server.county.callback")
+# The routes the app needs here: sign-in, sync, delivery tokens and the county outbox API.
+MODULES: tuple[RoutePart, ...] = (*MY_ROUTES, citizen.routes, county_callback.routes)
 
 
 @pytest.fixture(scope="module")
