@@ -98,6 +98,8 @@ class CaseDetailViewModel:
         self.case: JSON = {}
         self.events: list[JSON] = []
         self.error = ""
+        # The action whose form caused `error` (shown under that form), None for the screen's.
+        self.error_target: Status | None = None
         self.message = ""
 
     def load(self, case_id: str) -> None:
@@ -207,6 +209,7 @@ class CaseDetailViewModel:
         """Makes one status change with its event; `error` says why not. A request for
         materials (一次性告知) adds `missing` to what is already missing: nothing drops off."""
         self.error = self.message = ""
+        self.error_target = None
         level = self.item.level if self.item else None
         try:
             check_transition(self.book.account.role, self.status, target, level=level)
@@ -214,12 +217,12 @@ class CaseDetailViewModel:
             self.error = str(error)
             return False
         if target in NEEDS_REASON and not reason.strip():
-            self.error = self.t("reason_required")
+            self.error, self.error_target = self.t("reason_required"), target
             return False
         if target is Status.NEEDS_MATERIALS:
             missing = list(dict.fromkeys([*self.marked_missing(), *missing]))
             if not missing:
-                self.error = self.t("notice_intro")
+                self.error, self.error_target = self.t("tick_missing"), target
                 return False
         changes: JSON = {"status": target.value}
         now = self.book.clock()

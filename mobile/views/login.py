@@ -1,4 +1,4 @@
-"""Sign-in, PIN setting and PIN unlock screens."""
+"""Sign-in, PIN setting and PIN unlock screens; a forgotten PIN is reset by signing in again."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import flet as ft
 
 from mobile.viewmodels.session import Screen, SessionViewModel
 from mobile.views import ui
+from mobile.views.errors import ErrorSlot
 from mobile.views.nav import Nav
 
 
@@ -26,6 +27,10 @@ def build(nav: Nav) -> ft.View:
         else:
             nav.refresh()
 
+    def forgot(e: ft.Event[ft.TextButton]) -> None:
+        vm.forgot_pin()
+        nav.refresh()
+
     pin.on_submit = unlock
     account = vm.account
     who = f"{account.display_name or account.username} ({account.username})" if account else ""
@@ -36,8 +41,16 @@ def build(nav: Nav) -> ft.View:
             brand,
             ui.text(who, bold=True),
             pin,
-            ui.message(vm.error),
+            ErrorSlot("error-pin", vm.error).control,
             ui.button(t("unlock"), unlock, ident="unlock"),
+            ft.Semantics(
+                identifier="forgot-pin",
+                button=True,
+                label=t("forgot_pin"),
+                content=ft.TextButton(
+                    content=ft.Text(t("forgot_pin"), size=16), on_click=forgot, height=ui.TOUCH
+                ),
+            ),
         ],
     )
 
@@ -46,7 +59,8 @@ def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
     t = nav.ctx.t
     server = ui.field(t("server_url"), vm.server_url, keyboard=ft.KeyboardType.URL)
     username = ui.field(t("username"), vm.username)
-    password = ui.field(t("password"), password=True)
+    password = ui.field(t("password"), password=True, autofocus=vm.resetting)
+    username.read_only = vm.resetting  # a new PIN for this phone's own account only
 
     async def sign_in(e: ft.Event[ft.Button]) -> None:
         vm.server_url, vm.username, vm.password = (
@@ -59,19 +73,23 @@ def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
         else:
             nav.refresh()
 
-    return ui.screen(
-        "/login",
-        t("login_title"),
-        [
-            brand,
-            ui.text(t("login_needs_network"), 16, color=ui.MUTED),
-            server,
-            username,
-            password,
-            ui.message(vm.error),
-            ui.button(t("sign_in"), sign_in, icon=ft.Icons.LOGIN, ident="sign-in"),
-        ],
-    )
+    def cancel(e: ft.Event[ft.Button]) -> None:
+        vm.cancel_reset()
+        nav.refresh()
+
+    help_text = t("reset_pin_help") if vm.resetting else t("login_needs_network")
+    body: list[ft.Control] = [
+        brand,
+        ui.text(help_text, 16, color=ui.MUTED),
+        server,
+        username,
+        password,
+        ErrorSlot("error-login", vm.error).control,
+        ui.button(t("sign_in"), sign_in, icon=ft.Icons.LOGIN, ident="sign-in"),
+    ]
+    if vm.resetting:
+        body.append(ui.button(t("cancel"), cancel, primary=False, ident="cancel-reset"))
+    return ui.screen("/login", t("reset_pin_title") if vm.resetting else t("login_title"), body)
 
 
 def _set_pin(nav: Nav, vm: SessionViewModel) -> ft.View:
@@ -93,7 +111,7 @@ def _set_pin(nav: Nav, vm: SessionViewModel) -> ft.View:
             ui.text(t("set_pin_help"), 16),
             pin,
             again,
-            ui.message(vm.error),
+            ErrorSlot("error-pin", vm.error).control,
             ui.button(t("save"), save, ident="save-pin"),
         ],
     )
