@@ -16,6 +16,7 @@ from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
+from mobile.viewmodels.names import Names
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
@@ -89,8 +90,10 @@ class CaseDetailViewModel:
         *,
         today: Callable[[], date],
         deadline_of: Deadline,
+        names: Names | None = None,
     ) -> None:
         self.book = book
+        self.names = names or Names(t, book.account, {})
         self.items = {i.code: i for i in items}
         self.t = t
         self.today = today
@@ -167,7 +170,8 @@ class CaseDetailViewModel:
                 TimelineRow(
                     time=show_time(str(event.get("server_time") or event.get("device_time") or "")),
                     label=self.t(f"event_{event['kind']}"),
-                    who=str(event.get("by", "")),
+                    # Events keep the username; the name is looked up now (the directory).
+                    who=self.names.person_with_role(str(event.get("by", "")), str(event.get("role", ""))),
                     note=note,
                 )
             )

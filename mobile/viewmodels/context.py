@@ -32,6 +32,7 @@ from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
+from mobile.viewmodels.names import Names, shipped_places
 from mobile.viewmodels.receipt import ReceiptViewModel
 from mobile.viewmodels.session import Screen, SessionViewModel
 from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
@@ -140,6 +141,11 @@ class AppContext:
         self.session.save_state(replace(self.session.state, language=language))
         self.__dict__.pop("items", None)  # catalog names are bilingual texts: rebuild them
 
+    @property
+    def names(self) -> Names:
+        """People, places and roles by name, for the signed-in account."""
+        return Names(self.t, self.session.account, shipped_places(ASSETS_DIR / "divisions.json"))
+
     def item_name(self, code: str) -> str:
         return next((i.name for i in self.items if i.code == code), code)
 
@@ -213,7 +219,7 @@ class AppContext:
 
     def case_detail(self) -> CaseDetailViewModel:
         return CaseDetailViewModel(
-            self.book(), self.items, self.t, today=self.today, deadline_of=self.deadline_of
+            self.book(), self.items, self.t, today=self.today, deadline_of=self.deadline_of, names=self.names
         )
 
     def receipt(self, case_id: str) -> ReceiptViewModel:
@@ -251,10 +257,10 @@ class AppContext:
         return StaffApi(state.server_url or self.config.server_url, state.access_token, self.transport)
 
     def reviews(self) -> ReviewsViewModel:
-        return ReviewsViewModel(self.staff_api, self.township, self.t)
+        return ReviewsViewModel(self.staff_api, self.township, self.t, names=self.names)
 
     def supervision(self) -> SupervisionViewModel:
-        return SupervisionViewModel(self.staff_api, self.township)
+        return SupervisionViewModel(self.staff_api, self.township, names=self.names)
 
     # -- sync ----------------------------------------------------------------------------
 
