@@ -40,6 +40,7 @@ from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
 from mobile.viewmodels.wizard import WizardViewModel
 from shared.catalog import catalog_from_docs, load_catalog
 from shared.errors import DomainError
+from shared.jsontypes import JSON
 from shared.workdays import china_date
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,13 @@ class AppContext:
         )
 
     def receipt(self, case_id: str) -> ReceiptViewModel:
+        # The agent who took the application (its submission event), by name: a receipt opened
+        # again by someone else still names the person the citizen met.
+        events = self.store_events(case_id)
+        submitted = next((e for e in events if e.get("kind") == "submitted"), None)
         account = self.session.account
-        agent = (account.display_name or account.username) if account else ""
+        by = str(submitted.get("by", "")) if submitted else (account.username if account else "")
+        agent = self.names.person(by)
         return ReceiptViewModel(
             self.store.get(case_id),
             self.items,
@@ -234,6 +240,10 @@ class AppContext:
             folder=self.config.data_dir / "receipts",
             deadline_of=self.deadline_of,
         )
+
+    def store_events(self, case_id: str) -> list[JSON]:
+        """The case's events, or none before anyone signed in."""
+        return self.book().events(case_id) if self.session.account is not None else []
 
     def delivery(self) -> DeliveryViewModel:
         return DeliveryViewModel(

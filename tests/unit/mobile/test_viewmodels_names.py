@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from mobile.config import ASSETS_DIR
+from mobile.config import ASSETS_DIR, load_config
 from mobile.services.device_state import DeviceState, DeviceStateFile, pairs
 from mobile.services.i18n import Translator
 from mobile.viewmodels.case_detail import CaseDetailViewModel
+from mobile.viewmodels.context import AppContext
 from mobile.viewmodels.names import Names, shipped_places
 from mobile.viewmodels.staff import SupervisionViewModel
+from shared.ids import new_tracking_code
 from tests.unit.mobile.factories import make_book, make_case, make_store, sample_items
-from tests.unit.mobile.fakes import AGENT, STAFF
+from tests.unit.mobile.fakes import AGENT, STAFF, FakeAuth
 
 T = Translator("zh")
 SHIPPED = shipped_places(ASSETS_DIR / "divisions.json")
@@ -74,3 +76,17 @@ def test_supervision_names_villages_and_people() -> None:
     labels = [label for label, _ in vm.lines()]
     assert "村 Village 青山村" in labels and "人员 Staff 李晓燕" in labels
     assert not any("330212001001" in label or "agent1" in label for label in labels)
+
+
+async def test_a_receipt_names_the_agent_who_took_the_application(tmp_path: Path) -> None:
+    """Opened again by the township staff, the receipt still names the agent the citizen met,
+    by name (not agent1, nor the staff member who opened it)."""
+    config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://127.0.0.1:9")
+    ctx = AppContext(config, auth=FakeAuth(account=DIRECTORY))
+    ctx.session.username, ctx.session.password = "staff1", "secret-pw"
+    assert await ctx.session.sign_in()
+    agent_book = make_book(ctx.store)  # agent1's phone, replicated here
+    case = make_case(agent_book, item_code="SB-001", situation="self", status="submitted",
+                     tracking_code=new_tracking_code(bytes(16)))
+    agent_book.add_event(case, "submitted", {"tracking_code": case["tracking_code"]})
+    assert ctx.receipt(case["_id"]).data().agent == "李晓燕"
