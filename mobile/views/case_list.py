@@ -46,6 +46,9 @@ CHIP_GAP = 8
 # "立即同步 Sync now" on two lines (~70 px of text plus the button's own padding): a one-line
 # button took half the bar, and the words beside it needed four lines.
 SYNC_BUTTON_WIDTH = 96
+# A staff shortcut: a 26-px icon over two 15-px lines of words ("冲突审核" / "Conflicts"), with
+# padding; more than Material's 48-px touch target.
+SHORTCUT_HEIGHT = 80
 
 
 def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
@@ -145,6 +148,9 @@ def _staff_shortcuts(nav: Nav) -> ft.Control:
                     horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 ),
                 padding=ft.Padding.symmetric(horizontal=4, vertical=6),
+                # One height for the three (two lines of words): a stretching row has no
+                # height to stretch to inside the screen's scrolling column.
+                height=SHORTCUT_HEIGHT,
                 border=ft.Border.all(1, "#9AA3AD"),
                 border_radius=ft.BorderRadius.all(8),
                 on_click=_goer(nav, route),
@@ -153,7 +159,7 @@ def _staff_shortcuts(nav: Nav) -> ft.Control:
         )
         for icon, label, route, ident in shortcuts
     ]
-    return ft.Row(tiles, spacing=6, vertical_alignment=ft.CrossAxisAlignment.STRETCH)
+    return ft.Row(tiles, spacing=6)
 
 
 def _goer(nav: Nav, route: str) -> Any:

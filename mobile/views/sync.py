@@ -86,4 +86,4 @@ def settings(nav: Nav) -> ft.View:
                 ident="sign-out-confirm",
             )
         )
-    return ui.screen("/settings", t("sign_out"), body, back=lambda e: nav.go("/"))
+    return ui.screen("/settings", t("settings_title"), body, back=lambda e: nav.go("/"))
