@@ -153,7 +153,7 @@ def test_staff_header_has_words_whole_name_and_one_submitted_chip(
     # The rest of the screen is drawn under the shortcuts (a layout error would leave it blank).
     ident(page, "case-row").first.wait_for(timeout=10000)
     assert inside(ident(page, "sync-bar").bounding_box())
-    shot(page, "30-staff-home")
+    shot(page, "40-staff-home")
 
 
 def test_reject_without_reason_shows_the_error_beside_the_button(
@@ -165,7 +165,7 @@ def test_reject_without_reason_shows_the_error_beside_the_button(
     row.wait_for(timeout=10000)
     row.click()
     ident(page, "case-detail").wait_for(timeout=20000)
-    shot(page, "31-staff-case-detail")
+    shot(page, "41-staff-case-detail")
     # Names, not codes: the agent and the role on the timeline.
     said(page, "李晓燕 · 村代办员 Village agent")
     reject = ident(page, "action-rejected")
@@ -177,7 +177,7 @@ def test_reject_without_reason_shows_the_error_beside_the_button(
     assert "请填写原因" in text_of(error)
     assert inside(error.bounding_box()) and inside(reject.bounding_box())
     assert page.locator("flt-announcement-host").count() == 1  # where live regions are spoken
-    shot(page, "32-reject-needs-reason")
+    shot(page, "42-reject-needs-reason")
 
 
 def test_sign_out_confirmation_is_not_cut(staff_app: RunningApp, browser_page: Any) -> None:
@@ -191,4 +191,4 @@ def test_sign_out_confirmation_is_not_cut(staff_app: RunningApp, browser_page: A
     confirm.wait_for(timeout=10000)
     box = confirm.bounding_box()
     assert inside(box) and box["height"] >= 56
-    shot(page, "33-sign-out-confirm")
+    shot(page, "43-sign-out-confirm")
