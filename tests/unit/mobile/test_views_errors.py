@@ -13,6 +13,7 @@ from flet.messaging.protocol import MessageAction
 from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
+from mobile.viewmodels.sync import DatabaseProgress, SyncSnapshot
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import AGENT, STAFF, FakeAuth, sign_in_with_pin
 from tests.unit.mobile.flet_harness import Harness
@@ -122,3 +123,21 @@ async def test_staff_shortcuts_have_words_and_the_name_has_room(tmp_path: Path) 
     appbar = h.view.appbar
     assert isinstance(appbar, ft.AppBar) and appbar.actions is not None and len(appbar.actions) == 1
     assert isinstance(appbar.title, ft.Text) and appbar.title.value == "办件 Cases · 王站长"
+
+
+async def test_sync_screen_names_villages_not_databases(tmp_path: Path) -> None:
+    config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://127.0.0.1:9")
+    ctx = AppContext(config, auth=FakeAuth())
+    await sign_in_with_pin(ctx)
+    dbs = (DatabaseProgress("ot-v-330212001001", docs_pushed=2), DatabaseProgress("ot-catalog"))
+    ctx.sync.update(SyncSnapshot(databases=dbs))
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    h.page.data.go("/sync")
+    texts = h.texts()
+    assert "青山村(示例)" in texts and "事项目录 Service catalog" in texts  # assets/divisions.json
+    assert not any("ot-v-" in t or "ot-catalog" in t for t in texts)
+    h.page.data.go("/settings")
+    texts = h.texts()
+    assert "李代办 · 村代办员 Village agent" in texts and "青山村(示例)" in texts
+    assert not any("village_agent" in t or "330212001001" in t for t in texts)
