@@ -34,7 +34,7 @@ DEMO_FILE = "demo.json"
 
 # Used when assets/divisions.json has no township with villages.
 DEMO_DIVISIONS = (
-    Division("330212", "示范县", "Demo County"),
+    Division("330212", "鄞州区(示例)", "Yinzhou District (demo)"),  # as assets/divisions.json names it
     Division("330212001", "云溪镇", "Yunxi Township"),
     Division("330212001001", "上林村", "Shanglin Village"),
     Division("330212001002", "下湾村", "Xiawan Village"),
