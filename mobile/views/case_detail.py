@@ -55,7 +55,8 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
     if vm.can_supplement():
         body.append(ui.title(t("step_notice")))
         body += [_supplement(nav, vm, code, name) for code, name in vm.still_missing()]
-    body.append(ui.message(vm.error if vm.error_target is None else ""))
+    # Errors of no form (a scan that failed, a refused change), above the actions, read out too.
+    body.append(ErrorSlot("error-case", vm.error if vm.error_target is None else "").control)
     body.append(ui.message(vm.message, kind="ok"))
     body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
     return ui.screen(
