@@ -19,13 +19,15 @@ def build(nav: Nav) -> ft.View:
     if vm.screen is Screen.SET_PIN:
         return _set_pin(nav, vm)
     pin = ui.field(t("pin"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6, autofocus=True)
+    slot = ErrorSlot("error-pin", vm.error)
 
-    def unlock(e: ft.Event[ft.Button] | None = None) -> None:
+    async def unlock(e: ft.Event[ft.Button] | None = None) -> None:
         vm.pin = pin.value or ""
         if vm.unlock():
             nav.go("/")
-        else:
-            nav.refresh()
+            return
+        pin.value = ""  # typed again from the start, the cursor already there
+        await slot.reveal(vm.error, focus=pin)
 
     def forgot(e: ft.Event[ft.TextButton]) -> None:
         vm.forgot_pin()
@@ -41,7 +43,7 @@ def build(nav: Nav) -> ft.View:
             brand,
             ui.text(who, bold=True),
             pin,
-            ErrorSlot("error-pin", vm.error).control,
+            slot.control,
             ui.button(t("unlock"), unlock, ident="unlock"),
             ft.Semantics(
                 identifier="forgot-pin",
@@ -61,6 +63,7 @@ def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
     username = ui.field(t("username"), vm.username)
     password = ui.field(t("password"), password=True, autofocus=vm.resetting)
     username.read_only = vm.resetting  # a new PIN for this phone's own account only
+    slot = ErrorSlot("error-login", vm.error)
 
     async def sign_in(e: ft.Event[ft.Button]) -> None:
         vm.server_url, vm.username, vm.password = (
@@ -70,8 +73,13 @@ def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
         )
         if await vm.sign_in():
             nav.go("/")
-        else:
-            nav.refresh()
+            return
+        # The cursor goes to the first empty field, else to the password (wrong, or refused).
+        empty = [f for f in (server, username, password) if not (f.value or "").strip()]
+        field = empty[0] if empty else password
+        if field is password:
+            password.value = ""
+        await slot.reveal(vm.error, focus=field)
 
     def cancel(e: ft.Event[ft.Button]) -> None:
         vm.cancel_reset()
@@ -84,7 +92,7 @@ def _login(nav: Nav, vm: SessionViewModel, brand: ft.Control) -> ft.View:
         server,
         username,
         password,
-        ErrorSlot("error-login", vm.error).control,
+        slot.control,
         ui.button(t("sign_in"), sign_in, icon=ft.Icons.LOGIN, ident="sign-in"),
     ]
     if vm.resetting:
@@ -96,13 +104,15 @@ def _set_pin(nav: Nav, vm: SessionViewModel) -> ft.View:
     t = nav.ctx.t
     pin = ui.field(t("pin"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6)
     again = ui.field(t("pin_again"), password=True, keyboard=ft.KeyboardType.NUMBER, max_length=6)
+    slot = ErrorSlot("error-pin", vm.error)
 
-    def save(e: ft.Event[ft.Button]) -> None:
+    async def save(e: ft.Event[ft.Button]) -> None:
         vm.pin, vm.pin_confirm = pin.value or "", again.value or ""
         if vm.set_pin():
             nav.go("/")
-        else:
-            nav.refresh()
+            return
+        pin.value = again.value = ""  # a refused PIN is chosen again, both times
+        await slot.reveal(vm.error, focus=pin)
 
     return ui.screen(
         "/set-pin",
@@ -111,7 +121,7 @@ def _set_pin(nav: Nav, vm: SessionViewModel) -> ft.View:
             ui.text(t("set_pin_help"), 16),
             pin,
             again,
-            ErrorSlot("error-pin", vm.error).control,
+            slot.control,
             ui.button(t("save"), save, ident="save-pin"),
         ],
     )

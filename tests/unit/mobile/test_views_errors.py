@@ -141,3 +141,25 @@ async def test_sync_screen_names_villages_not_databases(tmp_path: Path) -> None:
     texts = h.texts()
     assert "李代办 · 村代办员 Village agent" in texts and "青山村(示例)" in texts
     assert not any("village_agent" in t or "330212001001" in t for t in texts)
+
+
+async def test_wrong_pin_and_password_are_said_beside_the_field_which_gets_the_cursor(tmp_path: Path) -> None:
+    config = replace(load_config(environ={}), data_dir=tmp_path, server_url="http://127.0.0.1:9")
+    ctx = AppContext(config, auth=FakeAuth())
+    h = Harness()
+    await h.start(make_main(lambda: ctx, background_sync=False))
+    view, sent = h.view, len(h.conn.sent)
+    h.type("用户名 Username", "agent1")
+    await h.click(h.button("登录 Sign in"))  # no password
+    assert h.view is view and "请填写" in (h.by_id("error-login").label or "")
+    password = h.field("密码 Password")
+    assert [m.control_id for m in calls(h, sent) if m.name == "focus"] == [password._i]
+    await sign_in_with_pin(ctx)
+    ctx.session.lock()
+    h.page.data.go("/")
+    view, sent = h.view, len(h.conn.sent)
+    h.type("解锁密码 PIN", "000000")
+    await h.click(h.button("解锁 Unlock"))
+    pin = h.field("解锁密码 PIN")
+    assert h.view is view and "还可以试" in (h.by_id("error-pin").label or "") and pin.value == ""
+    assert [m.control_id for m in calls(h, sent) if m.name == "focus"] == [pin._i]
