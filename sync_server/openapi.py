@@ -247,7 +247,8 @@ def _server_paths() -> dict[str, JSON]:
         "/api/auth/refresh": {"post": op("auth", "trade a refresh token for a new pair (single use)", tokens,
                                          errors={"401": "refresh token refused: log in again"},
                                          body=_body(_fields("refresh_token", refresh_token=STRING)))},
-        "/api/auth/me": {"get": op("auth", "the caller: role, divisions, device, databases",
+        "/api/auth/me": {"get": op("auth", "the caller: role, divisions, device, databases, and the names "
+                                   "screens show (display_name, people, places)",
                                    _json("the user"), errors=AUTH_ERRORS, security=BEARER)},
         "/api/public-key": {"get": op("auth", "the signing key (current) and every key still accepted",
                                       _json("alg, crv, kid, pem, raw, keys", {
