@@ -11,7 +11,7 @@ from datetime import date
 
 from mobile.services.errors import ScanError
 from mobile.services.i18n import Translator
-from mobile.services.scan import process_scan
+from mobile.services.scan import ScanSource, process_scan
 from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
@@ -240,7 +240,7 @@ class CaseDetailViewModel:
         self.message = self.t("action_done")
         return True
 
-    def supplement(self, requirement: str, data: bytes) -> bool:
+    def supplement(self, requirement: str, data: ScanSource) -> bool:
         """Adds a missing material after 补正 (agent), removing it from the missing list."""
         self.error = ""
         try:

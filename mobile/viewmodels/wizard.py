@@ -7,6 +7,7 @@ at any step; `resume` derives the step from what the draft already holds.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from enum import IntEnum
 
 from mobile.services.errors import ScanError, SignatureError
 from mobile.services.i18n import Translator
-from mobile.services.scan import ScanMode, process_scan
+from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
@@ -61,6 +62,8 @@ class MaterialRow:
     blurry: bool
     reusable: str
     error: str
+    # While a photo arrives (0…1 of its bytes) and then while it is processed (1.0), else None.
+    progress: float | None = None
 
 
 class WizardViewModel:
@@ -96,6 +99,7 @@ class WizardViewModel:
         self.known: dict[str, str] = {}
         self.blurry: set[str] = set()
         self.row_errors: dict[str, str] = {}
+        self.arriving: dict[str, float] = {}
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -272,11 +276,30 @@ class WizardViewModel:
                     blurry=req.code in self.blurry,
                     reusable=self.known.get(req.reuse_key, "") if not entry else "",
                     error=self.row_errors.get(req.code, ""),
+                    progress=self.arriving.get(req.code),
                 )
             )
         return rows
 
-    def add_scan(self, requirement: str, data: bytes, mode: ScanMode = ScanMode.DOCUMENT) -> bool:
+    @property
+    def busy(self) -> bool:
+        """A photo is arriving or being processed: the photo buttons wait for it."""
+        return bool(self.arriving)
+
+    def scan_arriving(self, requirement: str, fraction: float) -> None:
+        """Progress of a photo on its way (0…1), shown on its row."""
+        self.row_errors.pop(requirement, None)
+        self.arriving[requirement] = max(0.0, min(1.0, fraction))
+
+    def scan_failed(self, requirement: str, message: str) -> None:
+        """The photo never arrived (PickError): the row says why, the buttons work again."""
+        self.arriving.pop(requirement, None)
+        self.row_errors[requirement] = message
+
+    def scan_cancelled(self, requirement: str) -> None:
+        self.arriving.pop(requirement, None)
+
+    def add_scan(self, requirement: str, data: ScanSource, mode: ScanMode = ScanMode.DOCUMENT) -> bool:
         """A photo or picked file for `requirement`: through the scan pipeline, stored once."""
         assert self.case is not None
         self.row_errors.pop(requirement, None)
@@ -285,6 +308,30 @@ class WizardViewModel:
         except ScanError as error:
             self.row_errors[requirement] = str(error)
             return False
+        finally:
+            self.arriving.pop(requirement, None)
+        self._store_scan(requirement, scan)
+        return True
+
+    async def add_scan_async(
+        self, requirement: str, source: ScanSource, mode: ScanMode = ScanMode.DOCUMENT
+    ) -> bool:
+        """`add_scan` with the pipeline in a worker thread: a 48 MP photo takes seconds, and the
+        screen keeps answering meanwhile (the row shows "processing")."""
+        assert self.case is not None
+        self.scan_arriving(requirement, 1.0)
+        try:
+            scan = await asyncio.to_thread(process_scan, source, mode)
+        except ScanError as error:
+            self.row_errors[requirement] = str(error)
+            return False
+        finally:
+            self.arriving.pop(requirement, None)
+        self._store_scan(requirement, scan)
+        return True
+
+    def _store_scan(self, requirement: str, scan: Scan) -> None:
+        assert self.case is not None
         number = self.applicant["id_number"]
         req = self._requirement(requirement)
         valid_until = _months_later(self.today(), req.valid_months) if req.valid_months else None
@@ -303,7 +350,6 @@ class WizardViewModel:
             self.blurry.add(requirement)
         else:
             self.blurry.discard(requirement)
-        return True
 
     def reuse(self, requirement: str) -> None:
         """Reuses this citizen's valid material from an earlier case (never ask twice)."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from mobile.services.errors import PickError
+from mobile.services.scan import ScanSource
 from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from mobile.views import ui
-from mobile.views.nav import Nav
+from mobile.views.nav import Nav, Progress
 from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
 
 
@@ -214,16 +216,10 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
     code = row.requirement.code
 
     async def photo(e: ft.Event[ft.Button]) -> None:
-        data = await nav.take_photo()
-        if data is not None:
-            vm.add_scan(code, data)
-            nav.refresh()
+        await _capture(nav, vm, code, nav.take_photo)
 
     async def pick(e: ft.Event[ft.Button]) -> None:
-        data = await nav.pick_image()
-        if data is not None:
-            vm.add_scan(code, data)
-            nav.refresh()
+        await _capture(nav, vm, code, nav.pick_image)
 
     def reuse(e: ft.Event[ft.Button]) -> None:
         vm.reuse(code)
@@ -241,10 +237,12 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
         thumb = vm.thumbnail(row.material_id)
         if thumb:
             lines.append(ft.Image(src=thumb, height=120, fit=ft.BoxFit.CONTAIN))
+    if row.progress is not None:
+        lines.append(_arriving(vm, code, row.progress))
     if row.blurry:
         lines.append(ui.message(t("blurry"), kind="warn"))
     if row.error:
-        lines.append(ui.message(row.error))
+        lines.append(ft.Semantics(identifier=f"scan-error-{code}", content=ui.message(row.error)))
     # Rows of expanding buttons, never a wrapping Row: Flutter cannot expand inside a Wrap
     # (it draws a grey error box instead).
     if row.reusable:
@@ -259,11 +257,59 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
                 ),
             ],
             spacing=6,
+            # One photo at a time; enabled again however the photo ends (stored, refused, failed).
+            disabled=vm.busy,
         )
     )
     if row.received:
         lines.append(ft.Row([ui.button(t("remove"), remove, icon=ft.Icons.DELETE_OUTLINE, primary=False)]))
     return ui.panel(*lines, bgcolor=ui.OK_BG if row.received else ui.PANEL)
+
+
+def _arriving(vm: WizardViewModel, code: str, fraction: float) -> ft.Control:
+    """The photo on its way: a bar with the share that arrived, then "processing"."""
+    label = (
+        vm.t("photo_processing")
+        if fraction >= 1.0
+        else vm.t("photo_uploading", percent=round(fraction * 100))
+    )
+    bar = ft.ProgressBar(value=None if fraction >= 1.0 else fraction, bar_height=8, color=ui.PRIMARY)
+    return ft.Semantics(
+        identifier=f"scan-progress-{code}",
+        label=label,
+        content=ft.Column([ui.text(label, 16), bar], spacing=4),
+    )
+
+
+async def _capture(
+    nav: Nav, vm: WizardViewModel, code: str, get: Callable[[Progress], Awaitable[ScanSource | None]]
+) -> None:
+    """Camera or file chooser → progress on the row → pipeline in a thread → stored.
+
+    The screen is sent after each change (`redraw`), because this handler runs for seconds.
+    """
+
+    def progress(fraction: float) -> None:
+        vm.scan_arriving(code, fraction)
+        nav.redraw()
+
+    try:
+        source = await get(progress)
+    except PickError as error:
+        vm.scan_failed(code, str(error))
+        nav.redraw()
+        return
+    if source is None:
+        vm.scan_cancelled(code)
+        nav.redraw()
+        return
+    vm.scan_arriving(code, 1.0)
+    nav.redraw()
+    try:
+        await vm.add_scan_async(code, source)
+    finally:
+        nav.release(source)
+    nav.redraw()
 
 
 # -- step 5 ---------------------------------------------------------------------------------
