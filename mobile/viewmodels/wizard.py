@@ -20,12 +20,20 @@ from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
+from mobile.viewmodels.signing import signing_text
 from shared.errors import IdNumberError
-from shared.idnumber import mask_id_number, parse_id_number
+from shared.idnumber import mask_id_number, normalize_id_number, parse_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
+from shared.signing import (
+    FINGERPRINT_ATTACHMENT,
+    SIGNATURE_ATTACHMENT,
+    SigningMethod,
+    attachment_for,
+    signing_method,
+)
 
-SIGNATURE = "signature.png"
+SIGNATURE = SIGNATURE_ATTACHMENT
 
 
 class Step(IntEnum):
@@ -100,6 +108,7 @@ class WizardViewModel:
         self.blurry: set[str] = set()
         self.row_errors: dict[str, str] = {}
         self.arriving: dict[str, float] = {}
+        self.mark_progress: float | None = None  # the fingerprint photo on its way
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -121,7 +130,7 @@ class WizardViewModel:
             self.step = Step.SITUATION
         elif not self._applicant_complete():
             self.step = Step.APPLICANT
-        elif SIGNATURE in self.case.get("_attachments", {}):
+        elif self._has_signature():
             self.step = Step.REVIEW
         else:
             self.step = Step.MATERIALS
@@ -140,7 +149,7 @@ class WizardViewModel:
             Step.APPLICANT: self._applicant_error,
             Step.MATERIALS: lambda: "",
             Step.NOTICE: lambda: "",
-            Step.SIGNATURE: lambda: "" if self._has_signature() else self.t("signature_help"),
+            Step.SIGNATURE: self._signature_error,
         }.get(self.step)
         if check is None:
             return False
@@ -379,25 +388,123 @@ class WizardViewModel:
         """Required materials not received: the complete one-time list (一次性告知)."""
         return [r.requirement for r in self.material_rows() if r.requirement.required and not r.received]
 
-    # -- step 6: signature ---------------------------------------------------------------
+    # -- step 6: signature (签名, 按手印 or 代签) -------------------------------------------
+
+    @property
+    def signing(self) -> SigningMethod:
+        return signing_method(self.case) if self.case is not None else SigningMethod.SIGNATURE
+
+    @property
+    def proxy(self) -> dict[str, str]:
+        """The proxy as saved (name, id_number, relation), empty strings when none."""
+        saved = (self.case or {}).get("signing", {}).get("proxy") or {}
+        return {k: str(saved.get(k, "")) for k in ("name", "id_number", "relation")}
+
+    def choose_signing(self, method: SigningMethod) -> None:
+        """The applicant signs, presses a fingerprint, or a proxy signs for them."""
+        assert self.case is not None
+        self.error = ""
+        if method is not self.signing:
+            self._save({"signing": {"method": method.value}})
 
     def sign(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
+        """The applicant's own signature."""
         assert self.case is not None
         try:
             png = render_signature(strokes, width, height)
         except SignatureError as error:
             self.error = str(error)
             return False
-        result = self.book.store.put_attachment(
-            self.case["_id"], self.case["_rev"], SIGNATURE, png, "image/png"
-        )
+        self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
+        return True
+
+    def sign_by_proxy(
+        self,
+        strokes: Sequence[Stroke],
+        width: int,
+        height: int,
+        *,
+        name: str,
+        id_number: str,
+        relation: str = "",
+    ) -> bool:
+        """A proxy (witness) signs for the applicant: name and a valid ID number, not the applicant's.
+
+        With no new strokes, a signature already drawn (a resumed draft) is kept.
+        """
+        assert self.case is not None
+        self.error = self._proxy_error(name, id_number)
+        if self.error:
+            return False
+        if strokes or not self._has_mark(SIGNATURE_ATTACHMENT):
+            try:
+                png = render_signature(strokes, width, height)
+            except SignatureError as error:
+                self.error = str(error)
+                return False
+            self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        number = normalize_id_number(id_number)
+        proxy = {"name": name.strip(), "id_number": number, "relation": relation.strip()}
+        self._save({"signing": {"method": SigningMethod.PROXY.value, "proxy": proxy}})
+        return True
+
+    def _proxy_error(self, name: str, id_number: str) -> str:
+        if not name.strip():
+            return self.t("proxy_name_required")
+        number = normalize_id_number(id_number)
+        try:
+            parse_id_number(number, today=self.today())
+        except IdNumberError as error:
+            return f"{self.t('proxy_id')}: {error}"
+        if number == normalize_id_number(self.applicant["id_number"]):
+            return self.t("proxy_is_applicant")
+        return ""
+
+    async def add_fingerprint(self, source: ScanSource) -> bool:
+        """A photo of the applicant's fingerprint on paper (按手印), through the scan pipeline."""
+        assert self.case is not None
+        self.error = ""
+        try:
+            scan = await asyncio.to_thread(process_scan, source, ScanMode.DOCUMENT)
+        except ScanError as error:
+            self.error = str(error)
+            return False
+        self._put_mark(FINGERPRINT_ATTACHMENT, scan.jpeg, "image/jpeg")
+        self._save({"signing": {"method": SigningMethod.FINGERPRINT.value}})
+        return True
+
+    def mark(self) -> bytes | None:
+        """The stored signature or fingerprint of the chosen method, for the screen."""
+        if self.case is None or not self._has_signature():
+            return None
+        return self.book.store.get_attachment(self.case["_id"], attachment_for(self.signing))
+
+    def _put_mark(self, name: str, data: bytes, content_type: str) -> None:
+        assert self.case is not None
+        result = self.book.store.put_attachment(self.case["_id"], self.case["_rev"], name, data, content_type)
         self.case = self.book.get(self.case["_id"])
         assert self.case["_rev"] == result["rev"]
         self.error = ""
-        return True
+
+    def _has_mark(self, name: str) -> bool:
+        return self.case is not None and name in self.case.get("_attachments", {})
 
     def _has_signature(self) -> bool:
-        return self.case is not None and SIGNATURE in self.case.get("_attachments", {})
+        """The chosen method is complete: its picture is stored (and, for a proxy, who signed)."""
+        method = self.signing
+        if method is SigningMethod.PROXY and not self.proxy["id_number"]:
+            return False
+        return self._has_mark(attachment_for(method))
+
+    def _signature_error(self) -> str:
+        if self._has_signature():
+            return ""
+        return {
+            SigningMethod.SIGNATURE: self.t("signature_help"),
+            SigningMethod.FINGERPRINT: self.t("fingerprint_required"),
+            SigningMethod.PROXY: self.t("proxy_help"),
+        }[self.signing]
 
     # -- step 7: review and submit -------------------------------------------------------
 
@@ -413,6 +520,7 @@ class WizardViewModel:
             (self.t("phone"), a.get("phone", "")),
             (self.t("material_ok"), "、".join(received) or "—"),
             (self.t("material_missing"), "、".join(r.name for r in self.missing) or "—"),
+            (self.t("signed_as"), signing_text(self.case, self.t) if self.case else "—"),
         ]
 
     def submit(self) -> bool:

@@ -9,10 +9,12 @@ import flet as ft
 
 from mobile.services.errors import PickError
 from mobile.services.scan import ScanSource
+from mobile.viewmodels.signing import LABEL_KEYS
 from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from mobile.views import ui
 from mobile.views.nav import Nav, Progress
 from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
+from shared.signing import SigningMethod
 
 
 def build(nav: Nav, vm: WizardViewModel) -> ft.View:
@@ -330,15 +332,117 @@ def _notice(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Co
 
 
 def _signature(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
-    pad = SignaturePad(vm.t("clear"))
+    """The applicant signs; or, when they cannot, a fingerprint photo or a proxy's signature."""
+    t = vm.t
+    method = vm.signing
+    body: list[ft.Control] = [ui.text(t("sign_method"), 16, color=ui.MUTED), _signing_choices(nav, vm)]
+    before: Callable[[], bool]
+    if method is SigningMethod.FINGERPRINT:
+        body += _fingerprint(nav, vm)
 
-    def sign() -> bool:
-        if pad.strokes:
-            return vm.sign(pad.strokes, WIDTH, HEIGHT)
-        return True  # an existing signature (resumed draft) is kept; next() checks one exists
+        def before() -> bool:
+            return True  # next() says when the photo is still missing
 
-    body: list[ft.Control] = [ui.text(vm.t("signature_help")), pad]
-    return body, [_back_button(nav, vm), _next_button(nav, vm, sign)]
+    elif method is SigningMethod.PROXY:
+        proxy = vm.proxy
+        name = ui.field(t("proxy_name"), proxy["name"])
+        number = ui.field(t("proxy_id"), proxy["id_number"], max_length=18)
+        relation = ui.field(t("proxy_relation"), proxy["relation"], max_length=20)
+        pad = SignaturePad(t("clear"))
+        body += [ui.text(t("proxy_help")), name, number, relation, *_kept_mark(vm), pad]
+
+        def before() -> bool:
+            return vm.sign_by_proxy(
+                pad.strokes, WIDTH, HEIGHT,
+                name=name.value or "", id_number=number.value or "", relation=relation.value or "",
+            )
+
+    else:
+        pad = SignaturePad(t("clear"))
+        body += [ui.text(t("signature_help")), pad]
+
+        def before() -> bool:
+            if pad.strokes:
+                return vm.sign(pad.strokes, WIDTH, HEIGHT)
+            return True  # an existing signature (resumed draft) is kept; next() checks one exists
+
+    return body, [_back_button(nav, vm), _next_button(nav, vm, before)]
+
+
+def _signing_choices(nav: Nav, vm: WizardViewModel) -> ft.Control:
+    def choose(method: SigningMethod) -> None:
+        vm.choose_signing(method)
+        nav.refresh()
+
+    chips: list[ft.Control] = [
+        ft.Semantics(
+            identifier=f"signing-{method.value}",
+            content=ft.Chip(
+                label=ft.Text(vm.t(LABEL_KEYS[method]).split(" ")[0], size=16),
+                selected=vm.signing is method,
+                on_select=lambda e, m=method: choose(m),
+                height=ui.TOUCH - 8,
+            ),
+        )
+        for method in SigningMethod
+    ]
+    return ft.Row(chips, spacing=6)
+
+
+def _kept_mark(vm: WizardViewModel) -> list[ft.Control]:
+    mark = vm.mark()
+    if mark is None:
+        return []
+    image = ft.Image(src=mark, height=100, fit=ft.BoxFit.CONTAIN)
+    return [ft.Semantics(identifier="signing-mark", content=image)]
+
+
+def _fingerprint(nav: Nav, vm: WizardViewModel) -> list[ft.Control]:
+    t = vm.t
+
+    async def capture(get: Callable[[Progress], Awaitable[ScanSource | None]]) -> None:
+        def progress(fraction: float) -> None:
+            vm.mark_progress = fraction
+            nav.redraw()
+
+        try:
+            source = await get(progress)
+        except PickError as error:
+            vm.error, vm.mark_progress = str(error), None
+            nav.redraw()
+            return
+        if source is not None:
+            vm.mark_progress = 1.0
+            nav.redraw()
+            try:
+                await vm.add_fingerprint(source)
+            finally:
+                vm.mark_progress = None
+                nav.release(source)
+        nav.redraw()
+
+    async def photo(e: ft.Event[ft.Button]) -> None:
+        await capture(nav.take_photo)
+
+    async def pick(e: ft.Event[ft.Button]) -> None:
+        await capture(nav.pick_image)
+
+    lines: list[ft.Control] = [ui.text(t("fingerprint_help")), *_kept_mark(vm)]
+    if vm.mark_progress is not None:
+        lines.append(_arriving(vm, "fingerprint", vm.mark_progress))
+    lines.append(
+        ft.Row(
+            [
+                ui.button(t("capture"), photo, icon=ft.Icons.PHOTO_CAMERA, ident="photo-fingerprint"),
+                ui.button(
+                    t("pick_file"), pick, icon=ft.Icons.FOLDER_OPEN, primary=False, ident="pick-fingerprint"
+                ),
+            ],
+            spacing=6,
+            disabled=vm.mark_progress is not None,
+        )
+    )
+    return lines
 
 
 # -- step 7 ---------------------------------------------------------------------------------

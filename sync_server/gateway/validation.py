@@ -35,6 +35,7 @@ from typing import Any
 from shared.divisions import village_db_name
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
+from shared.signing import signing_problem
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 from sync_server.gateway.facts import (
@@ -228,9 +229,12 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
     reason = _fields(doc, {"item_code": str, "status": str, "division": dict},
                      {"situation": str, "applicant": dict, "answers": dict, "materials": list,
                       "missing": list, "tracking_code": str, "agent": str, "meta": dict, "needs_review": bool,
-                      "paused_days": int, "county_ref": str, "deadline": str})
+                      "paused_days": int, "county_ref": str, "deadline": str, "signing": dict})
     if reason:
         return reason
+    problem = signing_problem(doc["signing"]) if doc.get("signing") is not None else None
+    if problem:
+        return refuse(*problem)
     expected = {"village": village, "township": village[:9], "county": village[:6]}
     if {k: doc["division"].get(k) for k in expected} != expected:
         return refuse(f"办件区划必须是本村 {village}",
