@@ -16,6 +16,7 @@ from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
+from mobile.viewmodels.signing import signing_text
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
@@ -126,6 +127,7 @@ class CaseDetailViewModel:
             (self.t("applicant_name"), str(a.get("name") or "—")),
             (self.t("id_number"), mask_id_number(number) if len(number) == 18 else number or "—"),
             (self.t("phone"), str(a.get("phone") or "—")),
+            (self.t("signed_as"), signing_text(self.case, self.t)),
             ("状态 Status", self.t(f"status_{self.status.value}")),
             (self.t("deadline"), str(self.case.get("deadline") or "—")),
         ]

@@ -7,11 +7,13 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
+from mobile.viewmodels.case_detail import CaseDetailViewModel
+from mobile.viewmodels.receipt import ReceiptViewModel
 from mobile.viewmodels.wizard import Step, WizardViewModel
-from shared.idnumber import make_id_number
-from tests.unit.mobile.factories import make_store
+from shared.idnumber import make_id_number, mask_id_number
+from tests.unit.mobile.factories import make_store, sample_items
 from tests.unit.mobile.images import big_photo, jpeg_bytes, text_page
-from tests.unit.mobile.test_viewmodels_wizard import STROKES, fill_applicant, make_vm
+from tests.unit.mobile.test_viewmodels_wizard import STROKES, TODAY, fill_applicant, make_vm
 
 PROXY_ID = make_id_number("330212", date(1979, 10, 2), 55)
 
@@ -121,3 +123,23 @@ def test_switching_back_to_own_signature_needs_the_applicant_to_sign(tmp_path: P
     vm.choose_signing(vm.signing.SIGNATURE)
     assert not vm.next() and "签名" in vm.error
     assert vm.sign(STROKES, 400, 200) and vm.next()
+
+
+def test_the_receipt_and_the_case_detail_say_who_signed_with_the_id_masked(tmp_path: Path) -> None:
+    vm = at_signature(tmp_path)
+    vm.choose_signing(vm.signing.PROXY)
+    assert vm.sign_by_proxy(STROKES, 400, 200, name="李卫东", id_number=PROXY_ID, relation="村委会")
+    assert vm.next() and vm.submit()
+    case = vm.book.get(vm.case["_id"])  # type: ignore[index]
+    receipt = ReceiptViewModel(
+        case, sample_items(), server_url="http://t.example", agent="张代办", contact="138", folder=tmp_path
+    )
+    signed = receipt.data().signed
+    assert signed.startswith("代签 Proxy signs") and "李卫东" in signed and "村委会" in signed
+    assert PROXY_ID not in signed and mask_id_number(PROXY_ID) in signed
+    assert receipt.image()[:8] == b"\x89PNG\r\n\x1a\n"
+    detail = CaseDetailViewModel(
+        vm.book, sample_items(), vm.t, today=lambda: TODAY, deadline_of=lambda d, n: d
+    )
+    detail.load(case["_id"])
+    assert dict(detail.fields())["签署 Signed"] == signed
