@@ -109,6 +109,9 @@ class WizardViewModel:
         self.row_errors: dict[str, str] = {}
         self.arriving: dict[str, float] = {}
         self.mark_progress: float | None = None  # the fingerprint photo on its way
+        # What was typed and drawn for a proxy that was refused: shown again, not lost.
+        self.proxy_typed: dict[str, str] | None = None
+        self.strokes_drawn: list[list[tuple[float, float]]] = []
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -396,8 +399,8 @@ class WizardViewModel:
 
     @property
     def proxy(self) -> dict[str, str]:
-        """The proxy as saved (name, id_number, relation), empty strings when none."""
-        saved = (self.case or {}).get("signing", {}).get("proxy") or {}
+        """The proxy as typed (after a refusal) or saved (name, id_number, relation), else empty."""
+        saved = self.proxy_typed or (self.case or {}).get("signing", {}).get("proxy") or {}
         return {k: str(saved.get(k, "")) for k in ("name", "id_number", "relation")}
 
     def choose_signing(self, method: SigningMethod) -> None:
@@ -434,6 +437,8 @@ class WizardViewModel:
         With no new strokes, a signature already drawn (a resumed draft) is kept.
         """
         assert self.case is not None
+        self.proxy_typed = {"name": name, "id_number": id_number, "relation": relation}
+        self.strokes_drawn = [list(stroke) for stroke in strokes]
         self.error = self._proxy_error(name, id_number)
         if self.error:
             return False
@@ -444,6 +449,7 @@ class WizardViewModel:
                 self.error = str(error)
                 return False
             self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        self.proxy_typed, self.strokes_drawn = None, []
         number = normalize_id_number(id_number)
         proxy = {"name": name.strip(), "id_number": number, "relation": relation.strip()}
         self._save({"signing": {"method": SigningMethod.PROXY.value, "proxy": proxy}})

@@ -39,8 +39,11 @@ def build(nav: Nav, vm: WizardViewModel) -> ft.View:
             nav.refresh()
 
     content = ft.Semantics(identifier=f"wizard-{vm.step.name.lower()}", content=ui.stack(body))
+    # The proxy form shows its refusal above its fields (see _signature).
+    inline = vm.step is Step.SIGNATURE and vm.signing is SigningMethod.PROXY
     return ui.screen(
-        "/new", t("new_application"), [header, content, ui.message(vm.error)], back=back, bottom=bottom
+        "/new", t("new_application"), [header, content, ui.message("" if inline else vm.error)],
+        back=back, bottom=bottom,
     )
 
 
@@ -348,8 +351,10 @@ def _signature(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft
         name = ui.field(t("proxy_name"), proxy["name"])
         number = ui.field(t("proxy_id"), proxy["id_number"], max_length=18)
         relation = ui.field(t("proxy_relation"), proxy["relation"], max_length=20)
-        pad = SignaturePad(t("clear"))
-        body += [ui.text(t("proxy_help")), name, number, relation, *_kept_mark(vm), pad]
+        pad = SignaturePad(t("clear"), vm.strokes_drawn)
+        # The refusal next to the fields it is about: the screen's own message is below the pad.
+        refusal = [ft.Semantics(identifier="proxy-error", content=ui.message(vm.error))] if vm.error else []
+        body += [ui.text(t("proxy_help")), *refusal, name, number, relation, *_kept_mark(vm), pad]
 
         def before() -> bool:
             return vm.sign_by_proxy(

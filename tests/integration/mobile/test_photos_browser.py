@@ -4,6 +4,7 @@ accepted; a PDF is refused with a message and the buttons still work; a proxy si
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from tests.integration.mobile.test_app_browser import (
     app,
     browser_page,
     click,
+    draw_signature,
     fill,
     shot,
     text_of,
@@ -90,3 +92,48 @@ def test_a_20_mb_photo_arrives_with_progress_and_a_pdf_is_refused(
     # The uploaded file is deleted once processed: an ID card's photo does not linger.
     uploads = app.data / "uploads"
     assert not list(uploads.glob("*.upload"))
+
+
+def test_a_proxy_signs_for_an_applicant_who_cannot(app: RunningApp, browser_page: Any) -> None:
+    page = browser_page
+    start_application(page, app.url, "赵老汉", make_id_number("330212", date(1938, 2, 14), 71))
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
+    page.locator('[flt-semantics-identifier="signing-proxy"]').click()
+    page.get_by_role("textbox", name="代签人姓名 Proxy's name").wait_for(timeout=10000)
+    proxy_id = make_id_number("330212", date(1969, 6, 30), 19)
+    fill(page, "代签人姓名 Proxy's name", "赵建华")
+    fill(page, "代签人身份证号 Proxy's ID number", proxy_id[:17] + ("0" if proxy_id[17] != "0" else "1"))
+    fill(page, "与申请人关系（可不填） Relation to the applicant (optional)", "儿子")
+    # Typed again into the settled step (Flutter web can drop the first input, see test_app_browser).
+    fill(page, "代签人姓名 Proxy's name", "赵建华")
+    fill(page, "与申请人关系（可不填） Relation to the applicant (optional)", "儿子")
+    shot(page, "43-proxy-form")
+    page.mouse.move(180, 400)
+    page.mouse.wheel(0, 600)
+    draw_signature(page)
+    click(page, "下一步 Next")
+    refusal = page.locator('[flt-semantics-identifier="proxy-error"]')
+    refusal.wait_for(timeout=10000)
+    assert "代签人身份证号" in text_of(refusal) and "校验" in text_of(refusal)  # the wrong check digit
+    shot(page, "44-proxy-wrong-id")
+    # What was typed and drawn is kept: only the ID number is typed again (the review below
+    # shows the name, and no new signature is drawn).
+    fill(page, "代签人身份证号 Proxy's ID number", proxy_id)
+    click(page, "下一步 Next")
+
+    page.locator('[flt-semantics-identifier="wizard-review"]').wait_for(timeout=10000)
+    review = page.locator('[flt-semantics-identifier="wizard-review"]')
+    page.get_by_text("赵建华", exact=False).first.wait_for(timeout=10000)
+    assert "代签" in text_of(review) and proxy_id not in text_of(review)
+    shot(page, "45-proxy-review")
+    click(page, "提交 Submit")
+    page.locator('[flt-semantics-identifier="tracking-code"]').wait_for(timeout=15000)
+    node = page.locator('[flt-semantics-identifier="tracking-code"]')
+    code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
+    shot(page, "46-proxy-receipt")
+    image = app.data / "receipts" / f"receipt-{code}.png"
+    assert image.exists()
+    shutil.copy(image, ARTIFACTS / "46b-proxy-receipt-image.png")
