@@ -62,26 +62,32 @@ def test_the_file_is_never_read_into_memory_whole(photo_48mp: Path) -> None:
 
 
 _RSS_CHILD = """
-import json, resource, sys
+import json, sys
 from mobile.services.scan import process_scan
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_kb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+before = peak_kb()
 scan = process_scan(sys.argv[1])
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"growth_kb": after - before, "jpeg": len(scan.jpeg)}))
+print(json.dumps({"growth_kb": peak_kb() - before, "jpeg": len(scan.jpeg)}))
 """
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_peak_memory_stays_below_one_full_size_decode(photo_48mp: Path) -> None:
     """The process's peak memory (Pillow's C buffers included, which tracemalloc cannot see)
-    grows by less than the picture decoded at full size would take, and less than the file."""
+    grows by less than a quarter of what the picture decoded at full size would take: ~26 MB
+    here, the same for a 4 MB or a 47 MB file (bench/scan.py)."""
     done = subprocess.run(
         [sys.executable, "-c", _RSS_CHILD, str(photo_48mp)],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     growth = json.loads(done.stdout)["growth_kb"] * 1024
+    assert growth > 0  # it did measure something (the drafted picture alone is 9 MB)
     full_decode = 8000 * 6000 * 3
-    assert growth < full_decode // 2, growth
-    assert growth < photo_48mp.stat().st_size, growth
+    assert growth < full_decode // 4, growth
 
 
 def test_a_108_mp_photo_is_not_mistaken_for_a_bomb(tmp_path: Path) -> None:
