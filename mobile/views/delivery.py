@@ -57,6 +57,22 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         vm.confirm(pad.strokes, WIDTH, HEIGHT, receiver=receiver.value or "")
         nav.refresh()
 
+    async def fingerprint(e: ft.Event[ft.Button]) -> None:
+        """The receiver cannot sign: a photo of their fingerprint delivers instead."""
+        try:
+            source = await nav.take_photo()
+        except PickError as error:
+            vm.error = str(error)
+            nav.refresh()
+            return
+        if source is None:
+            return
+        try:
+            await vm.confirm_with_fingerprint(source, receiver=receiver.value or "")
+        finally:
+            nav.release(source)
+        nav.refresh()
+
     body += [
         ui.message("二维码有效 QR code is valid", kind="ok"),
         ui.text(v.item, bold=True),
@@ -65,6 +81,9 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         receiver,
         ui.text(t("receiver_signature"), bold=True),
         pad,
+        ui.text(t("receiver_fingerprint_help"), 16, color=ui.MUTED),
+        ui.button(t("sign_fingerprint"), fingerprint, icon=ft.Icons.FINGERPRINT, primary=False,
+                  ident="receiver-fingerprint"),
         ui.message(vm.error),
     ]
     return ui.screen(

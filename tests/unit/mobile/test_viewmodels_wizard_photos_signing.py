@@ -143,3 +143,22 @@ def test_the_receipt_and_the_case_detail_say_who_signed_with_the_id_masked(tmp_p
     )
     detail.load(case["_id"])
     assert dict(detail.fields())["签署 Signed"] == signed
+
+
+def test_a_receiver_who_cannot_sign_delivers_with_a_fingerprint_photo(tmp_path: Path) -> None:
+    from mobile.viewmodels.delivery import RECEIVER_FINGERPRINT
+    from tests.unit.mobile.factories import make_book, make_case
+    from tests.unit.mobile.test_viewmodels_delivery_receipt import CODE, token_for
+    from tests.unit.mobile.test_viewmodels_delivery_receipt import make_vm as delivery_vm
+
+    book = make_book(make_store(tmp_path))
+    case = make_case(book, status="result_ready", tracking_code=CODE)
+    vm = delivery_vm(book)
+    assert vm.verify(token_for(case)), vm.error
+    assert not asyncio.run(vm.confirm_with_fingerprint(b"%PDF-1.4")) and "不是图片" in vm.error
+    assert not vm.done and book.get(case["_id"])["status"] == "result_ready"
+    assert asyncio.run(vm.confirm_with_fingerprint(jpeg_bytes(text_page(700, 500)), receiver="张三"))
+    stored = book.get(case["_id"])
+    assert stored["status"] == "delivered" and RECEIVER_FINGERPRINT in stored["_attachments"]
+    event = book.events(case["_id"])[-1]
+    assert event["data"]["signing"] == "fingerprint" and event["data"]["signature"] == RECEIVER_FINGERPRINT
