@@ -383,7 +383,7 @@ def _signing_choices(nav: Nav, vm: WizardViewModel) -> ft.Control:
         ft.Semantics(
             identifier=f"signing-{method.value}",
             content=ft.Chip(
-                label=ft.Text(vm.t(LABEL_KEYS[method]).split(" ")[0], size=16),
+                label=ft.Text(vm.t(LABEL_KEYS[method]), size=16),
                 selected=vm.signing is method,
                 on_select=lambda e, m=method: choose(m),
                 height=ui.TOUCH - 8,
@@ -391,7 +391,8 @@ def _signing_choices(nav: Nav, vm: WizardViewModel) -> ft.Control:
         )
         for method in SigningMethod
     ]
-    return ft.Row(chips, spacing=6)
+    # Chips (not expanding buttons) may wrap: the three bilingual labels take two lines at 360 px.
+    return ft.Row(chips, spacing=6, run_spacing=6, wrap=True)
 
 
 def _kept_mark(vm: WizardViewModel) -> list[ft.Control]:

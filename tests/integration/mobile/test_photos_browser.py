@@ -25,7 +25,7 @@ from tests.integration.mobile.test_app_browser import (
     text_of,
     unlock,
 )
-from tests.unit.mobile.images import big_photo
+from tests.unit.mobile.images import big_photo, jpeg_bytes, text_page
 
 __all__ = ["app", "browser_page"]  # fixtures, used by name
 
@@ -137,3 +137,29 @@ def test_a_proxy_signs_for_an_applicant_who_cannot(app: RunningApp, browser_page
     image = app.data / "receipts" / f"receipt-{code}.png"
     assert image.exists()
     shutil.copy(image, ARTIFACTS / "46b-proxy-receipt-image.png")
+
+
+def test_a_fingerprint_photo_instead_of_a_signature(
+    app: RunningApp, browser_page: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    start_application(page, app.url, "钱秀兰", make_id_number("330212", date(1941, 11, 3), 88))
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
+    shot(page, "47-signing-choices")
+    page.locator('[flt-semantics-identifier="signing-fingerprint"]').click()
+    page.locator('[flt-semantics-identifier="pick-fingerprint"]').wait_for(timeout=10000)
+    click(page, "下一步 Next")  # no photo yet: said so, and the step stays
+    page.get_by_text("请拍摄手印照片", exact=False).first.wait_for(timeout=10000)
+    thumb = tmp_path / "fingerprint.jpg"
+    thumb.write_bytes(jpeg_bytes(text_page(1200, 900)))
+    pick_file(page, "pick-fingerprint", thumb)
+    page.locator('[flt-semantics-identifier="signing-mark"]').wait_for(timeout=60000)
+    shot(page, "48-fingerprint-taken")
+    click(page, "下一步 Next")
+    review = page.locator('[flt-semantics-identifier="wizard-review"]')
+    review.wait_for(timeout=10000)
+    page.get_by_text("按手印", exact=False).first.wait_for(timeout=10000)
+    assert "按手印" in text_of(review)
