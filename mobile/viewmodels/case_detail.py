@@ -11,12 +11,13 @@ from datetime import date
 
 from mobile.services.errors import ScanError
 from mobile.services.i18n import Translator
-from mobile.services.scan import process_scan
+from mobile.services.scan import ScanSource, process_scan
 from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
 from mobile.viewmodels.names import Names
+from mobile.viewmodels.signing import signing_text
 from shared.documents import EVENT_OF, EventKind
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
@@ -120,6 +121,7 @@ class CaseDetailViewModel:
             (self.t("applicant_name"), str(a.get("name") or "—")),
             (self.t("id_number"), mask_id_number(number) if len(number) == 18 else number or "—"),
             (self.t("phone"), str(a.get("phone") or "—")),
+            (self.t("signed_as"), signing_text(self.case, self.t)),
             ("状态 Status", self.t(f"status_{self.status.value}")),
             (self.t("deadline"), str(self.case.get("deadline") or "—")),
         ]
@@ -240,7 +242,7 @@ class CaseDetailViewModel:
         self.message = self.t("action_done")
         return True
 
-    def supplement(self, requirement: str, data: bytes) -> bool:
+    def supplement(self, requirement: str, data: ScanSource) -> bool:
         """Adds a missing material after 补正 (agent), removing it from the missing list."""
         self.error = ""
         try:

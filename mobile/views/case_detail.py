@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from mobile.services.errors import PickError
+from mobile.services.scan import ScanSource
 from mobile.viewmodels.badges import BadgeLevel
 from mobile.viewmodels.case_detail import Action, CaseDetailViewModel
 from mobile.views import ui
@@ -112,16 +115,10 @@ def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.C
     """A missing material (补正) with photo and file buttons."""
 
     async def photo(e: ft.Event[Any]) -> None:
-        data = await nav.take_photo()
-        if data is not None:
-            vm.supplement(code, data)
-            nav.refresh()
+        await _supplement_from(nav, vm, code, nav.take_photo)
 
     async def pick(e: ft.Event[Any]) -> None:
-        data = await nav.pick_image()
-        if data is not None:
-            vm.supplement(code, data)
-            nav.refresh()
+        await _supplement_from(nav, vm, code, nav.pick_image)
 
     return ui.panel(
         ui.text(f"× {name}", bold=True),
@@ -133,6 +130,23 @@ def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.C
             spacing=6,
         ),
     )
+
+
+async def _supplement_from(
+    nav: Nav, vm: CaseDetailViewModel, code: str, get: Callable[[], Awaitable[ScanSource | None]]
+) -> None:
+    try:
+        source = await get()
+    except PickError as error:  # the photo never arrived: say so; the buttons work again
+        vm.error = str(error)
+        nav.refresh()
+        return
+    if source is not None:
+        try:
+            vm.supplement(code, source)
+        finally:
+            nav.release(source)
+        nav.refresh()
 
 
 def _checked_line(box: ft.Checkbox, name: str) -> ft.Control:

@@ -62,6 +62,7 @@ class CaseDoc(TypedDict, total=False):
     updated_at: str
     needs_review: bool
     meta: dict[str, Any]
+    signing: dict[str, Any]  # how the applicant signed (shared.signing, ADR 0120)
     # Server facts (ADR 0105): set by the acceptance write and the server only.
     accepted_at: str
     deadline: str

@@ -43,6 +43,7 @@ from shared.documents import (
 )
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
+from shared.signing import signing_problem
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 from sync_server.gateway.facts import (
@@ -231,6 +232,9 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
     reason = _fields(doc, Kind.CASE)
     if reason:
         return reason
+    problem = signing_problem(doc["signing"]) if doc.get("signing") is not None else None
+    if problem:
+        return refuse(*problem)
     expected = division_of(village)
     if {k: doc["division"].get(k) for k in expected} != expected:
         return refuse(f"办件区划必须是本村 {village}",
