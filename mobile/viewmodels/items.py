@@ -50,6 +50,9 @@ class ItemChoice:
     situations: tuple[Situation, ...]
     fee: str = ""
     keywords: tuple[str, ...] = field(default=())
+    conditions: str = ""  # 受理条件, what agents tell citizens before they apply
+    legal_basis: tuple[str, ...] = ()  # 设定依据
+    separate_intake_approval: bool = True  # 受审分离: who accepts does not approve (ADR 0122)
 
     def situation(self, code: str) -> Situation | None:
         return next((s for s in self.situations if s.code == code), None)

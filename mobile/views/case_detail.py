@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -56,6 +57,9 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
         body += [_supplement(nav, vm, code, name) for code, name in vm.still_missing()]
     body.append(ui.message(vm.error))
     body.append(ui.message(vm.message, kind="ok"))
+    note = vm.separation_note()
+    if note:  # 受审分离: say why 办结 is not offered here
+        body.append(ft.Semantics(identifier="separation-note", content=ui.message(note, kind="warn")))
     body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
     return ui.screen(
         "/case",
@@ -76,10 +80,16 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
     checks = [ft.Checkbox(data=r.code, value=marked, disabled=marked) for r, marked in choices]
     names = {r.code: r.name + (f"（{vm.t('already_missing')}）" if marked else "") for r, marked in choices}
 
-    def do(e: ft.Event[ft.Button]) -> None:
+    def perform() -> None:
         missing = [str(c.data) for c in checks if c.value]
         vm.perform(action.target, reason=(reason.value or "") if reason else "", missing=missing)
         nav.refresh()
+
+    def do(e: ft.Event[ft.Button]) -> None:
+        if action.confirm:
+            _confirm(e.page, vm, action, perform)
+        else:
+            perform()
 
     danger = action.target.value in ("rejected", "withdrawn")
     button = ui.button(action.label, do, danger=danger, ident=f"action-{action.target.value}")
@@ -93,6 +103,31 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
         parts.append(reason)
     parts.append(button)
     return ui.panel(*parts)
+
+
+def _confirm(page: ft.Page, vm: CaseDetailViewModel, action: Action, perform: Callable[[], None]) -> None:
+    """Asks before a decision (办结, 不予办理) is made; nothing changes on 取消 Cancel."""
+
+    def yes(e: ft.Event[ft.Button]) -> None:
+        page.pop_dialog()
+        perform()
+        page.update()  # pop_dialog updated only the dialog: send the refreshed screen too
+
+    def no(e: ft.Event[ft.Button]) -> None:
+        page.pop_dialog()
+
+    page.show_dialog(
+        ft.AlertDialog(
+            modal=True,
+            title=ui.text(action.label, bold=True),
+            content=ft.Semantics(identifier="confirm-dialog", content=ui.text(action.confirm)),
+            actions=[
+                ui.button(vm.t("cancel"), no, primary=False, expand=False, ident="confirm-no"),
+                ui.button(vm.t("confirm"), yes, danger=action.target.value == "rejected", expand=False,
+                          ident="confirm-yes"),
+            ],
+        )
+    )
 
 
 def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.Control:

@@ -12,6 +12,8 @@ server already holds (`Stored`), so every rule is tested without a server:
 - status: a new case starts as draft or submitted; a changed status must be reachable from
   the status of the revision the device edited (the nearest ancestor the server holds,
   else the stored winner) *and* from a current leaf by changes the role may make;
+- separation of intake and approval (`separation.py`, ADR 0122): who accepted a case does
+  not approve or refuse it when its item says so;
 - server facts (`facts.py`, ADR 0105): accepted_at, deadline, paused_days, county_ref,
   needs_review, the tracking code and event authorship are what the server stored;
 - events and materials are immutable: only revision 1, never a second revision, and one copy
@@ -46,6 +48,7 @@ from sync_server.gateway.facts import (
     refuse,
 )
 from sync_server.gateway.facts import reachable as reachable  # re-exported for the rules' tests
+from sync_server.gateway.separation import Acceptance, check_separation
 from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
 
 COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
@@ -67,6 +70,7 @@ class Stored:
     conflicts: tuple[JSON, ...] = ()  # the winner's live conflicting leaves
     # (database, case id) the tracking index gives the pushed tracking code to, when looked up
     tracking_owner: tuple[str, str] | None = None
+    acceptance: Acceptance | None = None  # who accepted the case and whether its item separates (受审分离)
 
     @property
     def exists(self) -> bool:
@@ -139,7 +143,7 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
         if stored.exists and not new_edits and doc.get("_rev") == stored.rev:
             return None  # the stored revision again: CouchDB keeps what it has
     if kind is Kind.CASE:
-        reason = _check_case(doc, role, village, stored, now)
+        reason = _check_case(doc, role, village, stored, now, user)
     elif kind is Kind.EVENT:
         reason = _check_event(doc, role, user)
     elif kind is Kind.MATERIAL:
@@ -224,7 +228,8 @@ def _fields(doc: JSON, required: dict[str, type | tuple[type, ...]],
     return None
 
 
-def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None) -> str | None:
+def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None,
+                user: str | None) -> str | None:
     reason = _fields(doc, {"item_code": str, "status": str, "division": dict},
                      {"situation": str, "applicant": dict, "answers": dict, "materials": list,
                       "missing": list, "tracking_code": str, "agent": str, "meta": dict, "needs_review": bool,
@@ -254,7 +259,9 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
             return refuse("新办件只能是草稿或已提交",
                           f"a new case starts as draft or submitted, not {status}")
         return check_server_fields(doc, None, (), now=now)
-    return check_status(role, status, before, current) or check_server_fields(doc, before, current, now=now)
+    return (check_status(role, status, before, current)
+            or check_separation(doc, role, user, before, stored.acceptance)
+            or check_server_fields(doc, before, current, now=now))
 
 
 def _check_event(doc: JSON, role: AccountRole, user: str | None) -> str | None:
