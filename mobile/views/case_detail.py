@@ -108,17 +108,26 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
 def _confirm(page: ft.Page, vm: CaseDetailViewModel, action: Action, perform: Callable[[], None]) -> None:
     """Asks before a decision (办结, 不予办理) is made; nothing changes on 取消 Cancel."""
 
+    confirmed: list[bool] = []
+
     def yes(e: ft.Event[ft.Button]) -> None:
+        confirmed.append(True)
         page.pop_dialog()
-        perform()
-        page.update()  # pop_dialog updated only the dialog: send the refreshed screen too
 
     def no(e: ft.Event[ft.Button]) -> None:
         page.pop_dialog()
 
+    def dismissed(e: ft.Event[ft.DialogControl]) -> None:
+        # The change and the new screen once the dialog is gone: replacing the view while the
+        # dialog is still closing leaves the dialog on screen.
+        if confirmed:
+            perform()
+            page.update()
+
     page.show_dialog(
         ft.AlertDialog(
             modal=True,
+            on_dismiss=dismissed,
             title=ui.text(action.label, bold=True),
             content=ft.Semantics(identifier="confirm-dialog", content=ui.text(action.confirm)),
             actions=[

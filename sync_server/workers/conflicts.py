@@ -38,6 +38,7 @@ from shared.ids import event_id, parse_id, review_id
 from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves, rev_key
 from shared.timestamps import iso_utc_at
 from sync_server.couch import JSON, Couch, CouchError, doc_path
+from sync_server.workers.provenance import candidate_sources
 from sync_server.workers.transition import Change
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ async def _plan(
         _event(case_id, case_ulid, result, now),
     ]
     if result.review:
-        docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now))
+        docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now, leaves))
     return _Plan(case_id, leaves, result, docs + tombstones)
 
 
@@ -323,15 +324,19 @@ def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSO
 
 
 async def _review(
-    couch: Couch, db: str, case_id: str, case_ulid: str, merged: JSON, result: MergeResult, now: float
+    couch: Couch, db: str, case_id: str, case_ulid: str, merged: JSON, result: MergeResult, now: float,
+    leaves: list[JSON],
 ) -> JSON:
     """The `review:<case>` document: open, with the candidates of every field left to decide."""
     rid = review_id(case_ulid)
     stored = await couch.get_doc(db, rid)
     fields: dict[str, list[Any]] = {}
+    sources: dict[str, list[JSON]] = {}
     if stored is not None and stored.get("status") == "open" and isinstance(stored.get("fields"), dict):
         fields.update(stored["fields"])
+        sources.update(stored.get("sources") or {})
     fields.update(result.review)
+    sources.update(candidate_sources(leaves, result.review))  # who, which device, when (provenance.py)
     raw_division = merged.get("division")
     division: JSON = raw_division if isinstance(raw_division, dict) else {}
     doc: JSON = {
@@ -339,6 +344,7 @@ async def _review(
         "type": "review",
         "case_id": case_id,
         "fields": dict(sorted(fields.items())),
+        "sources": dict(sorted(sources.items())),
         "status": "open",
         "village": division.get("village"),
         "township": division.get("township"),

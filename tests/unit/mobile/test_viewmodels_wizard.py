@@ -9,7 +9,9 @@ from pathlib import Path
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
 from mobile.sync_plan import village_filter
+from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.wizard import Step, WizardViewModel
+from shared.catalog import load_catalog
 from tests.unit.mobile.factories import VILLAGE, id_number, make_book, make_store, sample_items
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
@@ -202,3 +204,16 @@ def test_item_search_categories_and_recent(tmp_path: Path) -> None:
     vm.search = ""
     vm.category = vm.categories[0]
     assert [i.code for i in vm.visible_items()] == ["pension-enrol"]
+
+
+
+def test_item_facts_show_conditions_fee_and_legal_basis_from_the_seed_catalog() -> None:
+    seed = Path(__file__).resolve().parents[3] / "assets" / "catalog" / "seed.json"
+    items = {i.code: i for i in item_choices(load_catalog(seed.read_text(encoding="utf-8")))}
+    facts = dict(items["JZ-001"].facts(T))
+    assert "人均收入低于当地最低生活保障标准" in facts["受理条件 Conditions"]
+    assert "below the local minimum living standard" in facts["受理条件 Conditions"]
+    assert facts["收费 Fee"] == "免费 Free"
+    assert facts["设定依据 Legal basis"].splitlines() == ["《社会救助暂行办法》（国务院令第649号）",
+                                                      "《最低生活保障审核确认办法》（民发〔2021〕57号）"]
+    assert items["LN-002"].separate_intake_approval is False and items["JZ-001"].separate_intake_approval
