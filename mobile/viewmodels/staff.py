@@ -97,7 +97,7 @@ class ReviewsViewModel:
             when = show_time(str(s.get("received_at") or s.get("edited_at") or ""))
             parts = [f"{who}" if who else "提交人未知 unknown user", f"设备 Device {device or '—'}",
                      when or "时间未知 unknown time"]
-            shown.append(" · ".join(parts))
+            shown.append("\n".join(parts))  # one line each: a 360 px column is narrow
         return tuple(shown)
 
     @staticmethod
@@ -146,10 +146,13 @@ class SupervisionViewModel:
 
     def figures(self) -> list[Figure]:
         """The lines with the key that lists their cases (`drill`): every number opens its cases."""
+        lines = self.lines()
+        if not lines:  # not loaded yet, or offline
+            return []
         keys = ["red", "yellow", "finished", "finished", "rated"]
         keys += [f"village:{v}" for v in self.data.get("villages", {})]
         keys += [f"staff:{p}" for p in self.data.get("staff", {})]
-        return [Figure(label, value, key) for (label, value), key in zip(self.lines(), keys, strict=True)]
+        return [Figure(label, value, key) for (label, value), key in zip(lines, keys, strict=True)]
 
     def toggle(self, key: str) -> None:
         """Opens a figure's list of cases, or closes it when it is the open one."""

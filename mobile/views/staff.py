@@ -79,18 +79,20 @@ def supervision(nav: Nav, vm: SupervisionViewModel) -> ft.View:
     body: list[ft.Control] = [ui.message(vm.error)]
     for figure in vm.figures():
         opened = vm.opened == figure.key
-        line = ft.Row(
-            [
-                ft.Column([ui.text(figure.label, 15, color=ui.MUTED), ui.text(figure.value, bold=True)],
-                          spacing=0, expand=True),
-                ui.text("▲" if opened else "▼", color=ui.MUTED),
-            ]
+        # The figure stays plain text; its own button lists the cases behind it.
+        cases = ft.Semantics(
+            identifier=f"figure-{figure.key}",
+            content=ft.TextButton("收起 Hide ↑" if opened else "办件 Cases ↓",
+                                  on_click=_opener(nav, vm, figure.key)),
         )
         body.append(
-            ft.Semantics(
-                identifier=f"figure-{figure.key}",
-                button=True,
-                content=ft.Container(line, on_click=_opener(nav, vm, figure.key), padding=ft.Padding.all(4)),
+            ft.Row(
+                [
+                    ft.Column([ui.text(figure.label, 15, color=ui.MUTED), ui.text(figure.value, bold=True)],
+                              spacing=0, expand=True),
+                    cases,
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
             )
         )
         if opened:

@@ -89,8 +89,9 @@ async def test_offline_staff_screens_say_they_need_the_network() -> None:
     await vm.load()
     assert "需要网络" in vm.error and vm.reviews == []
     sup = SupervisionViewModel(api_for(httpx.MockTransport(offline)), "330212001")
+    assert sup.figures() == []  # before the answer: nothing to drill into, no error
     await sup.load()
-    assert sup.lines() == [] and "network" in sup.error
+    assert sup.lines() == [] and sup.figures() == [] and "network" in sup.error
 
 
 async def test_review_versions_say_who_which_device_and_when() -> None:
@@ -108,10 +109,10 @@ async def test_review_versions_say_who_which_device_and_when() -> None:
     await vm.load()
     name, situation = vm.choices(vm.reviews[0])
     # The server's record first (who pushed, from which device, when it arrived; Beijing time).
-    assert name.sources[0] == "agent1 · 设备 Device agent-phone-1 · 2026-11-24 10:30"
+    assert name.sources[0] == "agent1\n设备 Device agent-phone-1\n2026-11-24 10:30"
     # No audit record yet: the device's own word about the edit.
-    assert name.sources[1] == "提交人未知 unknown user · 设备 Device tablet-b · 2026-11-24 11:05"
-    assert situation.sources == ("提交人未知 unknown user · 设备 Device — · 时间未知 unknown time",) * 2
+    assert name.sources[1] == "提交人未知 unknown user\n设备 Device tablet-b\n2026-11-24 11:05"
+    assert situation.sources == ("提交人未知 unknown user\n设备 Device —\n时间未知 unknown time",) * 2
 
 
 def supervision_with_cases() -> SupervisionViewModel:
