@@ -166,7 +166,7 @@ def _situation(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft
         for s in item.situations
     ]
     facts = [
-        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(text, 16, selectable=True)], spacing=0)
+        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(text, 16)], spacing=0)
         for label, text in item.facts(vm.t)
     ]
     if facts:  # conditions, fee and legal basis, which the agent tells the citizen
