@@ -172,6 +172,12 @@ def _situation(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft
         _choice(s.name, f"{len(s.requirements)} 项材料 materials", _chooser(choose, s.code))
         for s in item.situations
     ]
+    facts = [
+        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(text, 16)], spacing=0)
+        for label, text in item.facts(vm.t)
+    ]
+    if facts:  # conditions, fee and legal basis, which the agent tells the citizen
+        body.append(ft.Semantics(identifier="item-facts", content=ui.panel(*facts)))
     return body, [_back_button(nav, vm)]
 
 

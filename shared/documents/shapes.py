@@ -109,6 +109,7 @@ class ReviewDoc(TypedDict, total=False):
     case_id: Required[str]
     status: Required[str]  # "open" or "decided"
     fields: dict[str, list[Any]]
+    sources: dict[str, list[dict[str, Any]]]  # per field: who, which device, when (ADR 0123)
     village: str | None
     township: str | None
     created_at: str
