@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from shared.catalog import Catalog, Item
 from shared.divisions import Level
+from shared.documents import county_of
 from shared.errors import DomainError
 from shared.idnumber import make_id_number
 from shared.workdays import Card, WorkCalendar
@@ -116,7 +117,7 @@ def make_citizens(rng: random.Random, villages: Sequence[str], count: int, today
         birth = date(rng.randrange(1938, 2004), rng.randrange(1, 13), rng.randrange(1, 29))
         birth = min(birth, today - timedelta(days=365 * 18))
         name = SURNAMES[rng.randrange(len(SURNAMES))] + GIVEN[rng.randrange(len(GIVEN))] + SAMPLE_MARK
-        number = make_id_number(villages[0][:6], birth, 100 + n)
+        number = make_id_number(county_of(villages[0]), birth, 100 + n)
         citizens.append(Citizen(name, number, f"1990000{n:04d}", birth, villages[n % len(villages)]))
     return citizens
 

@@ -43,7 +43,7 @@ from onetrip_demo.images import Person, material_image
 from onetrip_demo.plan import Case, Citizen, Story, make_plan, moment
 from shared.catalog import Catalog, load_catalog
 from shared.divisions import village_db_name
-from shared.documents import review_id
+from shared.documents import county_of, review_id
 from shared.idnumber import last4, mask_id_number
 from shared.status import Status
 from shared.workdays import china_date
@@ -368,7 +368,7 @@ def place_of(users: Sequence[DemoUser]) -> DemoTownship:
     """The demo township as the demo users' jurisdictions describe it."""
     villages = sorted({d for u in users if u["role"] == "village_agent" for d in u["divisions"]})
     township = next(d for u in users if u["role"] == "township_staff" for d in u["divisions"])
-    return DemoTownship(township[:6], township, tuple(villages))
+    return DemoTownship(county_of(township), township, tuple(villages))
 
 
 async def seed_demo_cases(couch: Couch, settings: Settings, server_url: str, users: Sequence[DemoUser], *,
