@@ -1,0 +1,22 @@
+"""Item forms (事项表单): definitions, the expression subset and the one evaluator of answers.
+
+Pure: no I/O, no clock (callers pass `today`). The app drives its form step from these
+functions and the gateway refuses answers with the same ones (docs/forms.md).
+"""
+
+from shared.forms.answers import (
+    FieldState,
+    Problem,
+    choices_for,
+    default_answer,
+    field_state,
+    validate_answers,
+)
+from shared.forms.expr import ExpressionError, evaluate, parse
+from shared.forms.model import FORMAT, Choice, Field, FieldType, Form, FormDefinitionError, form_from_json
+
+__all__ = [
+    "FORMAT", "Choice", "ExpressionError", "Field", "FieldState", "FieldType", "Form", "FormDefinitionError",
+    "Problem", "choices_for", "default_answer", "evaluate", "field_state", "form_from_json", "parse",
+    "validate_answers",
+]
