@@ -29,7 +29,7 @@ from shared.idnumber import is_valid_id_number
 from shared.text import Message
 
 Answers = Mapping[str, Any]
-_MAX_DEPTH = 32  # calculations that refer to calculations; cycles are refused at load time
+_MAX_DEPTH = 32  # calculations that refer to calculations (cycles are refused by form_from_json)
 
 
 @dataclass(frozen=True)

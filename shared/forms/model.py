@@ -188,4 +188,25 @@ def form_from_json(raw: Mapping[str, Any]) -> Form:
             unknown = references(node) - by_name.keys() if node is not None else set()
             if unknown:
                 raise FormDefinitionError(f"{item.name}: refers to unknown field(s) {sorted(unknown)}")
+    _refuse_cycles(by_name)
     return Form(form.form_id, form.version, form.item_code, form.title, fields, choices, by_name)
+
+
+def _refuse_cycles(by_name: Mapping[str, Field]) -> None:
+    """A calculation that needs its own value (directly or through others) has none."""
+    needs = {name: references(item.calculation) & by_name.keys()
+             for name, item in by_name.items() if item.calculation is not None}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            cycle = " -> ".join((*path[path.index(name):], name))
+            raise FormDefinitionError(f"calculations refer to each other in a cycle: {cycle}")
+        if name in done or name not in needs:
+            return
+        for other in sorted(needs[name]):
+            visit(other, (*path, name))
+        done.add(name)
+
+    for name in sorted(needs):
+        visit(name, ())

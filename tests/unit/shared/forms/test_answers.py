@@ -152,6 +152,9 @@ def test_choices_and_defaults_for_the_app() -> None:
     ({"fields": [{"name": "a", "type": "text", "relevant": "${b} = 1"}]}, "unknown field(s) ['b']"),
     ({"fields": [{"name": "a", "type": "text", "constraint": "foo(.)"}]}, "not supported"),
     ({"fields": [{"name": "a", "type": "select_one", "list": "none"}]}, "no choice list"),
+    ({"fields": [{"name": "a", "type": "calculate", "calculation": "${b} + 1"},
+                 {"name": "b", "type": "calculate", "calculation": "${a} * 2"}]},
+     "calculations refer to each other in a cycle: a -> b -> a"),
 ])
 def test_a_bad_definition_is_refused(change: dict[str, Any], reason: str) -> None:
     with pytest.raises(FormDefinitionError, match=r".*") as caught:
