@@ -90,30 +90,35 @@ class _Context:
         instances = self.instances(item.repeat)
         return instances[index].get(name) if index is not None and index < len(instances) else None
 
-    def value(self, name: str, index: int | None, depth: int = 0) -> Value:
+    def value(self, name: str, index: int | None, depth: int = 0, repeat: str | None = None) -> Value:
+        """`${name}` seen from instance `index` of `repeat` (or from outside every repeat)."""
         item = self.form.by_name.get(name)
         if item is None or depth > _MAX_DEPTH:
             return ""
         if item.type is FieldType.REPEAT:
             return tuple("1" for _ in self.instances(name))
-        if item.repeat is not None and index is None:  # outside the repeat: every instance's value
-            return tuple(self.value(name, n, depth + 1) for n in range(len(self.instances(item.repeat))))
+        if item.repeat is not None and (index is None or item.repeat != repeat):
+            # outside its repeat (or in another one): every instance's value, a node-set
+            return tuple(self.value(name, n, depth + 1, item.repeat)
+                         for n in range(len(self.instances(item.repeat))))
         if item.type is FieldType.CALCULATE and item.calculation is not None:
-            return evaluate(item.calculation, self.scope(index, depth=depth + 1))
+            return evaluate(item.calculation, self.scope(index, depth=depth + 1, repeat=item.repeat))
         return _as_value(self.raw(name, index))
 
-    def scope(self, index: int | None, current: Value = "", depth: int = 0) -> Scope:
-        return Scope(lambda ref: self.value(ref, index, depth), self.today, current)
+    def scope(self, index: int | None, current: Value = "", depth: int = 0,
+              repeat: str | None = None) -> Scope:
+        return Scope(lambda ref: self.value(ref, index, depth, repeat), self.today, current)
 
     def relevant(self, item: Field, index: int | None) -> bool:
         for name in (*item.parents, item.name):
             node = self.form.field(name).relevant
-            if node is not None and not to_bool(evaluate(node, self.scope(index))):
+            if node is not None and not to_bool(evaluate(node, self.scope(index, repeat=item.repeat))):
                 return False
         return True
 
     def required(self, item: Field, index: int | None) -> bool:
-        return item.required is not None and to_bool(evaluate(item.required, self.scope(index)))
+        return item.required is not None and to_bool(evaluate(item.required,
+                                                              self.scope(index, repeat=item.repeat)))
 
     def choices(self, item: Field, index: int | None) -> tuple[Choice, ...]:
         options = self.form.choices.get(item.list, ())
@@ -121,7 +126,7 @@ class _Context:
             return options
         node = item.choice_filter
         return tuple(c for c in options if to_bool(evaluate(node, Scope(
-            lambda ref: self.value(ref, index), self.today, "", c.columns))))
+            lambda ref: self.value(ref, index, 0, item.repeat), self.today, "", c.columns))))
 
 
 def _type_error(item: Field, raw: Any, ctx: _Context, index: int | None) -> Message | None:
@@ -162,7 +167,7 @@ def _answer_error(item: Field, raw: Any, ctx: _Context, index: int | None) -> Me
     error = _type_error(item, raw, ctx, index)
     if error is not None or item.constraint is None:
         return error
-    if to_bool(evaluate(item.constraint, ctx.scope(index, current=_as_value(raw)))):
+    if to_bool(evaluate(item.constraint, ctx.scope(index, current=_as_value(raw), repeat=item.repeat))):
         return None
     return item.constraint_message or Message(f"答案不符合要求（{item.constraint_text}）",
                                               f"the answer breaks the rule {item.constraint_text}")
@@ -196,7 +201,7 @@ def _check(item: Field, container: Answers, ctx: _Context, index: int | None,
     elif item.type is FieldType.NOTE:
         problems.append(Problem(path, Message("说明项没有答案", "a note takes no answer")))
     elif item.type is FieldType.CALCULATE:
-        computed = ctx.value(item.name, index)
+        computed = ctx.value(item.name, index, repeat=item.repeat)
         if not _same(computed, container[item.name]):
             problems.append(Problem(path, Message(f"计算值应为 {to_string(computed)}",
                                                   f"the calculated value is {to_string(computed)}")))
@@ -265,7 +270,7 @@ def field_state(form: Form, answers: Answers, name: str, *, today: date,
     relevant = ctx.relevant(item, index)
     required = relevant and ctx.required(item, index)
     if item.type is FieldType.CALCULATE:
-        return FieldState(relevant, False, None, ctx.value(name, index))
+        return FieldState(relevant, False, None, ctx.value(name, index, repeat=item.repeat))
     raw = ctx.raw(name, index) if item.type not in (FieldType.GROUP, FieldType.REPEAT) else None
     error: Message | None = None
     if relevant and item.type in ANSWERED:

@@ -160,3 +160,20 @@ def test_a_bad_definition_is_refused(change: dict[str, Any], reason: str) -> Non
     with pytest.raises(FormDefinitionError, match=r".*") as caught:
         form_from_json(make_form(**change))
     assert reason in str(caught.value)
+
+
+def test_two_repeats_see_each_other_as_node_sets() -> None:
+    form = form_from_json(make_form(fields=[
+        {"name": "plots", "type": "repeat", "fields": [{"name": "plot_area", "type": "decimal"}]},
+        {"name": "crops", "type": "repeat", "fields": [
+            {"name": "crop_area", "type": "decimal", "constraint": ". <= sum(${plot_area})"},
+            {"name": "share", "type": "calculate", "calculation": "${crop_area} div sum(${plot_area})"},
+            {"name": "note_big", "type": "text", "relevant": "${share} > 0.5"},
+        ]},
+    ], choices={}))
+    answers = {"plots": [{"plot_area": 2}, {"plot_area": 3}],
+               "crops": [{"crop_area": 4, "note_big": "大"}, {"crop_area": 1}, {"crop_area": 6}]}
+    assert [(p.path, p.message.en) for p in validate_answers(form, answers, today=TODAY)] == [
+        ("crops[2].crop_area", "the answer breaks the rule . <= sum(${plot_area})")]
+    assert field_state(form, answers, "share", today=TODAY, index=0).value == 0.8
+    assert field_state(form, answers, "note_big", today=TODAY, index=1).relevant is False
