@@ -10,6 +10,7 @@ from shared.forms.answers import (
     choices_for,
     default_answer,
     field_state,
+    label_text,
     validate_answers,
 )
 from shared.forms.expr import ExpressionError, evaluate, parse
@@ -17,6 +18,7 @@ from shared.forms.model import FORMAT, Choice, Field, FieldType, Form, FormDefin
 
 __all__ = [
     "FORMAT", "Choice", "ExpressionError", "Field", "FieldState", "FieldType", "Form", "FormDefinitionError",
-    "Problem", "choices_for", "default_answer", "evaluate", "field_state", "form_from_json", "parse",
+    "Problem", "choices_for", "default_answer", "evaluate", "field_state", "form_from_json", "label_text",
+    "parse",
     "validate_answers",
 ]

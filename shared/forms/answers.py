@@ -18,6 +18,7 @@ question whose `relevant` (or an enclosing group's) is false is a problem, never
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -285,6 +286,21 @@ def choices_for(form: Form, answers: Answers, name: str, *, today: date,
                 index: int | None = None) -> tuple[Choice, ...]:
     """The choices a select offers now (its choice_filter applied)."""
     return _Context(form, answers, today).choices(form.field(name), index)
+
+
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def label_text(form: Form, answers: Answers, name: str, *, today: date, index: int | None = None) -> Message:
+    """The field's label with each `${field}` replaced by its current value (a note's totals)."""
+    item = form.field(name)
+    label = item.label or Message(name, name)
+    ctx = _Context(form, answers, today)
+
+    def fill(text: str) -> str:
+        return _REF.sub(lambda m: to_string(ctx.value(m.group(1), index, repeat=item.repeat)), text)
+
+    return Message(fill(label.zh), fill(label.en))
 
 
 def default_answer(form: Form, name: str, *, today: date) -> Any:

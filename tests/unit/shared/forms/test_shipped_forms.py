@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from onetrip_demo.answers import FORM_ITEMS, sample_answers
-from shared.forms import Form, form_from_json, validate_answers
+from shared.forms import Form, form_from_json, label_text, validate_answers
 from sync_server.forms.xlsform import definition_of
 
 FORMS = Path(__file__).resolve().parents[4] / "assets" / "catalog" / "forms"
@@ -53,3 +53,10 @@ def test_a_broken_filling_is_refused_with_its_field(item: str) -> None:
     assert [p.path for p in problems] == [path]
     assert words in problems[0].message.en
     assert problems[0].message.zh
+
+
+def test_a_notes_label_shows_the_current_totals() -> None:
+    form = shipped("JZ-001")
+    text = label_text(form, sample_answers("JZ-001", TODAY) or {}, "income_note", today=TODAY)
+    assert text.zh == "家庭月总收入 300 元，人均 100 元"
+    assert text.en == "Household income 300 yuan a month, 100 per person"
