@@ -11,6 +11,7 @@ import pytest
 from onetrip_demo.answers import FORM_ITEMS, sample_answers
 from shared.forms import Form, form_from_json, label_text, validate_answers
 from sync_server.forms.xlsform import definition_of
+from tools.forms import main as write_forms
 
 FORMS = Path(__file__).resolve().parents[4] / "assets" / "catalog" / "forms"
 TODAY = date(2026, 12, 7)
@@ -60,3 +61,10 @@ def test_a_notes_label_shows_the_current_totals() -> None:
     text = label_text(form, sample_answers("JZ-001", TODAY) or {}, "income_note", today=TODAY)
     assert text.zh == "家庭月总收入 300 元，人均 100 元"
     assert text.en == "Household income 300 yuan a month, 100 per person"
+
+
+def test_the_committed_workbooks_are_what_tools_forms_writes(tmp_path: Path) -> None:
+    assert write_forms(tmp_path) == 0
+    for item in FORM_ITEMS:
+        fresh = definition_of((tmp_path / f"{item}.xlsx").read_bytes(), item)
+        assert fresh == definition_of((FORMS / f"{item}.xlsx").read_bytes(), item), item
