@@ -38,6 +38,7 @@ from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.wizard import SIGNATURE
 from onetrip_demo.answers import FORM_VERSION, sample_answers
 from shared.catalog import Catalog
+from shared.documents import EventKind
 from shared.idnumber import mask_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
@@ -157,7 +158,7 @@ class Device:
         code = new_tracking_code(random_bytes)
         case = self.book.save(case, {**case, "status": Status.SUBMITTED.value, "tracking_code": code,
                                      "submitted_at": iso(self.moment), "missing": list(missing)})
-        self.book.add_event(case, "submitted", {"missing": list(missing), "tracking_code": code})
+        self.book.add_event(case, EventKind.SUBMITTED, {"missing": list(missing), "tracking_code": code})
         return case
 
     # -- the case detail screen ----------------------------------------------------------

@@ -42,6 +42,7 @@ from onetrip_demo.devices import Device, device_id_for
 from onetrip_demo.images import Person, material_image
 from onetrip_demo.plan import Case, Citizen, Story, make_plan, moment
 from shared.catalog import Catalog, load_catalog
+from shared.documents import review_id
 from shared.idnumber import last4, mask_id_number
 from shared.status import Status
 from shared.workdays import china_date
@@ -317,7 +318,7 @@ async def wait_for_review(couch: Couch, conflicts: Sequence[Seeded]) -> None:
     deadline = time.monotonic() + REVIEW_WAIT
     for entry in conflicts:
         db = f"ot-v-{entry.case.village}"
-        review = "review:" + entry.case_id.removeprefix("case:")
+        review = review_id(entry.case_id)
         while await couch.get_doc(db, review) is None:
             if time.monotonic() > deadline:
                 log.warning("demo: no review for the conflict case yet (are the workers running?)")

@@ -9,6 +9,7 @@ Every error carries a bilingual `Message` (`.message.zh`, `.message.en`); `str(e
     ├── CatalogError         catalog file invalid; `.entries` are "file:line: message"
     ├── CalendarError        no working-day data for a date, or a bad override file
     ├── TransitionError      a status change the role may not make
+    ├── DocumentError        a document without a field its type needs, or a field of the wrong type
     └── IdentifierError      a document id that is not ours
         └── TrackingCodeError  tracking code mistyped; `.part` names what is wrong
 """
@@ -60,6 +61,14 @@ class CalendarError(DomainError):
 
 class TransitionError(DomainError):
     """A status change (状态流转) the role may not make."""
+
+
+class DocumentError(DomainError):
+    """A document (文档) that does not have the shape of its type; `.field` names the field."""
+
+    def __init__(self, field: str, message: Message) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IdentifierError(DomainError):

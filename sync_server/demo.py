@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from anyio import to_thread
 
 from shared.divisions import Division, DivisionRegistry
+from shared.documents import county_of
 from sync_server.auth.accounts import AccountRole, save_user
 from sync_server.auth.passwords import hash_password
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
@@ -61,7 +62,7 @@ def pick_township(registry: DivisionRegistry) -> DemoTownship:
     for division in registry:
         villages = registry.villages_within(division.code) if len(division.code) == 9 else ()
         if villages:
-            return DemoTownship(division.code[:6], division.code, tuple(v.code for v in villages[:3]))
+            return DemoTownship(county_of(division.code), division.code, tuple(v.code for v in villages[:3]))
     raise ValueError("no township with villages is registered")
 
 

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from shared.documents import EventKind, county_of
 from sync_server.auth.accounts import AccountRole
 from sync_server.auth.current import require_role
 from sync_server.context import ServerContext, context_of
@@ -91,7 +92,8 @@ async def village_counts(couch: Couch) -> dict[str, Counter[str]]:
         db = village_db(village)
         try:
             found = (await couch.request("POST", f"/{db}/_find", json_body={
-                "selector": {"_id": {"$gt": "event:", "$lt": "event:\ufff0"}, "kind": "conflict_resolved"},
+                "selector": {"_id": {"$gt": "event:", "$lt": "event:\ufff0"},
+                             "kind": EventKind.CONFLICT_RESOLVED.value},
                 "fields": ["_id"], "limit": 1_000_000})).json()
             totals["conflicts_resolved"] += len(found.get("docs", []))
         except CouchError as exc:
@@ -193,7 +195,7 @@ async def covers_every_village(couch: Couch, counties: Iterable[str]) -> bool:
     """
     mine = set(counties)
     villages = [d.code for d in await load_registry(couch) if len(d.code) == 12]
-    return bool(villages) and all(code[:6] in mine for code in villages)
+    return bool(villages) and all(county_of(code) in mine for code in villages)
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:

@@ -14,10 +14,12 @@ only when their content differs, so running `provision` twice changes nothing.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from shared.divisions import DB_PREFIX
+from shared.documents import village_db_name, village_of_db_or_none
+from shared.errors import DivisionError
 from sync_server.couch import JSON, Couch, CouchError, doc_path
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,7 @@ log = logging.getLogger(__name__)
 CATALOG_DB = "ot-catalog"
 AUTH_DB = "ot-auth"
 SERVER_DB = "ot-server"
-VILLAGE_PREFIX = "ot-v-"
-_VILLAGE_DB = re.compile(r"^ot-v-(\d{12})$")
+VILLAGE_PREFIX = DB_PREFIX  # `ot-v-`: the rule is `shared.divisions.village_db_name`
 
 # Members restricted to the `_admin` role: nobody but the server's admin user reads or writes.
 SECURITY: JSON = {
@@ -62,16 +63,16 @@ DESIGN_DOCS: dict[str, list[JSON]] = {
 
 
 def village_db(village: str) -> str:
-    """`330212001001` → `ot-v-330212001001`."""
-    if not re.fullmatch(r"\d{12}", village):
-        raise ValueError(f"not a 12-digit village code: {village!r}")
-    return VILLAGE_PREFIX + village
+    """`330212001001` → `ot-v-330212001001`; ValueError for anything but a village code."""
+    try:
+        return village_db_name(village)
+    except DivisionError as exc:
+        raise ValueError(f"not a 12-digit village code: {village!r}") from exc
 
 
 def village_of(db: str) -> str | None:
     """The village code of a village database name, or None for any other name."""
-    match = _VILLAGE_DB.match(db)
-    return match.group(1) if match else None
+    return village_of_db_or_none(db)
 
 
 async def ensure_db(couch: Couch, db: str) -> bool:

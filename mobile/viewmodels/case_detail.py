@@ -16,6 +16,7 @@ from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
+from shared.documents import EVENT_OF, EventKind
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
@@ -24,18 +25,6 @@ from shared.workdays import china_date
 
 Deadline = Callable[[date, int], date]
 
-# The event each status change writes (event kinds: docs/design.md §Documents).
-EVENT_OF: dict[Status, str] = {
-    Status.SUBMITTED: "submitted",
-    Status.ACCEPTED: "accepted",
-    Status.NEEDS_MATERIALS: "materials_requested",
-    Status.REJECTED: "rejected",
-    Status.FORWARDED: "forwarded",
-    Status.APPROVED: "approved",
-    Status.RESULT_READY: "result_ready",
-    Status.DELIVERED: "delivered",
-    Status.WITHDRAWN: "withdrawn",
-}
 # Label keys of the action buttons, by target status.
 ACTION_KEYS: dict[Status, str] = {
     Status.SUBMITTED: "resubmit",
@@ -271,7 +260,7 @@ class CaseDetailViewModel:
 
     def _notice_given(self) -> bool:
         # 一次性告知: the citizen gets one complete list per application, never a second.
-        return any(e.get("kind") == "materials_requested" for e in self.events)
+        return any(e.get("kind") == EventKind.MATERIALS_REQUESTED for e in self.events)
 
     def _requirements(self) -> list[Requirement]:
         item = self.item

@@ -2,8 +2,8 @@
 
 Every change of a case goes through `save`, which records each changed field with
 `shared.edits.record_changes` (version vector + HLC) so that the server can merge
-concurrent offline edits; every step a person takes writes an immutable event. Document
-shapes: docs/design.md §Documents and docs/architecture.md §3.
+concurrent offline edits; every step a person takes writes an immutable event. Documents are
+made by the constructors of `shared.documents` (the same ones the server uses).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ulid import ULID
 from mobile.services.device_state import Account
 from mobile.store.errors import NotFound
 from shared import ids
+from shared.documents import EventKind, new_case, new_event, new_material
 from shared.edits import record_changes
 from shared.idnumber import owner_hash
 from shared.jsontypes import JSON
@@ -83,27 +84,10 @@ class CaseBook:
 
     def new_draft(self, item_code: str, village: str) -> JSON:
         """A fresh draft case (草稿) for `item_code` in `village`, saved at once."""
-        now = iso(self.clock())
-        case: JSON = {
-            "_id": ids.case_id(ULID()),
-            "type": "case",
-            "item_code": item_code,
-            "situation": "",
-            "division": {"village": village, "township": village[:9], "county": village[:6]},
-            "applicant": {"name": "", "id_number": "", "phone": ""},
-            "answers": {},
-            "materials": [],
-            "missing": [],
-            "status": "draft",
-            "tracking_code": "",
-            "agent": self.account.username,
-            "created_at": now,
-            "updated_at": now,
-            "needs_review": False,
-            "meta": {"fields": {}},
-        }
-        case = self.save({"meta": {"fields": {}}}, case)
-        self.add_event(case, "created", {"item_code": item_code})
+        draft = new_case(ids.case_id(ULID()), item_code=item_code, village=village,
+                         agent=self.account.username, now=iso(self.clock()))
+        case = self.save({"meta": {"fields": {}}}, dict(draft))
+        self.add_event(case, EventKind.CREATED, {"item_code": item_code})
         return case
 
     def save(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> JSON:
@@ -124,19 +108,14 @@ class CaseBook:
 
     # -- events --------------------------------------------------------------------------
 
-    def add_event(self, case: Mapping[str, Any], kind: str, data: Mapping[str, Any] | None = None) -> JSON:
+    def add_event(
+        self, case: Mapping[str, Any], kind: EventKind | str, data: Mapping[str, Any] | None = None
+    ) -> JSON:
         """One immutable audit event (留痕) about `case`."""
-        event: JSON = {
-            "_id": ids.event_id(str(case["_id"]), ULID()),
-            "type": "event",
-            "case_id": case["_id"],
-            "kind": kind,
-            "by": self.account.username,
-            "role": self.account.role,
-            "device": self.device_id,
-            "device_time": iso(self.clock()),
-            "data": dict(data or {}),
-        }
+        event: JSON = dict(
+            new_event(str(case["_id"]), ULID(), kind, by=self.account.username, role=self.account.role,
+                      device=self.device_id, device_time=iso(self.clock()), data=data)
+        )
         event["_rev"] = self.store.put(event)["rev"]
         return event
 
@@ -163,16 +142,11 @@ class CaseBook:
         `division` (the village where it was captured) puts it in that village's database:
         sync sends a document where its `division.village` says.
         """
-        material: JSON = {
-            "_id": ids.material_id(ULID()),
-            "type": "material",
-            "owner_hash": owner_hash(owner_id_number),
-            "owner_masked": owner_masked,
-            "kind": kind,
-            "valid_until": valid_until,
-            "division": dict(division),
-            "created_at": iso(self.clock()),
-        }
+        material: JSON = dict(
+            new_material(ids.material_id(ULID()), owner_hash=owner_hash(owner_id_number),
+                         owner_masked=owner_masked, kind=kind, valid_until=valid_until,
+                         division=division, created_at=iso(self.clock()))
+        )
         # One write with both files: a material is immutable (the gateway accepts exactly one
         # revision), so it must never be created first and completed later.
         attachments = {

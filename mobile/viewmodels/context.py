@@ -38,6 +38,7 @@ from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
 from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
 from mobile.viewmodels.wizard import WizardViewModel
 from shared.catalog import catalog_from_docs, load_catalog
+from shared.documents import township_of
 from shared.errors import DomainError
 from shared.workdays import china_date
 
@@ -243,7 +244,7 @@ class AppContext:
     @property
     def township(self) -> str:
         account = self.session.account
-        codes = [d[:9] for d in account.divisions if len(d) >= 9] if account else []
+        codes = [township_of(d) for d in account.divisions if len(d) >= 9] if account else []
         return codes[0] if codes else ""
 
     def staff_api(self) -> StaffApi:

@@ -23,6 +23,7 @@ from mobile.services.signature import Stroke, render_signature
 from mobile.store.errors import NotFound
 from mobile.viewmodels.casebook import CaseBook
 from shared.delivery import DeliveryToken, TokenError, read_token, token_from_url, verify_token
+from shared.documents import EventKind
 from shared.idnumber import mask_id_number
 
 RECEIVER_SIGNATURE = "receiver-signature.png"
@@ -136,7 +137,7 @@ class DeliveryViewModel:
         case = self.book.save(case, {**case, "status": "delivered"})
         self.book.add_event(
             case,
-            "delivered",
+            EventKind.DELIVERED,
             {
                 "from": "result_ready",
                 "to": "delivered",
@@ -155,5 +156,5 @@ class DeliveryViewModel:
         return {
             str(event["data"]["token_id"])
             for event in self.book.events(case_id)
-            if event.get("kind") == "delivered" and event.get("data", {}).get("token_id")
+            if event.get("kind") == EventKind.DELIVERED and event.get("data", {}).get("token_id")
         }

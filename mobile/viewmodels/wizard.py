@@ -19,6 +19,7 @@ from mobile.services.scan import ScanMode, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
+from shared.documents import EventKind
 from shared.errors import IdNumberError
 from shared.idnumber import mask_id_number, parse_id_number
 from shared.ids import new_tracking_code
@@ -384,7 +385,7 @@ class WizardViewModel:
                 "missing": missing,
             }
         )
-        self.book.add_event(self.case, "submitted", {"missing": missing, "tracking_code": code})
+        self.book.add_event(self.case, EventKind.SUBMITTED, {"missing": missing, "tracking_code": code})
         self.remember_item(str(self.case["item_code"]))
         self.step = Step.DONE
         return True

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.documents import township_of
 from sync_server.couch import JSON, Couch
 from sync_server.provision import AUTH_DB, CATALOG_DB, upsert, village_db, village_of
 from sync_server.registry import load_registry, villages_under
@@ -58,7 +59,7 @@ class User:
         if self.role is AccountRole.VILLAGE_AGENT:
             return village in self.divisions
         if self.role is AccountRole.TOWNSHIP_STAFF:
-            return village[:9] in self.divisions
+            return township_of(village) in self.divisions
         return False
 
 

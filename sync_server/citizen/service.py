@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import delivery
 from shared.catalog import item_doc_id
+from shared.documents import EventKind
 from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
 from sync_server.citizen.ratelimit import Limit, RateLimiter
@@ -225,7 +226,7 @@ class CitizenService:
                                    {"type": "claim", "db": db, "case_id": case_id, "at": records.iso(now)}):
             raise Refused("already_rated", "本办件已评价过，谢谢！"
                                            " This case has already been rated, thank you!")
-        event = records.new_event(case_id, "rated", now=now, data={"score": score, "comment": text})
+        event = records.new_event(case_id, EventKind.RATED, now=now, data={"score": score, "comment": text})
         await self.couch.put_doc(db, event)
         return await self.summary(entry)
 
@@ -278,7 +279,7 @@ class CitizenService:
         if await records.set_status(self.couch, db, case_id, "delivered", now=now,
                                     only_from={"result_ready"}) is None:
             raise delivery.TokenUsed("case no longer waiting for delivery")
-        event = records.new_event(case_id, "delivered", now=now,
+        event = records.new_event(case_id, EventKind.DELIVERED, now=now,
                                   data={"token_id": content.token_id, "confirmed_by": "citizen"})
         await self.couch.put_doc(db, event)
         return await self.summary(entry)

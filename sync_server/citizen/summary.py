@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
+from shared.documents import EVENT_OF, EventKind
+from shared.status import Status
 from shared.workdays import china_date
 
 
@@ -65,17 +67,17 @@ STATUS_WORDS: dict[str, Text] = {
 
 # The steps a citizen cares about; edits, conflicts and other internal events stay out.
 STEP_WORDS: dict[str, Text] = {
-    "submitted": {"zh": "提交申请", "en": "Application submitted"},
-    "materials_requested": {"zh": "一次性告知补正材料", "en": "Asked once for missing documents"},
-    "accepted": {"zh": "受理", "en": "Accepted"},
-    "forwarded": {"zh": "报送县级审批", "en": "Sent to the county"},
-    "county_ack": {"zh": "县级部门已接收", "en": "Received by the county"},
-    "approved": {"zh": "批准", "en": "Approved"},
-    "rejected": {"zh": "不予批准", "en": "Not approved"},
-    "result_ready": {"zh": "结果已出", "en": "Result ready"},
-    "delivered": {"zh": "送达", "en": "Delivered"},
-    "withdrawn": {"zh": "撤回", "en": "Withdrawn"},
-    "rated": {"zh": "已评价", "en": "Rated"},
+    EventKind.SUBMITTED: {"zh": "提交申请", "en": "Application submitted"},
+    EventKind.MATERIALS_REQUESTED: {"zh": "一次性告知补正材料", "en": "Asked once for missing documents"},
+    EventKind.ACCEPTED: {"zh": "受理", "en": "Accepted"},
+    EventKind.FORWARDED: {"zh": "报送县级审批", "en": "Sent to the county"},
+    EventKind.COUNTY_ACK: {"zh": "县级部门已接收", "en": "Received by the county"},
+    EventKind.APPROVED: {"zh": "批准", "en": "Approved"},
+    EventKind.REJECTED: {"zh": "不予批准", "en": "Not approved"},
+    EventKind.RESULT_READY: {"zh": "结果已出", "en": "Result ready"},
+    EventKind.DELIVERED: {"zh": "送达", "en": "Delivered"},
+    EventKind.WITHDRAWN: {"zh": "撤回", "en": "Withdrawn"},
+    EventKind.RATED: {"zh": "已评价", "en": "Rated"},
 }
 
 OFFICES: dict[str, Text] = {
@@ -86,7 +88,8 @@ OFFICES: dict[str, Text] = {
     "citizen": {"zh": "本人", "en": "You"},
 }
 # When an event's role is unknown (e.g. written by a worker), the office that usually acts.
-OFFICE_BY_KIND = {"forwarded": "township_staff", "county_ack": "county", "submitted": "village_agent"}
+OFFICE_BY_KIND: dict[str, str] = {EventKind.FORWARDED: "township_staff", EventKind.COUNTY_ACK: "county",
+                  EventKind.SUBMITTED: "village_agent"}
 
 TIMING_WORDS: dict[str, Text] = {
     "not_started": {"zh": "尚未受理，办理时限未开始计算",
@@ -108,8 +111,11 @@ TODO_WORDS: dict[str, Text] = {
                        " you may apply again once the conditions are met."},
 }
 ASKS_FOR_MATERIALS = {"draft", "submitted", "needs_materials"}
-GIVES_REASON = {"rejected": "rejected", "withdrawn": "withdrawn"}  # status → the event holding the reason
+# status → the event holding the reason
+GIVES_REASON = {s.value: EVENT_OF[s] for s in (Status.REJECTED, Status.WITHDRAWN)}
 FINISHED = {"result_ready", "delivered", "rejected"}
+# The events that finish a case: when one was written is when the case was done.
+FINISHING_EVENTS = {EVENT_OF[Status(s)] for s in FINISHED}
 
 
 def build_summary(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], *, item: Coded,
@@ -119,7 +125,7 @@ def build_summary(case: Mapping[str, Any], events: Iterable[Mapping[str, Any]], 
     ordered = sorted(events, key=lambda e: str(e.get("_id", "")))  # event ids end in a ULID: creation order
     status = str(case.get("status", ""))
     deadline = case.get("deadline") if isinstance(case.get("deadline"), str) else None
-    rated = any(e.get("kind") == "rated" for e in ordered)
+    rated = any(e.get("kind") == EventKind.RATED for e in ordered)
     missing = _missing(case, materials or {}) if status in ASKS_FOR_MATERIALS else []
     reason = _reason(ordered, GIVES_REASON[status]) if status in GIVES_REASON else ""
     return {
@@ -190,7 +196,7 @@ def _timing_code(status: str, deadline: str | None, events: list[Mapping[str, An
     if status == "needs_materials":
         return "paused"
     if status in FINISHED:
-        finished = [e for e in events if e.get("kind") in FINISHED]
+        finished = [e for e in events if e.get("kind") in FINISHING_EVENTS]
         when = _parse_time(finished[0]) if finished else None
         done_on = china_date(when) if when else china_date(now)
         return "done_on_time" if done_on <= due else "done_late"

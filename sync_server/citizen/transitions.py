@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.delivery import TokenError, TokenUsed, verify_token
+from shared.documents import EventKind
 from sync_server.auth.keyring import KeyRing
 from sync_server.citizen import index, records
 from sync_server.couch import Couch
@@ -62,8 +63,8 @@ class DeliveryCheck:
     def filter(self, change: Any) -> bool:
         doc = change.doc
         # The citizen's own confirmations were checked when they were made.
-        return bool(doc.get("type") == "event" and doc.get("kind") == "delivered" and not change.deleted
-                    and doc.get("role") != records.CITIZEN)
+        return bool(doc.get("type") == "event" and doc.get("kind") == EventKind.DELIVERED
+                    and not change.deleted and doc.get("role") != records.CITIZEN)
 
     async def apply(self, change: Any) -> None:
         event = change.doc

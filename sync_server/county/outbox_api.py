@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from shared.documents import county_of
 from sync_server.auth import AccountRole, User, require_role
 from sync_server.context import context_of
 from sync_server.county import outbox as ob
@@ -31,7 +32,7 @@ def may_handle(user: User, database: str) -> bool:
     if village is None:
         return False
     if user.role is AccountRole.COUNTY_OPERATOR:
-        return village[:6] in user.divisions
+        return county_of(village) in user.divisions
     return user.may_write(database)
 
 

@@ -13,16 +13,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from ulid import ULID
 
-from shared import edits
+from shared.documents import EventKind, event_id, new_event
 from shared.edits import SERVER_DEVICE
-from shared.ids import event_id
 from shared.status import Role, Status, can_transition
-from sync_server.couch import JSON, Couch, CouchError
+from sync_server.casewriter import CaseBusy, CaseWriter
+from sync_server.couch import JSON, Couch
 from sync_server.county import CallbackRefused
 from sync_server.county.outbox import iso
 
@@ -34,12 +34,12 @@ UPDATE_TRIES = 5
 
 
 class OutcomeKind(StrEnum):
-    """What the county says about a case."""
+    """What the county says about a case (each the kind of the event that records it)."""
 
-    ACK = "county_ack"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RESULT_READY = "result_ready"
+    ACK = EventKind.COUNTY_ACK.value
+    APPROVED = EventKind.APPROVED.value
+    REJECTED = EventKind.REJECTED.value
+    RESULT_READY = EventKind.RESULT_READY.value
 
 
 TARGET_STATUS: dict[OutcomeKind, Status | None] = {
@@ -80,11 +80,12 @@ def outcome_event_id(outcome: Outcome) -> str:
 
 
 def outcome_event(outcome: Outcome, now: datetime) -> JSON:
-    return {"_id": outcome_event_id(outcome), "type": "event", "case_id": outcome.case_id,
-            "kind": outcome.kind.value, "by": COUNTY_USER, "role": Role.SYSTEM.value, "device": SERVER_DEVICE,
-            "device_time": iso(outcome.time), "server_time": iso(now),
-            "data": {"county_ref": outcome.county_ref, "county_event_id": outcome.county_event_id,
-                     "handler": outcome.handler, "office": outcome.office, "opinion": outcome.opinion}}
+    ulid = outcome_event_id(outcome).rsplit(":", 1)[1]
+    return dict(new_event(
+        outcome.case_id, ulid, outcome.kind.value, by=COUNTY_USER, role=Role.SYSTEM, device=SERVER_DEVICE,
+        device_time=iso(outcome.time), server_time=iso(now),
+        data={"county_ref": outcome.county_ref, "county_event_id": outcome.county_event_id,
+              "handler": outcome.handler, "office": outcome.office, "opinion": outcome.opinion}))
 
 
 def changes_for(case: JSON, outcome: Outcome) -> dict[str, object]:
@@ -111,31 +112,20 @@ async def apply_outcome(couch: Couch, db: str, outcome: Outcome, now: datetime) 
     changes_for(case, outcome)  # refuse before writing anything
     if outcome.kind is OutcomeKind.ACK and case.get("county_ref") == outcome.county_ref:
         return Applied(str(case.get("status", "")), False, False)  # acknowledged before
-    written = True
+    writer = CaseWriter(couch, db, tries=UPDATE_TRIES)
+    written = await writer.add_event(outcome_event(outcome, now))  # False: delivered before
+
+    def edit(current: JSON) -> dict[str, object]:
+        changes = changes_for(current, outcome)
+        return {**changes, "updated_at": iso(now)} if changes else {}
+
     try:
-        await couch.put_doc(db, outcome_event(outcome, now))
-    except CouchError as exc:
-        if exc.status != 409:
-            raise
-        written = False  # delivered before: the event is already there
-    for _ in range(UPDATE_TRIES):
-        changes = changes_for(case, outcome)
-        if not changes:
-            return Applied(str(case.get("status", "")), written, False)
-        changes["updated_at"] = iso(now)
-        updated = edits.record_edits(case, changes, device=SERVER_DEVICE,
-                                     wall_ms=int(now.astimezone(UTC).timestamp() * 1000))
-        try:
-            await couch.put_doc(db, updated)
-        except CouchError as exc:
-            if exc.status != 409:
-                raise
-            fresh = await couch.get_doc(db, outcome.case_id)
-            if fresh is None:
-                reason = f"case deleted 办件已删除: {outcome.case_id}"
-                raise CallbackRefused(404, "not_found", reason) from exc
-            case = fresh
-            continue
-        log.info("case %s in %s: %s → %s", outcome.case_id, db, outcome.kind, updated.get("status"))
-        return Applied(str(updated.get("status", "")), written, True)
-    raise CallbackRefused(503, "service_unavailable", "the case kept changing; try again 办件繁忙，请重试")
+        result = await writer.edit(outcome.case_id, edit, now=now, role=Role.SYSTEM, case=case)
+    except CaseBusy as exc:
+        raise CallbackRefused(503, "service_unavailable",
+                              "the case kept changing; try again 办件繁忙，请重试") from exc
+    if result is None:
+        raise CallbackRefused(404, "not_found", f"case deleted 办件已删除: {outcome.case_id}")
+    if result.changed:
+        log.info("case %s in %s: %s → %s", outcome.case_id, db, outcome.kind, result.case.get("status"))
+    return Applied(str(result.case.get("status", "")), written, result.changed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
+from shared.documents import EventKind, case_ulid
 from shared.forms import Form
 from shared.forms.summary import answer_summary
 from shared.idnumber import mask_id_number
@@ -90,15 +91,15 @@ class CaseRecord(TypedDict):
 # Event kind → (step, step code, opinion when the event gives none). Kinds not listed (field
 # edits, ratings, conflict resolution…) are our own audit detail, not process records.
 STEPS: dict[str, tuple[str, str, str]] = {
-    "submitted": ("申报", "apply", "提交申请"),
-    "accepted": ("受理", "accept", "材料齐全，予以受理"),
-    "materials_requested": ("补正", "supplement", "一次性告知补正材料"),
-    "forwarded": ("承办", "undertake", "转报县级审批"),
-    "county_ack": ("审核", "review", "县级平台已接收"),
-    "approved": ("批准", "approve", "准予批准"),
-    "rejected": ("批准", "approve", "不予批准"),
-    "result_ready": ("办结", "conclude", "办理结果已出"),
-    "delivered": ("送达", "deliver", "结果已送达"),
+    EventKind.SUBMITTED: ("申报", "apply", "提交申请"),
+    EventKind.ACCEPTED: ("受理", "accept", "材料齐全，予以受理"),
+    EventKind.MATERIALS_REQUESTED: ("补正", "supplement", "一次性告知补正材料"),
+    EventKind.FORWARDED: ("承办", "undertake", "转报县级审批"),
+    EventKind.COUNTY_ACK: ("审核", "review", "县级平台已接收"),
+    EventKind.APPROVED: ("批准", "approve", "准予批准"),
+    EventKind.REJECTED: ("批准", "approve", "不予批准"),
+    EventKind.RESULT_READY: ("办结", "conclude", "办理结果已出"),
+    EventKind.DELIVERED: ("送达", "deliver", "结果已送达"),
 }
 
 OFFICES = {
@@ -154,7 +155,7 @@ def process_records(events: Sequence[Mapping[str, Any]], division: Mapping[str, 
                        "county_operator": division.get("county")}.get(role) or ""
         office = " ".join(part for part in (OFFICES.get(role, role), str(office_code)) if part)
         opinion = data.get("opinion") or data.get("reason") or step[2]
-        if event.get("kind") == "materials_requested" and data.get("missing"):
+        if event.get("kind") == EventKind.MATERIALS_REQUESTED and data.get("missing"):
             opinion = f"{step[2]}：{'、'.join(map(str, data['missing']))}"
         records.append(ProcessRecord(
             step=step[0], step_code=step[1],
@@ -177,7 +178,7 @@ def build_record(case: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
     signature = file_ref(db, case, "signature.png", link)
     return CaseRecord(
         schema=SCHEMA,
-        case_no=str(case["_id"]).removeprefix("case:"),
+        case_no=case_ulid(str(case["_id"])),
         case_id=str(case["_id"]),
         tracking_code=str(case.get("tracking_code", "")),
         item={"code": case.get("item_code", ""), "name": item_name, "situation": case.get("situation", "")},

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from shared.documents import event_prefix
 from shared.forms import Form, FormDefinitionError, form_from_json
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import CallbackRefused, HandoffFailed
@@ -131,8 +132,8 @@ class OutboxWorker:
 
     async def _record(self, db: str, case: JSON) -> CaseRecord:
         now = self.clock()
-        case_ulid = case["_id"].removeprefix("case:")
-        events = await self._all_docs(db, startkey=f"event:{case_ulid}:", endkey=f"event:{case_ulid}:\ufff0")
+        prefix = event_prefix(case["_id"])
+        events = await self._all_docs(db, startkey=prefix, endkey=prefix + "\ufff0")
         ids = [m["material_id"] for m in case.get("materials") or [] if m.get("material_id")]
         materials = {doc["_id"]: doc for doc in await self._docs(db, ids)} if ids else {}
         stamp = int(now.timestamp())

@@ -29,14 +29,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from shared.documents import SERVER_EVENT_KINDS, reachable
 from shared.edits import SERVER_DEVICE
 from shared.jsontypes import JSON
-from shared.status import Status, can_transition
+from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 
 SERVER_FIELDS: Final = ("accepted_at", "deadline", "paused_days", "county_ref", "needs_review")
-# Event kinds only the server writes: ratings, county acknowledgements, merges, review decisions.
-SERVER_EVENT_KINDS: Final = frozenset({"rated", "county_ack", "conflict_resolved", "review_decided"})
 BEFORE_ACCEPTANCE: Final = frozenset({Status.DRAFT, Status.SUBMITTED, Status.NEEDS_MATERIALS})
 CLOCK_SLACK = 600.0  # seconds a device's clock may run ahead of the server's (the HLC drift bound)
 _ISO_DATE_LEN = 10
@@ -46,33 +45,18 @@ def refuse(zh: str, en: str) -> str:
     return f"{zh} / {en}"
 
 
-def reachable(role: AccountRole, start: str, goal: Status) -> bool:
-    """Can `role` take a case from `start` to `goal` by changes it may make (one device, several edits)?"""
-    try:
-        origin = Status(start)
-    except ValueError:
-        return False
-    seen, frontier = {origin}, [origin]
-    while frontier:
-        current = frontier.pop()
-        if current == goal:
-            return True
-        for nxt in Status:
-            if nxt not in seen and can_transition(role.value, current, nxt):
-                seen.add(nxt)
-                frontier.append(nxt)
-    return False
-
-
-def check_status(role: AccountRole, status: Status, base: JSON, current: Sequence[JSON]) -> str | None:
-    """A status change judged from the edited revision and from the current leaves."""
+def check_status(role: AccountRole, status: Status, base: JSON, current: Sequence[JSON], *,
+                 level: str | None = None) -> str | None:
+    """A status change judged from the edited revision and from the current leaves, for an item of
+    `level` (None when the catalog does not know the item: then only the roles' table applies)."""
     before = str(base.get("status", ""))
     if status == before:
         return None  # not changed by this device: the conflict merge orders it by the status machine
-    if not reachable(role, before, status):
+    if not reachable(role.value, before, status, level=level):
         return refuse(f"角色 {role.value} 不能把办件从 {before} 改为 {status}",
                       f"role {role.value} may not change a case from {before} to {status}")
-    if current and not any(reachable(role, str(leaf.get("status", "")), status) for leaf in current):
+    if current and not any(reachable(role.value, str(leaf.get("status", "")), status, level=level)
+                           for leaf in current):
         now = ", ".join(sorted({str(leaf.get("status")) for leaf in current}))
         return refuse(f"办件当前为 {now}，角色 {role.value} 不能改为 {status}",
                       f"the case is now {now}: role {role.value} may not change it to {status}")

@@ -7,11 +7,12 @@ server already holds (`Stored`), so every rule is tested without a server:
 - id and type: `case:`, `event:`, `material:` and (township staff only) `review:` ids of the
   domain core's shape, `type` matching the prefix; no `_design/`, no `_local/` in a batch;
   no top-level `_` fields beyond CouchDB's own;
-- schema of each type; a case's `division` is exactly the database's village (and its
-  township and county);
+- a case's `division` is exactly the database's village (and its township and county);
+- schema of each type: the fields `shared.documents` defines for it (`field_problem`);
 - status: a new case starts as draft or submitted; a changed status must be reachable from
   the status of the revision the device edited (the nearest ancestor the server holds,
-  else the stored winner) *and* from a current leaf by changes the role may make;
+  else the stored winner) *and* from a current leaf by changes the role may make, for the
+  stored item's handling level (`Stored.item_level`): the rule of the app's buttons;
 - server facts (`facts.py`, ADR 0105): accepted_at, deadline, paused_days, county_ref,
   needs_review, the tracking code and event authorship are what the server stored;
 - events and materials are immutable: only revision 1, never a second revision, and one copy
@@ -32,7 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.divisions import village_db_name
+from shared.documents import (
+    REVIEW_STATUSES,
+    case_id,
+    case_ulid,
+    division_of,
+    field_problem,
+    village_db_name,
+)
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
 from shared.status import Status
@@ -46,7 +54,6 @@ from sync_server.gateway.facts import (
     check_tracking_code,
     refuse,
 )
-from sync_server.gateway.facts import reachable as reachable  # re-exported for the rules' tests
 from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
 
 COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
@@ -68,6 +75,8 @@ class Stored:
     conflicts: tuple[JSON, ...] = ()  # the winner's live conflicting leaves
     # (database, case id) the tracking index gives the pushed tracking code to, when looked up
     tracking_owner: tuple[str, str] | None = None
+    # the catalog's handling level of the stored case's item, when looked up and known
+    item_level: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -215,25 +224,16 @@ def _check_immutable(doc: JSON, kind: Kind, stored: Stored, new_edits: bool) -> 
     return None
 
 
-def _fields(doc: JSON, required: dict[str, type | tuple[type, ...]],
-            optional: dict[str, type | tuple[type, ...]]) -> str | None:
-    for name, kind in required.items():
-        if not isinstance(doc.get(name), kind) or doc.get(name) in ("", None):
-            return refuse(f"缺少或错误的字段 {name}", f"field {name!r} is missing or has the wrong type")
-    for name, kind in optional.items():
-        if name in doc and doc[name] is not None and not isinstance(doc[name], kind):
-            return refuse(f"字段 {name} 类型错误", f"field {name!r} has the wrong type")
-    return None
+def _fields(doc: JSON, kind: Kind) -> str | None:
+    problem = field_problem(doc, kind)
+    return None if problem is None else refuse(problem.message.zh, problem.message.en)
 
 
 def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None) -> str | None:
-    reason = _fields(doc, {"item_code": str, "status": str, "division": dict},
-                     {"situation": str, "applicant": dict, "answers": dict, "form": dict, "materials": list,
-                      "missing": list, "tracking_code": str, "agent": str, "meta": dict, "needs_review": bool,
-                      "paused_days": int, "county_ref": str, "deadline": str})
+    reason = _fields(doc, Kind.CASE)
     if reason:
         return reason
-    expected = {"village": village, "township": village[:9], "county": village[:6]}
+    expected = division_of(village)
     if {k: doc["division"].get(k) for k in expected} != expected:
         return refuse(f"办件区划必须是本村 {village}",
                       f"the case's division must be this database's village {village}")
@@ -256,21 +256,21 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
             return refuse("新办件只能是草稿或已提交",
                           f"a new case starts as draft or submitted, not {status}")
         return check_server_fields(doc, None, (), now=now)
-    return check_status(role, status, before, current) or check_server_fields(doc, before, current, now=now)
+    return (check_status(role, status, before, current, level=stored.item_level)
+            or check_server_fields(doc, before, current, now=now))
 
 
 def _check_event(doc: JSON, role: AccountRole, user: str | None) -> str | None:
-    reason = _fields(doc, {"case_id": str, "kind": str, "by": str}, {"role": str, "device": str,
-                                                                     "device_time": str, "data": dict})
+    reason = _fields(doc, Kind.EVENT)
     if reason:
         return reason
-    if doc["case_id"] != "case:" + parse_id(doc["_id"]).parts[0]:
+    if doc["case_id"] != case_id(case_ulid(doc["_id"])):
         return refuse("事件的 case_id 与标识不符", "the event's case_id does not match its id")
     return check_event_author(doc, role, user)
 
 
 def _check_material(doc: JSON) -> str | None:
-    reason = _fields(doc, {"kind": str, "owner_hash": str}, {"owner_masked": str, "valid_until": str})
+    reason = _fields(doc, Kind.MATERIAL)
     if reason:
         return reason
     if not _HEX64.match(doc["owner_hash"]):
@@ -279,12 +279,12 @@ def _check_material(doc: JSON) -> str | None:
 
 
 def _check_review(doc: JSON) -> str | None:
-    reason = _fields(doc, {"case_id": str, "status": str}, {"fields": dict})
+    reason = _fields(doc, Kind.REVIEW)
     if reason:
         return reason
-    if doc["case_id"] != "case:" + parse_id(doc["_id"]).parts[0]:
+    if doc["case_id"] != case_id(case_ulid(doc["_id"])):
         return refuse("复核记录的 case_id 与标识不符", "the review's case_id does not match its id")
-    if doc["status"] not in ("open", "decided"):
+    if doc["status"] not in REVIEW_STATUSES:
         return refuse("复核状态必须是 open 或 decided", "review status must be open or decided")
     return None
 

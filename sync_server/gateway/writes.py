@@ -22,6 +22,8 @@ from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from shared.catalog import item_doc_id
+from shared.divisions import Level
 from shared.ids import Kind, parse_id
 from sync_server.auth.accounts import User
 from sync_server.citizen.index import canonical_code
@@ -37,7 +39,7 @@ from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
 from sync_server.gateway.sniff import check_attachment
 from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
-from sync_server.provision import SERVER_DB
+from sync_server.provision import CATALOG_DB, SERVER_DB
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +89,11 @@ async def load_stored(couch: Couch, db: str, docs: Sequence[Any], new_edits: boo
 
 async def complete_stored(couch: Couch, db: str, docs: Sequence[Any], winners: dict[str, Stored],
                           new_edits: bool) -> dict[str, Stored]:
-    """The winners with what judging also needs: held ancestors and conflicts, tracking owners."""
+    """The winners with what judging also needs: held ancestors and conflicts, tracking owners,
+    item levels."""
     stored = await add_ancestors(couch, db, docs, winners, new_edits)
-    return await add_tracking_owners(couch, db, docs, stored)
+    stored = await add_tracking_owners(couch, db, docs, stored)
+    return await add_item_levels(couch, docs, stored)
 
 
 def _conflict_revs(held: Stored) -> list[str]:
@@ -141,6 +145,30 @@ async def add_tracking_owners(couch: Couch, db: str, docs: Sequence[Any],
     for doc_id, key in codes.items():
         if key in owners:
             stored[doc_id] = replace(stored.get(doc_id, Stored()), tracking_owner=owners[key])
+    return stored
+
+
+async def add_item_levels(couch: Couch, docs: Sequence[Any], stored: dict[str, Stored]) -> dict[str, Stored]:
+    """`stored` with the catalog's handling level of the stored item of each case whose status the
+    batch changes (one read of `ot-catalog`, only then): the level rule of `shared.documents.reachable`."""
+    codes: dict[str, str] = {}
+    for doc in docs:
+        if not isinstance(doc, dict) or not _is_case(str(doc.get("_id"))):
+            continue
+        held = stored.get(doc["_id"], Stored())
+        before = held.ancestor if held.ancestor is not None else held.doc
+        if before is not None and before.get("status") != doc.get("status") and before.get("item_code"):
+            codes[doc["_id"]] = item_doc_id(str(before["item_code"]))
+    if not codes:
+        return stored
+    answer = await couch.request("POST", f"/{CATALOG_DB}/_all_docs", params={"include_docs": True},
+                                 json_body={"keys": sorted(set(codes.values()))}, headers=IDENTITY)
+    levels = {row["id"]: row["doc"].get("level") for row in answer.json()["rows"]
+              if isinstance(row.get("doc"), dict)}
+    for doc_id, key in codes.items():
+        level = levels.get(key)
+        if level in set(Level):  # a level the catalog misspells judges as an unknown item
+            stored[doc_id] = replace(stored[doc_id], item_level=level)
     return stored
 
 

@@ -21,18 +21,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from ulid import ULID
 
-from shared.edits import ABSENT, canonical, record_edits
+from shared.documents import EventKind, new_event, village_of_db_or_none
+from shared.edits import ABSENT, canonical
 from shared.errors import DomainError
-from shared.ids import event_id, parse_id, review_id
+from shared.ids import parse_id, review_id
 from shared.timestamps import iso_utc_at
 from shared.workdays import china_date
 from sync_server import jsonlimits
 from sync_server.auth import AccountRole, User, require_role
 from sync_server.calendar import default_calendar
+from sync_server.casewriter import CaseBusy, CaseWriter
 from sync_server.context import ServerContext, context_of
-from sync_server.couch import JSON, Couch, CouchError
+from sync_server.couch import JSON, Couch
 from sync_server.errors import ApiError
-from sync_server.provision import SERVER_DB, VILLAGE_PREFIX, village_of
+from sync_server.provision import SERVER_DB, VILLAGE_PREFIX
 from sync_server.workers.supervision import summarize
 
 MAX_BODY = 64 * 1024  # a decision is a few field values
@@ -61,7 +63,7 @@ async def _village_dbs(couch: Couch, township: str) -> list[str]:
     return sorted(
         db
         for db in await couch.all_dbs()
-        if db.startswith(VILLAGE_PREFIX + township) and village_of(db) is not None
+        if db.startswith(VILLAGE_PREFIX + township) and village_of_db_or_none(db) is not None
     )
 
 
@@ -82,7 +84,7 @@ async def list_reviews(request: Request) -> Response:
                     {
                         "case_id": doc.get("case_id"),
                         "database": db,
-                        "village": village_of(db),
+                        "village": village_of_db_or_none(db),
                         "fields": doc.get("fields", {}),
                         "created_at": doc.get("created_at"),
                     }
@@ -109,7 +111,7 @@ async def decide_review(request: Request) -> Response:
     case_id = request.path_params["case_id"]
     body = await _body(request)
     db, choices = body.get("database"), body.get("fields")
-    if not isinstance(db, str) or village_of(db) is None or not isinstance(choices, dict):
+    if not isinstance(db, str) or village_of_db_or_none(db) is None or not isinstance(choices, dict):
         raise ApiError(400, "需要 database 和 fields / give `database` (ot-v-…) and `fields` {path: value}")
     if not user.may_write(db):
         raise ApiError(403, "不在您的辖区 / this village is outside your jurisdiction")
@@ -127,33 +129,25 @@ async def decide_review(request: Request) -> Response:
     changes = _changes(review.get("fields") or {}, choices)
     now = ctx.clock()
     stamp = ctx.now_iso()
-    decided = record_edits(case, {**changes, "needs_review": False}, device="server", wall_ms=int(now * 1000))
-    decided["updated_at"] = stamp
+    # One try: the person decided on what they saw, so a case changed meanwhile is theirs to reload.
+    writer = CaseWriter(couch, db, tries=1)
     try:
-        await couch.put_doc(db, decided)
-    except CouchError as exc:
-        if exc.status == 409:
-            raise ApiError(
-                409, "办件刚被修改，请刷新后再决定 / the case just changed: reload and decide again"
-            ) from None
-        raise
+        await writer.edit(case_id, lambda _: {**changes, "needs_review": False},
+                          now=datetime.fromtimestamp(now, UTC), case=case, stamp=True)
+    except CaseBusy:
+        raise ApiError(
+            409, "办件刚被修改，请刷新后再决定 / the case just changed: reload and decide again"
+        ) from None
     review.update(
         status="decided",
         decided_by=user.username,
         decided_at=stamp,
         decision={p: (None if v is ABSENT else v) for p, v in changes.items()},
     )
-    event = {
-        "_id": event_id(case_ulid, ULID.from_timestamp(now)),
-        "type": "event",
-        "case_id": case_id,
-        "kind": "review_decided",
-        "by": user.username,
-        "role": user.role.value,
-        "device": user.device,
-        "device_time": stamp,
-        "server_time": stamp,
-        "data": {
+    event = new_event(
+        case_id, ULID.from_timestamp(now), EventKind.REVIEW_DECIDED, by=user.username, role=user.role.value,
+        device=user.device, device_time=stamp, server_time=stamp,
+        data={
             "fields": {
                 p: {
                     "chosen": review["decision"][p],
@@ -164,8 +158,8 @@ async def decide_review(request: Request) -> Response:
                 for p in changes
             }
         },
-    }
-    await couch.bulk_docs(db, [review, event])
+    )
+    await couch.bulk_docs(db, [review, dict(event)])
     return JSONResponse({"ok": True, "case_id": case_id, "decision": review["decision"]})
 
 

@@ -32,10 +32,12 @@ from urllib.parse import quote
 
 from ulid import ULID
 
+from shared.documents import EventKind, new_event, new_review
 from shared.edits import SERVER_DEVICE, record_edit
 from shared.errors import DomainError
-from shared.ids import event_id, parse_id, review_id
+from shared.ids import parse_id, review_id
 from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResult, merge_leaves, rev_key
+from shared.status import Role
 from shared.timestamps import iso_utc_at
 from sync_server.couch import JSON, Couch, CouchError, doc_path
 from sync_server.workers.transition import Change
@@ -299,17 +301,9 @@ async def _check(couch: Couch, db: str, plan: _Plan, answers: list[JSON]) -> Res
 
 def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSON:
     stamp = iso_utc_at(now)
-    return {
-        "_id": event_id(case_ulid, ULID.from_timestamp(now)),
-        "type": "event",
-        "case_id": case_id,
-        "kind": "conflict_resolved",
-        "by": SERVER_DEVICE,
-        "role": "system",
-        "device": SERVER_DEVICE,
-        "device_time": stamp,
-        "server_time": stamp,
-        "data": {
+    return dict(new_event(
+        case_id, ULID.from_timestamp(now), EventKind.CONFLICT_RESOLVED, by=SERVER_DEVICE, role=Role.SYSTEM,
+        device=SERVER_DEVICE, device_time=stamp, server_time=stamp, data={
             "winner_rev": result.winner_rev,
             "losing_revs": list(result.losing_revs),
             "losing": result.losing,
@@ -319,7 +313,7 @@ def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSO
                 for name, (rev, original) in result.attachments_from.items()
             },
         },
-    }
+    ))
 
 
 async def _review(
@@ -334,17 +328,9 @@ async def _review(
     fields.update(result.review)
     raw_division = merged.get("division")
     division: JSON = raw_division if isinstance(raw_division, dict) else {}
-    doc: JSON = {
-        "_id": rid,
-        "type": "review",
-        "case_id": case_id,
-        "fields": dict(sorted(fields.items())),
-        "status": "open",
-        "village": division.get("village"),
-        "township": division.get("township"),
-        "created_at": stored.get("created_at", iso_utc_at(now)) if stored else iso_utc_at(now),
-        "updated_at": iso_utc_at(now),
-    }
+    created = stored.get("created_at", iso_utc_at(now)) if stored else iso_utc_at(now)
+    doc: JSON = dict(new_review(case_id, fields=fields, division=division, created_at=created,
+                                updated_at=iso_utc_at(now)))
     if stored is not None:
         doc["_rev"] = stored["_rev"]
     return doc

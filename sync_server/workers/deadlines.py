@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.catalog import DEFAULT_TIME_LIMIT, Complexity, item_doc_id
-from shared.edits import record_edits
+from shared.documents import EventKind, event_prefix
 from shared.timestamps import iso_utc_at
 from shared.workdays import WorkCalendar, china_date
 from sync_server.calendar import default_calendar
+from sync_server.casewriter import CaseWriter
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB
 from sync_server.workers.supervision import supervision_id, supervision_record
@@ -36,15 +37,15 @@ _CONCURRENT_READS = 8
 _ACCEPTED_OR_LATER = {"accepted", "forwarded", "approved", "rejected", "result_ready", "delivered"}
 # Event kinds that move a deadline, a card or a rating.
 _RELEVANT = {
-    "accepted",
-    "materials_requested",
-    "submitted",
-    "approved",
-    "rejected",
-    "result_ready",
-    "delivered",
-    "withdrawn",
-    "rated",
+    EventKind.ACCEPTED,
+    EventKind.MATERIALS_REQUESTED,
+    EventKind.SUBMITTED,
+    EventKind.APPROVED,
+    EventKind.REJECTED,
+    EventKind.RESULT_READY,
+    EventKind.DELIVERED,
+    EventKind.WITHDRAWN,
+    EventKind.RATED,
 }
 
 
@@ -129,14 +130,14 @@ class Deadlines:
         gate = asyncio.Semaphore(_CONCURRENT_READS)
 
         async def events_of(case_id: str) -> list[JSON]:
-            ulid = case_id.partition(":")[2]
+            prefix = event_prefix(case_id)
             async with gate:
                 rows = (
                     await self.couch.get_json(
                         f"/{db}/_all_docs",
                         include_docs=True,
-                        startkey=f"event:{ulid}:",
-                        endkey=f"event:{ulid}:\ufff0",
+                        startkey=prefix,
+                        endkey=prefix + "\ufff0",
                     )
                 )["rows"]
             return [row["doc"] for row in rows if row.get("doc")]
@@ -182,28 +183,23 @@ class Deadlines:
 
     async def _record_on_cases(self, db: str, cases: dict[str, JSON], records: dict[str, JSON]) -> None:
         """Write the computed deadline onto accepted, unfinished cases whose own value differs."""
-        writes: list[JSON] = []
-        for case_id, record in records.items():
-            case = cases[case_id]
+
+        def deadline(case: JSON) -> dict[str, Any] | None:
+            record = records[str(case["_id"])]
             if (
                 not record["deadline"]
                 or record["finished_on"]
                 or (case.get("deadline"), case.get("paused_days"))
                 == (record["deadline"], record["paused_days"])
             ):
-                continue
-            updated = record_edits(
-                case,
-                {"deadline": record["deadline"], "paused_days": record["paused_days"]},
-                device="server",
-                wall_ms=int(self.clock() * 1000),
-            )
-            updated.pop("_conflicts", None)
-            writes.append(updated)
-        if writes:
-            for answer in await self.couch.bulk_docs(db, writes):
-                if answer.get("error"):  # the case changed meanwhile: its next change recomputes
-                    log.info("deadline of %s not written (%s)", answer.get("id"), answer.get("error"))
+                return None
+            return {"deadline": record["deadline"], "paused_days": record["paused_days"]}
+
+        # One bulk write; a case that changed meanwhile is logged and recomputed on its next change.
+        await CaseWriter(self.couch, db).edit_many(
+            {case_id: cases[case_id] for case_id in records}, deadline,
+            now=datetime.fromtimestamp(self.clock(), UTC),
+        )
 
     async def _item(self, code: str) -> JSON | None:
         """The catalog item document, cached for a minute (the catalog changes rarely)."""

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.documents import EventKind
 from shared.jsontypes import JSON
 from shared.workdays import Pause, WorkCalendar, china_date
 
 # A case is finished (办结) once decided; withdrawn cases leave supervision without a verdict.
 FINISHED = {"approved", "rejected", "result_ready", "delivered"}
-DECISIONS = ("approved", "rejected")
+DECISIONS = (EventKind.APPROVED, EventKind.REJECTED)
 
 
 def supervision_id(db: str, case_id: str) -> str:
@@ -57,9 +58,9 @@ def pauses(events: Iterable[Mapping[str, Any]], accepted_on: date, today: date) 
         day = _when(event)
         if day is None or day < accepted_on:
             continue
-        if event.get("kind") == "materials_requested" and start is None:
+        if event.get("kind") == EventKind.MATERIALS_REQUESTED and start is None:
             start = day
-        elif event.get("kind") == "submitted" and start is not None:
+        elif event.get("kind") == EventKind.SUBMITTED and start is not None:
             spans.append((start, max(start, day)))
             start = None
     if start is not None:
@@ -81,7 +82,7 @@ def supervision_record(
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
     for event in sorted(events, key=lambda e: str(e.get("_id", ""))):
         by_kind.setdefault(str(event.get("kind")), []).append(event)
-    accepted = by_kind.get("accepted", [])
+    accepted = by_kind.get(EventKind.ACCEPTED, [])
     raw_division = case.get("division")
     division: Mapping[str, Any] = raw_division if isinstance(raw_division, Mapping) else {}
     status = str(case.get("status", ""))
@@ -98,7 +99,7 @@ def supervision_record(
         "accepted_by": accepted[0].get("by") if accepted else None,
         "ratings": [
             int(e["data"]["score"])
-            for e in by_kind.get("rated", [])
+            for e in by_kind.get(EventKind.RATED, [])
             if isinstance(e.get("data"), Mapping) and isinstance(e["data"].get("score"), int)
         ],
         "accepted_on": None,

@@ -16,13 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+from ulid import ULID
 
+from shared.catalog import item_doc_id
 from shared.ids import new_tracking_code
 from sync_server.citizen.index import index_case, last4_hash, lookup
 from sync_server.couch import Couch
 from sync_server.county.file_link import file_link
 from sync_server.county.signature import load_secret
-from sync_server.provision import SERVER_DB
+from sync_server.provision import CATALOG_DB, SERVER_DB
 from sync_server.workers.conflicts import resolve_case
 from tests.integration.sync_server.gateway_helpers import JPEG, PNG, attachment, client, make_case, make_event
 from tests.integration.sync_server.server_fixtures import (
@@ -101,6 +103,31 @@ async def test_staff_cannot_approve_a_forwarded_case_through_an_old_branch(
     stored = await couch.get_doc(a.db, submitted["_id"], conflicts=True)
     assert stored is not None and stored["status"] == "forwarded" and "_conflicts" not in stored
     assert stored["_rev"] == forwarded["_rev"]
+
+
+async def test_staff_cannot_approve_a_county_item_nor_forward_a_township_one(
+    api_server: RunningServer, township: Township, couch: Couch
+) -> None:
+    """The level rule of the app's buttons (三级联动), enforced on a patched app's push too."""
+    a = Actors(api_server, township)
+    county_item, township_item = f"T{ULID()}", f"T{ULID()}"
+    for code, level in ((county_item, "county"), (township_item, "township")):
+        item = {"_id": item_doc_id(code), "type": "item", "code": code, "level": level}
+        await couch.put_doc(CATALOG_DB, item)
+    for item, refused, allowed in ((county_item, "approved", "forwarded"),
+                                   (township_item, "forwarded", "approved")):
+        submitted = write(a.agent, a.db, make_case(a.village, "submitted", item_code=item))
+        accepted = write(a.staff, a.db, {**submitted, "status": "accepted", "accepted_at": now_iso(),
+                                         "deadline": "2026-12-31"})
+        assert forbidden(bulk(a.staff, a.db, [{**accepted, "status": refused}]))
+        # Two offline steps at once: accepted and approved (or forwarded) in one pushed revision.
+        assert forbidden(bulk(a.staff, a.db, [branch(submitted, submitted["_rev"], "g", status=refused,
+                                                      accepted_at=now_iso(), deadline="2026-12-31")],
+                              new_edits=False))
+        stored = await couch.get_doc(a.db, submitted["_id"])
+        assert stored is not None and stored["status"] == "accepted"
+        # The change the app does offer for the item's level goes through.
+        assert write(a.staff, a.db, {**accepted, "status": allowed})["status"] == allowed
 
 
 async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(

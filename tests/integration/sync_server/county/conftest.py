@@ -106,7 +106,7 @@ async def put_forwarded_case(couch: Couch, db: str, **overrides: Any) -> dict[st
 async def fresh_village_db(couch: Couch, township: str) -> str:
     """A new, empty village database in `township` (staff of the township may act on it)."""
     for _ in range(50):
-        db = village_db(f"{township}{random.randrange(1000):03d}")
+        db = village_db(f"{township}{random.randrange(1, 1000):03d}")
         if await couch.create_db(db):
             await ensure_db(couch, db)
             return db

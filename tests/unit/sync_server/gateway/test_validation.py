@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from shared.documents import reachable
 from sync_server.auth.accounts import AccountRole
-from sync_server.gateway.validation import Stored, check_document, reachable
+from sync_server.gateway.validation import Stored, check_document
 
 V = "330212001001"
 CASE = "case:01JF0000000000000000000000"
@@ -209,6 +210,26 @@ def test_reachable(role: AccountRole, start: str, goal: str, ok: bool) -> None:
     from shared.status import Status
 
     assert reachable(role, start, Status(goal)) is ok
+
+
+@pytest.mark.parametrize(
+    ("level", "start", "goal"),
+    [("county", "accepted", "approved"),      # a county item approved by the township itself
+     ("county", "submitted", "approved"),     # …in two offline steps
+     ("township", "accepted", "forwarded"),   # a township item sent to the county
+     ("village", "submitted", "forwarded")],
+)
+def test_a_forward_or_approval_the_app_never_offers_is_refused(level: str, start: str, goal: str) -> None:
+    """The attack: a patched app pushes a change its buttons never offer for the item's level."""
+    stored = Stored(rev="2-s", doc=case(status=start), item_level=level)
+    reason = check_document(case(status=goal, _rev="2-s"), STAFF, V, stored)
+    assert reason is not None and "may not change a case" in reason
+    # The same change of an item of the other level goes through, as does one of an item the
+    # catalog does not know (then only the roles' table applies).
+    other = "township" if level == "county" else "county"
+    for known in (other, None):
+        held = Stored(rev="2-s", doc=case(status=start), item_level=known)
+        assert check_document(case(status=goal, _rev="2-s"), STAFF, V, held) is None
 
 
 @pytest.mark.parametrize(
