@@ -4,7 +4,7 @@ The JSON definition (``format: onetrip-form/1``, stored in `ot-catalog` as ``for
 the full description is docs/forms.md)::
 
     {"format": "onetrip-form/1", "form_id": "JZ-001", "version": "2026120701",
-     "item_code": "JZ-001", "title": {"zh": …, "en": …},
+     "item_code": "JZ-001", "situation"?: "first", "title": {"zh": …, "en": …},
      "fields": [{"name", "type", "label": {"zh", "en"}, "hint"?, "required"?, "required_message"?,
                  "constraint"?, "constraint_message"?, "relevant"?, "calculation"?, "default"?,
                  "list"?, "choice_filter"?, "fields"? (group / repeat), "row"}],
@@ -94,6 +94,7 @@ class Form:
     fields: tuple[Field, ...]
     choices: Mapping[str, tuple[Choice, ...]]
     by_name: Mapping[str, Field]
+    situation: str = ""  # the situation (情形) the form is for; "" for the whole item
 
     def field(self, name: str) -> Field:
         return self.by_name[name]
@@ -189,7 +190,8 @@ def form_from_json(raw: Mapping[str, Any]) -> Form:
             if unknown:
                 raise FormDefinitionError(f"{item.name}: refers to unknown field(s) {sorted(unknown)}")
     _refuse_cycles(by_name)
-    return Form(form.form_id, form.version, form.item_code, form.title, fields, choices, by_name)
+    return Form(form.form_id, form.version, form.item_code, form.title, fields, choices, by_name,
+                str(raw.get("situation") or ""))
 
 
 def _refuse_cycles(by_name: Mapping[str, Field]) -> None:

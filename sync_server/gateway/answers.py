@@ -100,6 +100,9 @@ def check_answers(doc: Mapping[str, Any], forms: FormBook | None, now: float | N
     if form.item_code and form.item_code != doc.get("item_code"):
         return refuse(f"表单 {key[0]} 不属于事项 {doc.get('item_code')}",
                       f"form {key[0]} belongs to item {form.item_code}, not {doc.get('item_code')}")
+    if form.situation and form.situation != doc.get("situation"):
+        return refuse(f"表单 {key[0]} 只用于情形 {form.situation}",
+                      f"form {key[0]} is for situation {form.situation}, not {doc.get('situation')}")
     today = datetime.fromtimestamp(time.time() if now is None else now, CHINA_TIME).date()
     problems = validate_answers(form, doc.get("answers", {}), today=today,
                                 complete=doc.get("status") != Status.DRAFT)

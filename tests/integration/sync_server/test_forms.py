@@ -204,3 +204,22 @@ async def test_an_old_case_keeps_validating_against_its_own_version(
                                                     form_id=form_id)])
     assert answers[0].get("ok") is True, answers[0]
     assert "the form has no question named 'emergency_type'" in answers[1]["reason"]
+
+
+async def test_a_situation_may_have_its_own_form(
+        catalog: Couch, api_server: RunningServer, township: Township) -> None:
+    item, form_id = "LN-001", f"LN-001-self-{uuid.uuid4().hex[:8]}"
+    workbook = relabelled((FORMS_DIR / "JZ-002.xlsx").read_bytes(), "1", form_id)
+    with pytest.raises(FormStoreError, match="item LN-001 has no situation nobody"):
+        await load_form(catalog, item, workbook, NOW, situation="nobody")
+    await load_form(catalog, item, workbook, NOW, situation="self")
+    own = await current_form(catalog, item, "self")
+    assert own is not None and own["form_id"] == form_id and own["definition"]["situation"] == "self"
+    assert await export_form(catalog, item, situation="self") == workbook
+    filled = sample_answers("JZ-002", today())
+    self_case, proxy_case = (make_case(township.villages[0], status="submitted", item_code=item, situation=s,
+                                       answers=filled, form={"id": form_id, "version": "1"})
+                             for s in ("self", "proxy"))
+    answers = push(api_server, township, [self_case, proxy_case])
+    assert answers[0].get("ok") is True, answers[0]
+    assert f"form {form_id} is for situation self, not proxy" in answers[1]["reason"]
