@@ -30,6 +30,9 @@ from shared.idnumber import is_valid_id_number
 from shared.text import Message
 
 Answers = Mapping[str, Any]
+# A repeat's instances: a household has a handful of members; the bound keeps a hostile case
+# (a constraint summing over the repeat, checked per instance) from costing quadratic time.
+MAX_INSTANCES = 100
 _MAX_DEPTH = 32  # calculations that refer to calculations (cycles are refused by form_from_json)
 
 
@@ -225,6 +228,10 @@ def _check_repeat(item: Field, container: Answers, ctx: _Context, relevant: bool
     if not isinstance(raw, list) or not all(isinstance(i, Mapping) for i in raw):
         problems.append(Problem(item.name, Message("重复组应为对象列表",
                                                    "a repeat's answer is a list of objects")))
+        return
+    if len(raw) > MAX_INSTANCES:
+        problems.append(Problem(item.name, Message(f"最多 {MAX_INSTANCES} 项",
+                                                   f"at most {MAX_INSTANCES} instances")))
         return
     names = _answer_names(item.fields)
     for n, instance in enumerate(raw):

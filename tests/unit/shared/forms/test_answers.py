@@ -15,6 +15,7 @@ from shared.forms import (
     form_from_json,
     validate_answers,
 )
+from shared.forms.answers import MAX_INSTANCES
 
 TODAY = date(2026, 12, 7)
 ID = "11010519491231002X"  # GB 11643's own example number
@@ -177,3 +178,9 @@ def test_two_repeats_see_each_other_as_node_sets() -> None:
         ("crops[2].crop_area", "the answer breaks the rule . <= sum(${plot_area})")]
     assert field_state(form, answers, "share", today=TODAY, index=0).value == 0.8
     assert field_state(form, answers, "note_big", today=TODAY, index=1).relevant is False
+
+
+def test_a_repeat_has_at_most_max_instances() -> None:
+    many = [{"m_name": "甲", "m_income": 1}] * (MAX_INSTANCES + 1)
+    assert problems({**VALID, "members": many, "total": MAX_INSTANCES + 1}) == [
+        ("members", f"at most {MAX_INSTANCES} instances")]
