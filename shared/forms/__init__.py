@@ -13,7 +13,8 @@ from shared.forms.answers import (
     label_text,
     validate_answers,
 )
-from shared.forms.expr import ExpressionError, evaluate, parse
+from shared.forms.evaluation import evaluate
+from shared.forms.expr import ExpressionError, parse
 from shared.forms.model import FORMAT, Choice, Field, FieldType, Form, FormDefinitionError, form_from_json
 
 __all__ = [

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.forms.expr import Scope, Value, evaluate, to_bool, to_number, to_string
+from shared.forms.evaluation import Scope, evaluate, to_bool, to_number, to_string
+from shared.forms.expr import Value
 from shared.forms.model import ANSWERED, Choice, Field, FieldType, Form
 from shared.idnumber import is_valid_id_number
 from shared.text import Message

@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from shared.forms.expr import ExpressionError, Scope, Value, evaluate, parse, references, to_number
+from shared.forms.evaluation import Scope, evaluate, to_number
+from shared.forms.expr import ExpressionError, Value, parse, references
 
 TODAY = date(2026, 12, 7)
 ANSWERS: dict[str, Value] = {
