@@ -6,15 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENGINE := engine
 
-.PHONY: run test test-cluster lint bench soak screenshots browser deps clean
+.PHONY: run test test-cluster lint bench soak screenshots browser fonts deps clean
 
 deps: $(VENV)/.installed $(ENGINE)/node_modules/.installed
 
+# setuptools says "Editable installation." on every editable install, a warning that is
+# information only (nothing to fix): the filter keeps `make run` free of warnings.
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 $(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
@@ -22,15 +24,23 @@ $(ENGINE)/node_modules/.installed: $(ENGINE)/package-lock.json
 	cd $(ENGINE) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium and a CJK font for the browser tests, screenshots and receipt images
-# (never a downloaded browser). Skipped with a message where apt-get is not available.
-browser:
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
-	  echo "installing Debian chromium and fonts-noto-cjk for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+# A CJK font (Debian's fonts-noto-cjk): the app's web font subset and the receipt images are
+# built from it, so `make run` needs it as much as the tests. Skipped with a message where
+# apt-get is not available.
+fonts:
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "installing fonts-noto-cjk (the app's Chinese font and receipt images)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+	  || echo "could not install fonts-noto-cjk: Chinese text may show as boxes"; fi
+
+# Debian's Chromium for the browser tests and screenshots (never a downloaded browser).
+browser: fonts
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium: browser tests will be skipped"; fi
 
-run: deps
+run: deps fonts
 	$(BIN)/onetrip up
 
 test: deps browser

@@ -1,7 +1,8 @@
 """The Flet app (应用入口): `main(page)` wires the screens to the view-models.
 
-Routes: `/` (sign-in, PIN or the case list), `/new`, `/new/<case>` (resume a draft),
-`/case/<case>`, `/receipt/<case>`, `/delivery`, `/sync`, `/settings`. The shell keeps the
+Routes: `/` (sign-in, PIN, the case list or the county operator's home), `/new`, `/new/<case>`
+(resume a draft), `/case/<case>`, `/receipt/<case>`, `/slip/<case>` (result slip), `/delivery`,
+`/sync`, `/settings`. The shell keeps the
 view-model of the current screen so that a refresh (after any action) rebuilds the
 controls from the same state; a new route builds a fresh view-model.
 """
@@ -18,11 +19,26 @@ import flet as ft
 from mobile.config import ASSETS_DIR, AppConfig, load_config
 from mobile.services.webfont import FILE_NAME, FONT_FAMILY
 from mobile.viewmodels.context import AppContext
+from mobile.viewmodels.county import CountyViewModel
+from mobile.viewmodels.result_slip import ResultSlipViewModel
 from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
-from mobile.views import case_detail, case_list, delivery, login, receipt, staff, sync, wizard
+from mobile.views import (
+    case_detail,
+    case_list,
+    county,
+    delivery,
+    login,
+    receipt,
+    result_slip,
+    staff,
+    sync,
+    wizard,
+)
 
 log = logging.getLogger(__name__)
 ContextFactory = Callable[[], AppContext]
+# Screens that show at once and fill in when the server answers (their view-model's `load`).
+ONLINE_SCREENS = (ReviewsViewModel, SupervisionViewModel, CountyViewModel, ResultSlipViewModel)
 
 
 class Shell:
@@ -43,7 +59,7 @@ class Shell:
         self.route = route
         self.vm = self._view_model(route)
         self.refresh()
-        if isinstance(self.vm, ReviewsViewModel | SupervisionViewModel):
+        if isinstance(self.vm, ONLINE_SCREENS):
             # Online screens: show at once, fill in when the server answers.
             vm = self.vm
 
@@ -82,6 +98,8 @@ class Shell:
             return detail_vm
         if parts[0] == "receipt":
             return ctx.receipt(parts[1])
+        if parts[0] == "slip":
+            return ctx.result_slip(parts[1])
         if parts[0] == "delivery":
             return ctx.delivery()
         if parts[0] == "reviews":
@@ -90,7 +108,7 @@ class Shell:
             return ctx.supervision()
         if parts[0] in ("sync", "settings"):
             return None
-        return ctx.case_list()
+        return ctx.county() if ctx.is_county else ctx.case_list()
 
     def _build(self) -> ft.View:
         if not self.ctx.signed_in:
@@ -107,7 +125,10 @@ class Shell:
             "settings": lambda: sync.settings(self),
             "reviews": lambda: staff.reviews(self, self.vm),
             "supervision": lambda: staff.supervision(self, self.vm),
+            "slip": lambda: result_slip.build(self, self.vm),
         }
+        if isinstance(self.vm, CountyViewModel):
+            return county.build(self, self.vm)
         return builders.get(head, lambda: case_list.build(self, self.vm))()
 
     # -- device services -------------------------------------------------------------------

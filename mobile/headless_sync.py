@@ -24,13 +24,13 @@ from mobile.replication import Backoff, ReplicationError, Unauthorized
 from mobile.replication.checkpoint import held_list
 from mobile.replication.endpoint import JSON
 from mobile.store import LocalStore, NotFound
-from mobile.sync_plan import VILLAGE_PREFIX, Gateway, sync_round, village_filter
+from mobile.sync_plan import Gateway, sync_round, village_filter
 
 log = logging.getLogger(__name__)
 
 DEVICE_DOC = "_local/onetrip-device"
 # Kept importable from here for callers written before the routing moved to mobile.sync_plan.
-__all__ = ["VILLAGE_PREFIX", "add_sync_command", "sync_databases", "village_filter"]
+__all__ = ["add_sync_command", "sync_databases", "village_filter"]
 
 
 class LoginFailed(Exception):

@@ -7,9 +7,10 @@ village of every document it has seen alive (in `_local/onetrip-sync-routes`, ca
 changes feed before and after each round); a document the plan cannot place is pushed nowhere.
 
 `sync_round` is the one push/pull round of both the app (`mobile.services.sync_runner`) and
-`onetrip-device sync` (`mobile.headless_sync`): village databases go through `LiveSync` (one run
-per pair at a time, its `SyncState` for the sync bar), other databases (the catalog) are pulled
-only, an access token refused with 401 is refreshed once, and every connection is closed.
+`onetrip-device sync` (`mobile.headless_sync`): each village database (`ot-v-<code>`, named by
+`shared.divisions`) is pushed then pulled with `replicate_exclusive` (one run per pair at a
+time), and pushed once more when the pulls wrote anything; other databases (the catalog) are
+pulled only, an access token refused with 401 is refreshed once, and every connection is closed.
 """
 
 from __future__ import annotations
@@ -25,18 +26,28 @@ import httpx
 
 from mobile.replication import Backoff, LocalDB, RemoteDB, Unauthorized
 from mobile.replication.endpoint import JSON
-from mobile.replication.live import LiveSync, Remote, SyncState, replicate_exclusive
+from mobile.replication.exclusive import replicate_exclusive
 from mobile.replication.summary import ReplicationSummary
 from mobile.replication.transfer import DocFilter
 from mobile.store import Conflict, LocalStore, NotFound
+from shared.divisions import village_of_db
+from shared.errors import DivisionError
 
-VILLAGE_PREFIX = "ot-v-"
 ROUTES_DOC = "_local/onetrip-sync-routes"
 _PAGE = 500
 # Named in the replication id: checkpoints of the earlier filter (which dropped bare tombstones)
 # are not reused, so deletions it skipped are looked at once more.
 FILTER_ID = "route:{db}"
 T = TypeVar("T")
+
+
+def is_village_db(db: str) -> bool:
+    """Is `db` a village database (`ot-v-<12-digit village code>`), pushed and pulled?"""
+    try:
+        village_of_db(db)
+    except DivisionError:
+        return False
+    return True
 
 
 def case_of(doc_id: str) -> str | None:
@@ -125,7 +136,7 @@ class Routes:
 
     def filter_for(self, db: str) -> DocFilter:
         """Does a document of the store belong to village database `db`?"""
-        village = db.removeprefix(VILLAGE_PREFIX)
+        village = village_of_db(db)
 
         def belongs(doc: JSON) -> bool:
             if not doc.get("_deleted"):
@@ -153,10 +164,12 @@ class DatabaseRound:
 
 @dataclass(frozen=True)
 class RoundResult:
-    """One round: per database in the order given, and the sync bar's state at its end."""
+    """One round: per database in the order given; the local sequence every village database was
+    pushed up to (after the round's last pushes) and the local changes still after it."""
 
     databases: tuple[DatabaseRound, ...]
-    state: SyncState
+    pushed_seq: int | str = 0
+    pending: int = 0
 
 
 Refresh = Callable[[], Awaitable[Any]]
@@ -183,28 +196,26 @@ async def sync_round(
     databases: Sequence[str],
     *,
     pull_store: LocalStore | None = None,
-    on_state: Callable[[SyncState], None] | None = None,
 ) -> RoundResult:
     """Push and pull the village databases, then pull the others into `pull_store` (skipped if None).
 
     Raises `ReplicationError` (after one token refresh for a 401) as `replicate` does.
     """
-    villages = [db for db in databases if db.startswith(VILLAGE_PREFIX)]
+    villages = [db for db in databases if is_village_db(db)]
     # SQLite reads and writes in a worker thread, as LocalDB does: the app's event loop stays free.
     routes = await asyncio.to_thread(Routes, store)
     await asyncio.to_thread(routes.catch_up)
     try:
-        summaries, state = await _refreshing(gateway, lambda: _push_pull(store, gateway, villages, routes,
-                                                                          on_state))
+        runs, pushed_seq = await _refreshing(gateway, lambda: _push_pull(store, gateway, villages, routes))
     finally:
         await asyncio.to_thread(routes.catch_up)  # what the pull brought: its later deletions are routed too
         await asyncio.to_thread(routes.save)
-    rounds = {db: DatabaseRound(db, up, down)
-              for db, up, down in zip(villages, summaries[0::2], summaries[1::2], strict=True)}
+    rounds = {db: DatabaseRound(db, up, down) for db, (up, down) in zip(villages, runs, strict=True)}
+    pending = await asyncio.to_thread(store.pending_count, pushed_seq)
     if pull_store is not None:
         others = [db for db in databases if db not in rounds]
         rounds.update({r.name: r for r in await pull_databases(pull_store, gateway, others)})
-    return RoundResult(tuple(rounds[db] for db in databases if db in rounds), state)
+    return RoundResult(tuple(rounds[db] for db in databases if db in rounds), pushed_seq, pending)
 
 
 async def pull_databases(
@@ -227,19 +238,35 @@ async def _refreshing(gateway: Gateway, attempt: Callable[[], Awaitable[T]]) -> 
     return await attempt()
 
 
-async def _push_pull(
-    store: LocalStore, gateway: Gateway, villages: list[str], routes: Routes,
-    on_state: Callable[[SyncState], None] | None,
-) -> tuple[list[ReplicationSummary], SyncState]:
+Runs = list[tuple[ReplicationSummary, ReplicationSummary]]
+
+
+async def _push_pull(store: LocalStore, gateway: Gateway, villages: list[str],
+                     routes: Routes) -> tuple[Runs, int | str]:
+    """(push, pull) of each village in turn, and the local sequence all of them were pushed up to."""
+    local = LocalDB(store)
     async with contextlib.AsyncExitStack() as connections:
         remotes = []
         for db in villages:
             remote = gateway.connect(db)
             connections.push_async_callback(remote.aclose)
-            route = routes.filter_for(db)
-            remotes.append(Remote(remote, doc_filter=route, filter_id=FILTER_ID.format(db=db)))
-        live = LiveSync(store, remotes, on_state=on_state)
-        return await live.sync_once(), live.state
+            remotes.append((remote, routes.filter_for(db), FILTER_ID.format(db=db)))
+
+        async def push(remote: RemoteDB, route: DocFilter, filter_id: str) -> ReplicationSummary:
+            return await replicate_exclusive(local, remote, doc_filter=route, filter_id=filter_id)
+
+        runs: Runs = []
+        for remote, route, filter_id in remotes:
+            runs.append((await push(remote, route, filter_id), await replicate_exclusive(remote, local)))
+        pushed_to = [up.last_seq for up, _ in runs]
+        if any(down.docs_written for _, down in runs):
+            # What the pulls wrote got local seqs after the pushes' checkpoints — also after the
+            # checkpoints of the *other* villages a township's store pushes to — so it would count
+            # as "not yet pushed" until the next round. One more push to every village walks past
+            # it (each sends only its own village's documents, and what came from that village is
+            # not missing there) and sends edits made meanwhile.
+            pushed_to = [(await push(*remote)).last_seq for remote in remotes]
+    return runs, min(pushed_to, default=0)
 
 
 async def _pull(target: LocalStore, gateway: Gateway, db: str) -> ReplicationSummary:

@@ -15,12 +15,13 @@ from datetime import datetime
 import httpx
 
 from onetrip_demo.plan import COUNTY_STORIES, Case, Story
+from shared.divisions import village_db_name
 from sync_server.couch import Couch
 from sync_server.county import outbox as ob
 from sync_server.county.components import run_simulator
-from sync_server.county.scanner import enqueue_if_ready
 from sync_server.county.signature import load_secret
 from sync_server.county.simulator import HANDOFF_PATH, create_simulator_app
+from sync_server.county.transition import enqueue_if_ready
 from sync_server.county.worker import OutboxWorker
 from sync_server.engine import free_port
 from sync_server.settings import Settings
@@ -53,7 +54,7 @@ async def county_loop(couch: Couch, settings: Settings, server_url: str, seeded:
                 story = case.story
                 if story not in COUNTY_STORIES:
                     continue
-                db = f"ot-v-{case.village}"
+                db = village_db_name(case.village)
                 await enqueue_if_ready(couch, db, await couch.get_doc(db, case_id) or {}, now)
                 queued = await ob.get_entry(couch, case_id)
                 if queued is None or queued.get("state") != ob.OutboxState.PENDING.value:

@@ -42,6 +42,7 @@ from onetrip_demo.devices import Device, device_id_for
 from onetrip_demo.images import Person, material_image
 from onetrip_demo.plan import Case, Citizen, Story, make_plan, moment
 from shared.catalog import Catalog, load_catalog
+from shared.divisions import village_db_name
 from shared.documents import review_id
 from shared.idnumber import last4, mask_id_number
 from shared.status import Status
@@ -317,7 +318,7 @@ async def wait_for_review(couch: Couch, conflicts: Sequence[Seeded]) -> None:
     """Poll until the conflict worker wrote `review:<case>` for each conflict case."""
     deadline = time.monotonic() + REVIEW_WAIT
     for entry in conflicts:
-        db = f"ot-v-{entry.case.village}"
+        db = village_db_name(entry.case.village)
         review = review_id(entry.case_id)
         while await couch.get_doc(db, review) is None:
             if time.monotonic() > deadline:
@@ -342,7 +343,7 @@ async def demo_cases(couch: Couch, seeded: Sequence[Seeded], agent_of: dict[str,
     """demo.json's `cases`: the status each case has now (drafts: on the agent's phone only)."""
     cases: list[DemoCase] = []
     for entry in seeded:
-        db = f"ot-v-{entry.case.village}"
+        db = village_db_name(entry.case.village)
         doc = None if entry.case.story is Story.DRAFT else await couch.get_doc(db, entry.case_id)
         cases.append(DemoCase(id=entry.case_id, database=db, tracking_code=entry.tracking_code,
                               id_last4=last4(entry.case.citizen.id_number),

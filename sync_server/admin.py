@@ -87,10 +87,10 @@ async def cmd_add_division(couch: Couch, code: str, name: str) -> str:
 
 
 async def cmd_add_user(couch: Couch, username: str, role: str, divisions: Sequence[str],
-                       password: str) -> str:
+                       password: str, display_name: str = "") -> str:
     account_role = await check_account(couch, username, role, list(divisions))
     hashed = await to_thread.run_sync(hash_password, password)
-    await save_user(couch, username, account_role, list(divisions), hashed, now_iso())
+    await save_user(couch, username, account_role, list(divisions), hashed, now_iso(), display_name)
     return f"用户 {username} 已保存 / user {username} saved ({account_role.value}: {', '.join(divisions)})"
 
 

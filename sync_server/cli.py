@@ -3,6 +3,7 @@
     onetrip up [--no-app] [--no-demo]
     onetrip admin add-division CODE NAME
     onetrip admin add-user USERNAME --role ROLE --division CODE [--division CODE …] --password PW
+                           [--name NAME]
     onetrip admin load-catalog FILE
     onetrip admin revoke-device DEVICE_ID
     onetrip admin list-users
@@ -74,6 +75,8 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--role", required=True, help=" | ".join(ROLES))
     user.add_argument("--division", action="append", required=True, dest="divisions", metavar="CODE")
     user.add_argument("--password", required=True)
+    user.add_argument("--name", default="", dest="display_name",
+                      help="the person's name as screens and receipts show it (e.g. 李晓燕)")
     catalog = admin.add_parser("load-catalog", help="validate and load a service catalog file")
     catalog.add_argument("file")
     revoke = admin.add_parser("revoke-device", help="revoke a device: its tokens stop working")
@@ -144,7 +147,8 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             return cmd_add_division(c, args.code, args.name)
     elif args.action == "add-user":
         def action(c: Couch) -> Awaitable[str | None]:
-            return cmd_add_user(c, args.username, args.role, args.divisions, args.password)
+            return cmd_add_user(c, args.username, args.role, args.divisions, args.password,
+                                args.display_name)
     elif args.action == "revoke-device":
         def action(c: Couch) -> Awaitable[str | None]:
             return cmd_revoke_device(c, args.device_id)

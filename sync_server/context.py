@@ -36,7 +36,6 @@ class ServerContext:
     key: SigningKey
     limits: LoginLimits = field(default_factory=default_limits)
     clock: Callable[[], float] = time.time
-    broken_routes: list[str] = field(default_factory=list)
     counters: Counters = field(default_factory=Counters)  # for /metrics
     keys: KeyRing | None = None  # built from `key` and the data folder's ring when not given
     # None: every request re-reads its user and device (strict; tests that build their own context).

@@ -36,15 +36,21 @@ DEMO_FILE = "demo.json"
 
 # Used when assets/divisions.json has no township with villages.
 DEMO_DIVISIONS = (
-    Division("330212", "示范县", "Demo County"),
+    Division("330212", "鄞州区(示例)", "Yinzhou District (demo)"),  # as assets/divisions.json names it
     Division("330212001", "云溪镇", "Yunxi Township"),
     Division("330212001001", "上林村", "Shanglin Village"),
     Division("330212001002", "下湾村", "Xiawan Village"),
 )
 
 
+# The demo's people, marked as samples like its divisions (示例): screens show names, not logins.
+AGENT_NAMES = ("李晓燕(示例)", "王建国(示例)", "张秀兰(示例)")
+STAFF_NAMES = ("陈静(示例)", "赵磊(示例)")
+
+
 class DemoUser(TypedDict):
     username: str
+    display_name: str
     password: str
     role: str
     divisions: list[str]
@@ -74,12 +80,13 @@ def demo_users(place: DemoTownship) -> list[DemoUser]:
     served = [list(place.villages[:1]), list(place.villages[1:])] if len(place.villages) > 2 else [
         [village] for village in place.villages]
     users: list[DemoUser] = [
-        {"username": f"agent{n}", "password": password(), "role": AccountRole.VILLAGE_AGENT.value,
-         "divisions": villages} for n, villages in enumerate(served, start=1)]
-    users += [{"username": f"staff{n}", "password": password(), "role": AccountRole.TOWNSHIP_STAFF.value,
-               "divisions": [place.township]} for n in (1, 2)]
-    users.append({"username": "county1", "password": password(), "role": AccountRole.COUNTY_OPERATOR.value,
-                  "divisions": [place.county]})
+        {"username": f"agent{n}", "display_name": AGENT_NAMES[(n - 1) % len(AGENT_NAMES)],
+         "password": password(), "role": AccountRole.VILLAGE_AGENT.value, "divisions": villages}
+        for n, villages in enumerate(served, start=1)]
+    users += [{"username": f"staff{n}", "display_name": STAFF_NAMES[n - 1], "password": password(),
+               "role": AccountRole.TOWNSHIP_STAFF.value, "divisions": [place.township]} for n in (1, 2)]
+    users.append({"username": "county1", "display_name": "周敏(示例)", "password": password(),
+                  "role": AccountRole.COUNTY_OPERATOR.value, "divisions": [place.county]})
     return users
 
 
@@ -94,7 +101,8 @@ async def seed_demo(couch: Couch, data_dir: Path, registry: DivisionRegistry, no
     users = demo_users(pick_township(registry))
     for user in users:
         hashed = await to_thread.run_sync(hash_password, user["password"])
-        await save_user(couch, user["username"], AccountRole(user["role"]), user["divisions"], hashed, now)
+        await save_user(couch, user["username"], AccountRole(user["role"]), user["divisions"], hashed, now,
+                        user["display_name"])
     write_demo_file(data_dir, {"users": users, "cases": []})
     return users
 

@@ -21,8 +21,6 @@ async def healthz(request: Request) -> Response:
     vendor = welcome.get("vendor", {}).get("name") or ("pouchdb-server" if "express-pouchdb" in welcome
                                                         else "couchdb")
     body = {"ok": True, "couchdb": "up", "engine": vendor, "engine_version": str(welcome.get("version", ""))}
-    if ctx.broken_routes:
-        body["broken_routes"] = list(ctx.broken_routes)
     return JSONResponse(body)
 
 

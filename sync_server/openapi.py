@@ -205,6 +205,9 @@ def _staff_and_county_paths() -> dict[str, JSON]:
                                          _json("entries"), errors={**AUTH_ERRORS, "400": "unknown state"},
                                          security=BEARER,
                                          params=[_query("state", "pending|sent|acked|dead|cancelled")])},
+        "/api/county/cases": {"get": op("county", "every hand-off in the caller's jurisdiction, with the"
+                                        " case's status, tracking code, item, village, masked applicant",
+                                        _json("entries"), errors=AUTH_ERRORS, security=BEARER)},
         "/api/county/outbox/{case}/retry": {"parameters": _path("case"), "post": op(
             "county", "queue a dead or cancelled hand-off again", _json("the entry"),
             errors={**AUTH_ERRORS, "404": "no such entry", "409": "not dead or cancelled"}, security=BEARER)},
@@ -244,7 +247,8 @@ def _server_paths() -> dict[str, JSON]:
         "/api/auth/refresh": {"post": op("auth", "trade a refresh token for a new pair (single use)", tokens,
                                          errors={"401": "refresh token refused: log in again"},
                                          body=_body(_fields("refresh_token", refresh_token=STRING)))},
-        "/api/auth/me": {"get": op("auth", "the caller: role, divisions, device, databases",
+        "/api/auth/me": {"get": op("auth", "the caller: role, divisions, device, databases, and the names "
+                                   "screens show (display_name, people, places)",
                                    _json("the user"), errors=AUTH_ERRORS, security=BEARER)},
         "/api/public-key": {"get": op("auth", "the signing key (current) and every key still accepted",
                                       _json("alg, crv, kid, pem, raw, keys", {

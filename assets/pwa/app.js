@@ -51,6 +51,23 @@
 
   function show(id, on) { $(id).hidden = !on; }
   function say(text) { $('msg').textContent = text || ''; show('msg', !!text); }
+  // An error of one form, shown right under what caused it (not in the page's top line, out
+  // of sight on a small phone): role=alert reads it out, the field's aria-describedby points at
+  // it, the field is marked invalid and gets the focus.
+  var ERRS = ['digitsErr', 'rateErr', 'deliverErr'];
+  function clearErrs() {
+    ERRS.forEach(function (id) { $(id).textContent = ''; show(id, false); });
+    var bad = document.querySelectorAll('[aria-invalid]');
+    for (var i = 0; i < bad.length; i++) bad[i].removeAttribute('aria-invalid');
+  }
+  function sayAt(id, text, field, invalid) {
+    say('');
+    var box = $(id);
+    box.textContent = text; show(id, true);
+    if (invalid) invalid.setAttribute('aria-invalid', 'true');
+    if (box.scrollIntoView) box.scrollIntoView({block: 'center'});
+    if (field && field.focus) field.focus({preventScroll: true});
+  }
   function pad(n) { return (n < 10 ? '0' : '') + n; }
   function when(iso) {
     var d = new Date(iso);
@@ -67,10 +84,10 @@
   function problem(r) {
     var e = r.body && r.body.error;
     if (r.status === 404) return t('wrong');
-    if (r.status === 429) return t('busy');
     var reason = (r.body && r.body.reason) || '';
     var two = /^(.*?[。！？])\s+([A-Za-z].*)$/.exec(reason);  // reasons are "中文。 English": the reader's half
     if (two) reason = two[lang === 'zh' ? 1 : 2];
+    if (r.status === 429) return reason || t('busy');  // says how long to wait
     return reason || e || t('net');
   }
 
@@ -152,13 +169,14 @@
   }
 
   function track(last4) {
-    say('');
+    say(''); clearErrs();
     return post('/api/track', {code: code, id_last4: last4}).then(function (r) {
       if (r.ok) { keep(r.body, last4); render(); return; }
-      say(problem(r));
       if (r.status === 404) { store.del(key); view = null; show('result', false); show('digits', true); }
+      if (!$('digits').hidden) sayAt('digitsErr', problem(r), $('last4'), $('last4')); else say(problem(r));
     }, function () {
-      if (view) { view.off = true; render(); } else say(t('net'));
+      if (view) { view.off = true; render(); }
+      else if (!$('digits').hidden) sayAt('digitsErr', t('net'), $('last4')); else say(t('net'));
     });
   }
 
@@ -170,26 +188,32 @@
   }
 
   function confirm() {
-    $('confirm').disabled = true;
+    $('confirm').disabled = true; clearErrs();
     post('/api/delivery/confirm', {code: code, token: token}).then(function (r) {
       $('confirm').disabled = false;
-      if (!r.ok) { say(problem(r)); return; }
+      if (!r.ok) { sayAt('deliverErr', problem(r), $('confirm')); return; }
       keep(r.body); view.confirm = false; render(); say(''); $('offline').textContent = t('delivered');
       history.replaceState(null, '', location.pathname);  // the token is spent: keep it out of history
       token = null;
-    }, function () { $('confirm').disabled = false; say(t('net')); });
+    }, function () { $('confirm').disabled = false; sayAt('deliverErr', t('net'), $('confirm')); });
   }
 
   function rate(ev) {
     ev.preventDefault();
+    clearErrs();
     var picked = document.querySelector('input[name=score]:checked');
-    if (!picked) { say(t('pick')); return; }
+    var fieldset = $('rate').querySelector('fieldset');
+    if (!picked) { sayAt('rateErr', t('pick'), $('stars').querySelector('input'), fieldset); return; }
     var last4 = (view.d || $('rlast4').value).trim().toUpperCase();
+    if (!view.d && !/^[0-9]{3}[0-9X]$/.test(last4)) { sayAt('rateErr', t('need4'), $('rlast4'), $('rlast4')); return; }
     post('/api/track/' + encodeURIComponent(code) + '/rating',
       {id_last4: last4, score: Number(picked.value), comment: $('comment').value}).then(function (r) {
-      if (!r.ok) { say(problem(r)); return; }
+      if (!r.ok) {
+        sayAt('rateErr', problem(r), view.d ? picked : $('rlast4'), r.status === 404 && !view.d ? $('rlast4') : null);
+        return;
+      }
       say(''); keep(r.body, last4); render();
-    }, function () { say(t('net')); });
+    }, function () { sayAt('rateErr', t('net'), picked); });
   }
 
   function start() {
@@ -198,7 +222,8 @@
     $('digits').onsubmit = function (ev) {
       ev.preventDefault();
       var v = $('last4').value.trim().toUpperCase();
-      if (!/^[0-9]{3}[0-9X]$/.test(v)) { say(t('need4')); return; }
+      clearErrs();
+      if (!/^[0-9]{3}[0-9X]$/.test(v)) { sayAt('digitsErr', t('need4'), $('last4'), $('last4')); return; }
       track(v);
     };
     $('codeform').onsubmit = function (ev) {

@@ -3,8 +3,9 @@
     from mobile.replication import RemoteDB, LocalDB, replicate
     summary = await replicate(LocalDB(store), RemoteDB(url, token=token))   # push
 
-`replicate` accepts a `LocalStore` directly and wraps it in `LocalDB`. `LiveSync` repeats push and
-pull for the app (on an interval and on `notify_network_up()`), one run per pair at a time.
+`replicate` accepts a `LocalStore` directly and wraps it in `LocalDB`; `replicate_exclusive`
+runs one replication per (source, target) pair at a time. The app's and `onetrip-device sync`'s
+round over the village databases is `mobile.sync_plan.sync_round`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mobile.replication.errors import (
     Unauthorized,
     Unreachable,
 )
-from mobile.replication.live import LiveSync, Remote, SyncState
+from mobile.replication.exclusive import replicate_exclusive
 from mobile.replication.local import LocalDB
 from mobile.replication.remote import RemoteDB
 from mobile.replication.replicator import replicate
@@ -29,16 +30,14 @@ __all__ = [
     "Backoff",
     "Cancelled",
     "Endpoint",
-    "LiveSync",
     "LocalDB",
     "MissingStub",
-    "Remote",
     "RemoteDB",
     "RemoteError",
     "ReplicationError",
     "ReplicationSummary",
-    "SyncState",
     "Unauthorized",
     "Unreachable",
     "replicate",
+    "replicate_exclusive",
 ]

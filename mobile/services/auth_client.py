@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from mobile.services.device_state import Account
+from mobile.services.device_state import Account, pairs
 from mobile.services.errors import ServiceError
 
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)  # village 3G: slow, but a dead link must end
@@ -80,7 +80,9 @@ def _tokens(data: dict[str, Any]) -> Tokens:
         role=str(user.get("role", "")),
         divisions=tuple(str(d) for d in user.get("divisions", ())),
         databases=tuple(str(d) for d in user.get("databases", ())),
-        display_name=str(user.get("display_name", user.get("username", ""))),
+        display_name=str(user.get("display_name") or ""),
+        people=pairs(user.get("people")),
+        places=pairs(user.get("places")),
     )
     return Tokens(
         access_token=str(data["access_token"]),

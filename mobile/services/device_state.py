@@ -20,13 +20,19 @@ RECENT_ITEMS = 6  # the wizard's "recently used" row: what fits on one phone scr
 
 @dataclass(frozen=True)
 class Account:
-    """The signed-in user as the server described them at login."""
+    """The signed-in user as the server described them at login.
+
+    `people` (username, display name) and `places` (division code, Chinese name) are the
+    server's directory at login: the names screens show offline instead of codes.
+    """
 
     username: str
     role: str
     divisions: tuple[str, ...]
     databases: tuple[str, ...]
     display_name: str = ""
+    people: tuple[tuple[str, str], ...] = ()
+    places: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,4 +102,17 @@ def _account(data: dict[str, Any]) -> Account:
         divisions=tuple(str(d) for d in data.get("divisions", ())),
         databases=tuple(str(d) for d in data.get("databases", ())),
         display_name=str(data.get("display_name", "")),
+        people=pairs(data.get("people")),
+        places=pairs(data.get("places")),
     )
+
+
+def pairs(data: object) -> tuple[tuple[str, str], ...]:
+    """Name pairs from JSON: an object `{key: name}` (the server) or a list of pairs (this file)."""
+    if isinstance(data, dict):
+        items = list(data.items())
+    elif isinstance(data, list):
+        items = [tuple(p) for p in data if isinstance(p, list | tuple) and len(p) == 2]
+    else:
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in items if str(v).strip()))

@@ -1,9 +1,12 @@
-"""Township staff API client (乡镇审核与监察): `/api/reviews` and `/api/supervision` (online only)."""
+"""Staff API client (online only): township reviews and supervision (`/api/reviews`,
+`/api/supervision`), result slips (`/api/delivery/{code}/token`) and the county operator's
+hand-offs (`/api/county/cases`, `/api/county/outbox/{case}/retry`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -37,6 +40,19 @@ class StaffApi:
 
     async def supervision(self, township: str) -> dict[str, Any]:
         return await self._call("GET", "/api/supervision", params={"township": township})
+
+    async def issue_delivery_token(self, tracking_code: str) -> dict[str, Any]:
+        """A signed delivery token for a case whose result is ready: {token, url, token_id, expires_at}."""
+        return await self._call("POST", f"/api/delivery/{quote(tracking_code, safe='')}/token")
+
+    async def county_cases(self) -> list[dict[str, Any]]:
+        """Every hand-off in the caller's jurisdiction, each with its `case` (status, code, item…)."""
+        data = await self._call("GET", "/api/county/cases")
+        return list(data.get("entries", []))
+
+    async def retry_handoff(self, case_id: str) -> dict[str, Any]:
+        """Queues a dead hand-off again; the entry as it is now."""
+        return await self._call("POST", f"/api/county/outbox/{quote(case_id, safe='')}/retry")
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"}

@@ -1,17 +1,18 @@
 """One sync round (同步一次) of the app: `mobile.sync_plan.sync_round`, the round `onetrip-device sync` runs.
 
-Push then pull every village database the user may sync through the server's gateway
-(`/sync/{db}`), each document to the village the sync plan routes it to (deletions included),
-through `LiveSync` (its state goes to `on_state`, the sync bar). On 401 the access token is
-refreshed once. Afterwards the catalog is pulled into its own store and the server's delivery
-public key is fetched. The result is a `SyncSnapshot` for the sync bar.
+First one quick question to the server (its delivery public key), so that a server out of reach
+is "offline" within PROBE_TIMEOUT. Then push and pull every village database the user may sync
+through the server's gateway (`/sync/{db}`), each document to the village the sync plan routes
+it to (deletions included); on 401 the access token is refreshed once. Afterwards the catalog is
+pulled into its own store. The result is a `SyncSnapshot` (with a `DatabaseProgress` per village
+database) for the sync bar, which `mobile.viewmodels.sync` shows.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +20,8 @@ import httpx
 
 from mobile.replication import Backoff, ReplicationError, Unauthorized, Unreachable
 from mobile.replication.checkpoint import held_list
-from mobile.replication.live import SyncState
 from mobile.store import LocalStore
-from mobile.sync_plan import VILLAGE_PREFIX, Gateway, pull_databases, sync_round
-from mobile.viewmodels.sync import DatabaseProgress, SyncSnapshot
+from mobile.sync_plan import Gateway, is_village_db, pull_databases, sync_round
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +31,42 @@ CATALOG_DB = "ot-catalog"
 # Seconds the first question of a round may take: a village link answers in well under one,
 # a server that is down refuses at once or never answers.
 PROBE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class DatabaseProgress:
+    """Per-database progress of the current or last sync."""
+
+    name: str
+    docs_pushed: int = 0
+    docs_pulled: int = 0
+    bytes: int = 0
+    error: str = ""
+    # Documents the server holds that this phone could not store (kept, retried next sync).
+    held: int = 0
+    held_reason: str = ""
+
+    def held_message(self) -> str:
+        """The held documents in words an agent understands, or ""."""
+        if not self.held:
+            return ""
+        reason = f"（{self.held_reason}）" if self.held_reason else ""
+        return (f"{self.held} 条记录未能存入本机{reason}，下次同步会自动重试；如一直如此，请联系乡镇。"
+                f" {self.held} records from the server could not be stored on this phone; the next sync"
+                " tries them again. If this keeps happening, tell the township office.")
+
+
+@dataclass(frozen=True)
+class SyncSnapshot:
+    """The state of the sync as the screens need it."""
+
+    running: bool = False
+    online: bool = True
+    pending: int = 0
+    last_sync: datetime | None = None
+    error: str = ""
+    progress: float | None = None
+    databases: tuple[DatabaseProgress, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -56,17 +91,15 @@ class SyncRunner:
         transport: httpx.AsyncBaseTransport | None = None,
         catalog_store: LocalStore | None = None,
         backoff: Backoff | None = None,
-        on_state: Callable[[SyncState], None] | None = None,
     ) -> None:
         self.store = store
         self.server_url = server_url.rstrip("/")
         # Village databases are pushed and pulled; ot-catalog (read-only) only pulled, into
         # its own store (see _pull_catalog).
-        self.databases = tuple(db for db in databases if db.startswith(VILLAGE_PREFIX))
+        self.databases = tuple(db for db in databases if is_village_db(db))
         self.gateway = Gateway(self.server_url, token, refresh, transport, backoff or Backoff())
         self.transport = transport
         self.catalog_store = catalog_store
-        self.on_state = on_state
 
     async def run(self, pending: int) -> SyncResult:
         # One quick question first (it also fetches the delivery key): with the server out of
@@ -76,7 +109,7 @@ class SyncRunner:
         if not reachable:
             return SyncResult(SyncSnapshot(online=False, pending=pending), -1, "")
         try:
-            result = await sync_round(self.store, self.gateway, self.databases, on_state=self.on_state)
+            result = await sync_round(self.store, self.gateway, self.databases)
         except Unreachable:
             return SyncResult(SyncSnapshot(online=False, pending=pending), -1, "")
         except ReplicationError as error:
@@ -104,15 +137,14 @@ class SyncRunner:
         await self._pull_catalog()
         snapshot = SyncSnapshot(
             last_sync=datetime.now(UTC),
-            pending=result.state.pending,
+            pending=result.pending,
             databases=progress,
             error=refused[0] if refused else "",
         )
         # Up to where every village was pushed, after the round's last pushes (they walk past
         # what the pulls wrote): what "waiting to sync" counts from.
-        pushed = result.state.pushed_seq
         push_refused = any(p.error for p in progress)
-        pushed_seq = int(pushed) if pushed is not None and not push_refused else -1
+        pushed_seq = -1 if push_refused else int(result.pushed_seq)
         return SyncResult(snapshot, pushed_seq, key)
 
     async def _pull_catalog(self) -> None:

@@ -16,6 +16,7 @@ from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
+from mobile.viewmodels.names import Names
 from shared.documents import EVENT_OF, EventKind
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
@@ -78,8 +79,10 @@ class CaseDetailViewModel:
         *,
         today: Callable[[], date],
         deadline_of: Deadline,
+        names: Names | None = None,
     ) -> None:
         self.book = book
+        self.names = names or Names(t, book.account, {})
         self.items = {i.code: i for i in items}
         self.t = t
         self.today = today
@@ -87,6 +90,8 @@ class CaseDetailViewModel:
         self.case: JSON = {}
         self.events: list[JSON] = []
         self.error = ""
+        # The action whose form caused `error` (shown under that form), None for the screen's.
+        self.error_target: Status | None = None
         self.message = ""
 
     def load(self, case_id: str) -> None:
@@ -154,7 +159,8 @@ class CaseDetailViewModel:
                 TimelineRow(
                     time=show_time(str(event.get("server_time") or event.get("device_time") or "")),
                     label=self.t(f"event_{event['kind']}"),
-                    who=str(event.get("by", "")),
+                    # Events keep the username; the name is looked up now (the directory).
+                    who=self.names.person_with_role(str(event.get("by", "")), str(event.get("role", ""))),
                     note=note,
                 )
             )
@@ -178,6 +184,10 @@ class CaseDetailViewModel:
             if target is not Status.NEEDS_MATERIALS or not self._notice_given()
         ]
 
+    def can_issue_slip(self) -> bool:
+        """Township staff print the result slip (结果领取单, the delivery QR) once the result is ready."""
+        return self.status is Status.RESULT_READY and self.book.account.role == "township_staff"
+
     def requirements(self) -> list[Requirement]:
         """The checklist of the case's situation, for choosing what to request."""
         return self._requirements()
@@ -196,6 +206,7 @@ class CaseDetailViewModel:
         """Makes one status change with its event; `error` says why not. A request for
         materials (一次性告知) adds `missing` to what is already missing: nothing drops off."""
         self.error = self.message = ""
+        self.error_target = None
         level = self.item.level if self.item else None
         try:
             check_transition(self.book.account.role, self.status, target, level=level)
@@ -203,12 +214,12 @@ class CaseDetailViewModel:
             self.error = str(error)
             return False
         if target in NEEDS_REASON and not reason.strip():
-            self.error = self.t("reason_required")
+            self.error, self.error_target = self.t("reason_required"), target
             return False
         if target is Status.NEEDS_MATERIALS:
             missing = list(dict.fromkeys([*self.marked_missing(), *missing]))
             if not missing:
-                self.error = self.t("notice_intro")
+                self.error, self.error_target = self.t("tick_missing"), target
                 return False
         changes: JSON = {"status": target.value}
         now = self.book.clock()

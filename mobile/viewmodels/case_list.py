@@ -50,7 +50,7 @@ AGENT_FILTERS = (
     CaseFilter.RESULT_READY,
     CaseFilter.FINISHED,
 )
-STAFF_FILTERS = (CaseFilter.SUBMITTED, CaseFilter.REVIEW, *AGENT_FILTERS[3:], CaseFilter.ALL)
+STAFF_FILTERS = (CaseFilter.SUBMITTED, CaseFilter.REVIEW, *AGENT_FILTERS[4:], CaseFilter.ALL)
 
 
 @dataclass(frozen=True)

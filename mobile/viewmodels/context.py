@@ -30,9 +30,12 @@ from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.case_list import CaseListViewModel
 from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.catalog_adapter import item_choices
+from mobile.viewmodels.county import CountyViewModel
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
+from mobile.viewmodels.names import Names, shipped_places
 from mobile.viewmodels.receipt import ReceiptViewModel
+from mobile.viewmodels.result_slip import ResultSlipViewModel
 from mobile.viewmodels.session import Screen, SessionViewModel
 from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
 from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
@@ -40,6 +43,7 @@ from mobile.viewmodels.wizard import WizardViewModel
 from shared.catalog import catalog_from_docs, load_catalog
 from shared.documents import township_of
 from shared.errors import DomainError
+from shared.jsontypes import JSON
 from shared.workdays import china_date
 
 log = logging.getLogger(__name__)
@@ -141,6 +145,11 @@ class AppContext:
         self.session.save_state(replace(self.session.state, language=language))
         self.__dict__.pop("items", None)  # catalog names are bilingual texts: rebuild them
 
+    @property
+    def names(self) -> Names:
+        """People, places and roles by name, for the signed-in account."""
+        return Names(self.t, self.session.account, shipped_places(ASSETS_DIR / "divisions.json"))
+
     def item_name(self, code: str) -> str:
         return next((i.name for i in self.items if i.code == code), code)
 
@@ -161,6 +170,12 @@ class AppContext:
     def is_staff(self) -> bool:
         account = self.session.account
         return account is not None and account.role == "township_staff"
+
+    @property
+    def is_county(self) -> bool:
+        """A county operator: the home is the county's hand-offs, not a case list."""
+        account = self.session.account
+        return account is not None and account.role == "county_operator"
 
     def book(self) -> CaseBook:
         account = self.session.account
@@ -214,12 +229,17 @@ class AppContext:
 
     def case_detail(self) -> CaseDetailViewModel:
         return CaseDetailViewModel(
-            self.book(), self.items, self.t, today=self.today, deadline_of=self.deadline_of
+            self.book(), self.items, self.t, today=self.today, deadline_of=self.deadline_of, names=self.names
         )
 
     def receipt(self, case_id: str) -> ReceiptViewModel:
+        # The agent who took the application (its submission event), by name: a receipt opened
+        # again by someone else still names the person the citizen met.
+        events = self.store_events(case_id)
+        submitted = next((e for e in events if e.get("kind") == "submitted"), None)
         account = self.session.account
-        agent = (account.display_name or account.username) if account else ""
+        by = str(submitted.get("by", "")) if submitted else (account.username if account else "")
+        agent = self.names.person(by)
         return ReceiptViewModel(
             self.store.get(case_id),
             self.items,
@@ -229,6 +249,10 @@ class AppContext:
             folder=self.config.data_dir / "receipts",
             deadline_of=self.deadline_of,
         )
+
+    def store_events(self, case_id: str) -> list[JSON]:
+        """The case's events, or none before anyone signed in."""
+        return self.book().events(case_id) if self.session.account is not None else []
 
     def delivery(self) -> DeliveryViewModel:
         return DeliveryViewModel(
@@ -252,10 +276,26 @@ class AppContext:
         return StaffApi(state.server_url or self.config.server_url, state.access_token, self.transport)
 
     def reviews(self) -> ReviewsViewModel:
-        return ReviewsViewModel(self.staff_api, self.township, self.t)
+        return ReviewsViewModel(self.staff_api, self.township, self.t, names=self.names)
 
     def supervision(self) -> SupervisionViewModel:
-        return SupervisionViewModel(self.staff_api, self.township)
+        return SupervisionViewModel(self.staff_api, self.township, names=self.names)
+
+    def result_slip(self, case_id: str) -> ResultSlipViewModel:
+        account = self.session.account
+        return ResultSlipViewModel(
+            self.store.get(case_id),
+            self.staff_api,
+            self.t,
+            item_name=self.item_name,
+            issued_by=(account.display_name or account.username) if account else "",
+            now=self.now,
+        )
+
+    # -- county operator (online) ------------------------------------------------------------
+
+    def county(self) -> CountyViewModel:
+        return CountyViewModel(self.staff_api, self.t, self.item_name)
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -276,7 +316,6 @@ class AppContext:
                 catalog_store=self.catalog_store,
                 transport=self.transport,
                 backoff=self.backoff,
-                on_state=self.sync.follow,
             )
             result = await runner.run(pending)
             state = self.session.state

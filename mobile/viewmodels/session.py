@@ -3,6 +3,11 @@
 Screens: LOGIN (first sign-in, online) → SET_PIN → READY; on later starts UNLOCK (offline,
 PIN) → READY. Sign-out wipes local data, so it refuses while changes wait to be synced
 unless the user confirms the loss explicitly.
+
+A forgotten PIN (忘记解锁密码) is reset by signing in again online as the same account:
+UNLOCK → LOGIN (resetting) → SET_PIN → READY. Nothing is wiped, so unsynced work survives;
+another account cannot take over the phone this way (it must sign out, which protects the
+unsynced work as above), and the old PIN stays valid until the password has been accepted.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class SessionViewModel:
         self.error = ""
         self.busy = False
         self.confirm_loss_needed = False
+        self.resetting = False
         if self.state.account is None or not self.state.refresh_token:
             self.screen = Screen.LOGIN
         elif self.state.pin is None:
@@ -69,10 +75,33 @@ class SessionViewModel:
     def account(self) -> Account | None:
         return self.state.account
 
+    def forgot_pin(self) -> None:
+        """From the PIN screen: sign in again online as this phone's account for a new PIN."""
+        if self.state.account is None:
+            return
+        self.resetting = True
+        self.username = self.state.account.username
+        self.password = self.error = ""
+        self.screen = Screen.LOGIN
+
+    def cancel_reset(self) -> None:
+        """Back to the PIN screen; the old PIN still opens the app."""
+        self.resetting = False
+        self.password = self.error = ""
+        self.screen = Screen.UNLOCK if self.state.pin is not None else Screen.LOGIN
+
     async def sign_in(self) -> bool:
-        """First sign-in: needs the network; stores tokens and the account."""
+        """First sign-in, or the one that resets a forgotten PIN: needs the network; stores
+        tokens and the account."""
         if not (self.server_url.strip() and self.username.strip() and self.password):
             self.error = self.t("login_fill_all")
+            return False
+        if self.resetting and self.state.account is not None and (
+            self.username.strip().lower() != self.state.account.username.lower()
+        ):
+            # This phone's unsynced work belongs to its account: no other one takes it over.
+            self.error = self.t("reset_pin_same_user", username=self.state.account.username)
+            self.password = ""
             return False
         self.busy = True
         try:
@@ -96,6 +125,7 @@ class SessionViewModel:
             )
         )
         self.error = ""
+        self.resetting = False
         self.screen = Screen.SET_PIN
         return True
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from mobile.services.i18n import Translator
 from mobile.services.staff_api import StaffApi, StaffApiError
+from mobile.viewmodels.names import Names
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,13 @@ FIELD_LABELS = {
 class ReviewsViewModel:
     """Open conflict reviews of the staff member's township; a choice per field, then decide."""
 
-    def __init__(self, api: Callable[[], StaffApi], township: str, t: Translator) -> None:
+    def __init__(
+        self, api: Callable[[], StaffApi], township: str, t: Translator, *, names: Names | None = None
+    ) -> None:
         self.api = api
         self.township = township
         self.t = t
+        self.names = names or Names(t, None, {})
         self.reviews: list[Review] = []
         self.error = ""
         self.message = ""
@@ -64,7 +68,7 @@ class ReviewsViewModel:
             Review(
                 str(r["case_id"]),
                 str(r["database"]),
-                str(r.get("village", "")),
+                self.names.place(str(r.get("village", ""))),
                 dict(r.get("fields", {})),
                 {},
             )
@@ -107,9 +111,10 @@ class ReviewsViewModel:
 class SupervisionViewModel:
     """Yellow and red cards per village and person, handling time, satisfaction (电子监察)."""
 
-    def __init__(self, api: Callable[[], StaffApi], township: str) -> None:
+    def __init__(self, api: Callable[[], StaffApi], township: str, *, names: Names | None = None) -> None:
         self.api = api
         self.township = township
+        self.names = names or Names(Translator("zh"), None, {})
         self.data: dict[str, Any] = {}
         self.error = ""
 
@@ -135,11 +140,13 @@ class SupervisionViewModel:
         ]
         for village, v in d.get("villages", {}).items():
             rows.append(
-                (f"村 Village {village}", f"红 {v['overdue']} · 黄 {v['due_soon']} · 在办 {v['open']}")
+                (f"村 Village {self.names.place(village)}",
+                 f"红 {v['overdue']} · 黄 {v['due_soon']} · 在办 {v['open']}")
             )
         for person, v in d.get("staff", {}).items():
             rows.append(
-                (f"人员 Staff {person}", f"红 {v['overdue']} · 黄 {v['due_soon']} · 办结 {v['finished']}")
+                (f"人员 Staff {self.names.person(person)}",
+                 f"红 {v['overdue']} · 黄 {v['due_soon']} · 办结 {v['finished']}")
             )
         return rows
 

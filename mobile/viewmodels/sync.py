@@ -1,22 +1,23 @@
 """Sync bar and sync screen (同步): what the replicator is doing, in plain words.
 
-The app fills a `SyncSnapshot` from each sync round (`mobile.sync_plan.sync_round`, whose
-`LiveSync` reports its state to `follow`) and the screens read `bar()` and `databases`; nothing
-here talks to the network.
+The app's context fills a `SyncSnapshot` from each sync round (`mobile.services.sync_runner`,
+which also defines the snapshot) and the screens read `bar()` and `databases`; nothing here
+talks to the network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from mobile.replication.live import SyncState
 from mobile.services.i18n import Translator
+from mobile.services.sync_runner import DatabaseProgress, SyncSnapshot
 from mobile.viewmodels.china_time import SHORT, show_time
 
 NO_BREAK = "\u00a0"
+# The snapshot types live with the round that fills them; the screens import them from here too.
+__all__ = ["DatabaseProgress", "SyncBar", "SyncLevel", "SyncSnapshot", "SyncViewModel"]
 
 
 class SyncLevel(StrEnum):
@@ -25,42 +26,6 @@ class SyncLevel(StrEnum):
     RUNNING = "running"
     OFFLINE = "offline"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class DatabaseProgress:
-    """Per-database progress of the current or last sync."""
-
-    name: str
-    docs_pushed: int = 0
-    docs_pulled: int = 0
-    bytes: int = 0
-    error: str = ""
-    # Documents the server holds that this phone could not store (kept, retried next sync).
-    held: int = 0
-    held_reason: str = ""
-
-    def held_message(self) -> str:
-        """The held documents in words an agent understands, or ""."""
-        if not self.held:
-            return ""
-        reason = f"（{self.held_reason}）" if self.held_reason else ""
-        return (f"{self.held} 条记录未能存入本机{reason}，下次同步会自动重试；如一直如此，请联系乡镇。"
-                f" {self.held} records from the server could not be stored on this phone; the next sync"
-                " tries them again. If this keeps happening, tell the township office.")
-
-
-@dataclass(frozen=True)
-class SyncSnapshot:
-    """The replicator's state as the screens need it."""
-
-    running: bool = False
-    online: bool = True
-    pending: int = 0
-    last_sync: datetime | None = None
-    error: str = ""
-    progress: float | None = None
-    databases: tuple[DatabaseProgress, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -94,16 +59,6 @@ class SyncViewModel:
 
     def update(self, snapshot: SyncSnapshot) -> None:
         self.snapshot = snapshot
-
-    def follow(self, state: SyncState) -> None:
-        """LiveSync's state during a round (`on_state`): running, what is left to push, any error."""
-        self.snapshot = replace(
-            self.snapshot,
-            running=state.running,
-            pending=state.pending,
-            error=state.last_error or "",
-            online=True,
-        )
 
     def set_pending(self, pending: int) -> None:
         self.snapshot = replace(self.snapshot, pending=pending)

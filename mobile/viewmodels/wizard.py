@@ -242,17 +242,22 @@ class WizardViewModel:
         return not self._applicant_error()
 
     def _applicant_error(self) -> str:
+        return self.applicant_problem()[1]
+
+    def applicant_problem(self) -> tuple[str, str]:
+        """(field, message) of the first thing wrong on the applicant step, ("", "") if none:
+        the screen shows the message under that field ("name", "id_number" or "phone")."""
         a = self.applicant
         if not a.get("name"):
-            return self.t("name_required")
+            return "name", self.t("name_required")
         if not a.get("id_number"):
-            return self.t("id_required")
+            return "id_number", self.t("id_required")
         if not self.id_ok:
-            return self.id_message
+            return "id_number", self.id_message
         phone = a.get("phone", "")
         if phone and not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-            return self.t("phone_invalid")
-        return ""
+            return "phone", self.t("phone_invalid")
+        return "", ""
 
     # -- step 4: materials ---------------------------------------------------------------
 

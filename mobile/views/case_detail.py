@@ -9,6 +9,7 @@ import flet as ft
 from mobile.viewmodels.badges import BadgeLevel
 from mobile.viewmodels.case_detail import Action, CaseDetailViewModel
 from mobile.views import ui
+from mobile.views.errors import ErrorSlot
 from mobile.views.nav import Nav
 
 
@@ -54,9 +55,13 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
     if vm.can_supplement():
         body.append(ui.title(t("step_notice")))
         body += [_supplement(nav, vm, code, name) for code, name in vm.still_missing()]
-    body.append(ui.message(vm.error))
+    # Errors of no form (a scan that failed, a refused change), above the actions, read out too.
+    body.append(ErrorSlot("error-case", vm.error if vm.error_target is None else "").control)
     body.append(ui.message(vm.message, kind="ok"))
     body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
+    if vm.can_issue_slip():
+        body.append(ui.button("打印结果领取单 Result slip", lambda e: nav.go(f"/slip/{vm.case['_id']}"),
+                              icon=ft.Icons.PRINT, primary=False, ident="open-result-slip"))
     return ui.screen(
         "/case",
         t("detail"),
@@ -76,22 +81,30 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
     checks = [ft.Checkbox(data=r.code, value=marked, disabled=marked) for r, marked in choices]
     names = {r.code: r.name + (f"（{vm.t('already_missing')}）" if marked else "") for r, marked in choices}
 
-    def do(e: ft.Event[ft.Button]) -> None:
+    # The action's own error (no reason, nothing ticked) shows under its form, beside the button.
+    slot = ErrorSlot(f"error-{action.target.value}", vm.error if vm.error_target is action.target else "")
+
+    async def do(e: ft.Event[ft.Button]) -> None:
         missing = [str(c.data) for c in checks if c.value]
-        vm.perform(action.target, reason=(reason.value or "") if reason else "", missing=missing)
-        nav.refresh()
+        if vm.perform(action.target, reason=(reason.value or "") if reason else "", missing=missing):
+            nav.refresh()
+        elif vm.error_target is action.target:
+            # In place, not by rebuilding the screen: a rebuilt screen starts at its top.
+            await slot.reveal(vm.error, focus=reason)
+        else:
+            nav.refresh()
 
     danger = action.target.value in ("rejected", "withdrawn")
     button = ui.button(action.label, do, danger=danger, ident=f"action-{action.target.value}")
     if not reason and not checks:
-        return button
+        return ui.stack([button, slot.control], spacing=4)
     parts: list[ft.Control] = [ui.text(action.label, bold=True)]
     if checks:
         parts.append(ui.text(vm.t("notice_intro"), 16))
         parts += [_checked_line(c, names[str(c.data)]) for c in checks]
     if reason:
         parts.append(reason)
-    parts.append(button)
+    parts += [slot.control, button]
     return ui.panel(*parts)
 
 

@@ -46,6 +46,9 @@ CHIP_GAP = 8
 # "立即同步 Sync now" on two lines (~70 px of text plus the button's own padding): a one-line
 # button took half the bar, and the words beside it needed four lines.
 SYNC_BUTTON_WIDTH = 96
+# A staff shortcut: a 26-px icon over two 15-px lines of words ("冲突审核" / "Conflicts"), with
+# padding; more than Material's 48-px touch target.
+SHORTCUT_HEIGHT = 80
 
 
 def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
@@ -64,6 +67,8 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
     search.on_submit = do_search
     search.suffix = ft.IconButton(ft.Icons.SEARCH, on_click=do_search, tooltip=t("search"))
     body: list[ft.Control] = [_sync_bar(nav, vm), search, _filters(nav, vm, cases), cases]
+    if nav.ctx.is_staff:
+        body.insert(0, _staff_shortcuts(nav))
     bottom = (
         []
         if nav.ctx.is_staff
@@ -74,37 +79,20 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
         ]
     )
     account = nav.ctx.session.account
-    heading = f"{t('cases')} · {account.display_name or account.username}" if account else t("cases")
-    staff_actions: list[ft.Control] = (
-        [
-            ui.icon_action(
-                ft.Icons.CALL_SPLIT, "冲突审核 Conflicts", lambda e: nav.go("/reviews"), "open-reviews"
-            ),
-            ui.icon_action(
-                ft.Icons.ASSESSMENT,
-                "电子监察 Supervision",
-                lambda e: nav.go("/supervision"),
-                "open-supervision",
-            ),
-        ]
-        if nav.ctx.is_staff
-        else []
-    )
+    heading = f"{t('cases')} · {nav.ctx.names.person(account.username)}" if account else t("cases")
+    # Each icon with its word under it; the staff's three shortcuts live in a row of their own
+    # (four icons in the bar left the name a few characters).
     actions: list[ft.Control] = [
-        *staff_actions,
-        ft.Semantics(
-            identifier="open-delivery",
-            button=True,
-            label=t("delivery_title"),
-            content=ft.IconButton(
-                ft.Icons.QR_CODE_SCANNER,
-                on_click=lambda e: nav.go("/delivery"),
-                tooltip=t("delivery_title"),
-                icon_color="#FFFFFF",
-                icon_size=28,
-            ),
+        *(
+            []
+            if nav.ctx.is_staff
+            else [
+                _bar_action(
+                    ft.Icons.QR_CODE_SCANNER, "送达", t("delivery_title"), "/delivery", nav, "open-delivery"
+                )
+            ]
         ),
-        ui.icon_action(ft.Icons.SETTINGS, t("sign_out"), lambda e: nav.go("/settings"), "open-settings"),
+        _bar_action(ft.Icons.SETTINGS, "设置", t("settings_title"), "/settings", nav, "open-settings"),
     ]
     return ui.screen(
         "/",
@@ -113,6 +101,69 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
         actions=actions,
         bottom=bottom,
     )
+
+
+def _bar_action(icon: Any, word: str, label: str, route: str, nav: Nav, ident: str) -> ft.Control:
+    """An app-bar icon with a short word under it; the full bilingual name for screen readers."""
+    return ft.Semantics(
+        identifier=ident,
+        button=True,
+        label=label,
+        exclude_semantics=True,
+        content=ft.Container(
+            ft.Column(
+                [ft.Icon(icon, color="#FFFFFF", size=26), ft.Text(word, size=13, color="#FFFFFF")],
+                spacing=0,
+                horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                alignment=ft.MainAxisAlignment.CENTER,
+            ),
+            width=ui.TOUCH,
+            height=ui.TOUCH,
+            on_click=lambda e: nav.go(route),
+            ink=True,
+        ),
+    )
+
+
+def _staff_shortcuts(nav: Nav) -> ft.Control:
+    """Township staff's other screens, each an icon with its name (not a bare icon)."""
+    t = nav.ctx.t
+    shortcuts = [
+        (ft.Icons.CALL_SPLIT, t("conflicts_title"), "/reviews", "open-reviews"),
+        (ft.Icons.ASSESSMENT, t("supervision_title"), "/supervision", "open-supervision"),
+        (ft.Icons.QR_CODE_SCANNER, t("delivery_title"), "/delivery", "open-delivery"),
+    ]
+    tiles: list[ft.Control] = [
+        ft.Semantics(
+            identifier=ident,
+            button=True,
+            label=label,
+            exclude_semantics=True,
+            expand=True,
+            content=ft.Container(
+                ft.Column(
+                    [ft.Icon(icon, color=ui.PRIMARY, size=26), ft.Text(label, size=15, color=ui.INK,
+                                                                      text_align=ft.TextAlign.CENTER)],
+                    spacing=2,
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+                padding=ft.Padding.symmetric(horizontal=4, vertical=6),
+                # One height for the three (two lines of words): a stretching row has no
+                # height to stretch to inside the screen's scrolling column.
+                height=SHORTCUT_HEIGHT,
+                border=ft.Border.all(1, "#9AA3AD"),
+                border_radius=ft.BorderRadius.all(8),
+                on_click=_goer(nav, route),
+                ink=True,
+            ),
+        )
+        for icon, label, route, ident in shortcuts
+    ]
+    return ft.Row(tiles, spacing=6)
+
+
+def _goer(nav: Nav, route: str) -> Any:
+    return lambda e: nav.go(route)
 
 
 def _sync_bar(nav: Nav, vm: CaseListViewModel) -> ft.Control:

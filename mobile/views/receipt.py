@@ -56,6 +56,7 @@ def build(nav: Nav, vm: ReceiptViewModel) -> ft.View:
             identifier="how-to-check",
             content=ui.panel(ui.text(t("how_to_check", url=data.tracking_url), 16)),
         ),
+        ui.text(f"代办员 Agent: {data.agent}", 16, color=ui.MUTED),
         ui.text(data.contact, 16, color=ui.MUTED),
         ui.text(f"{t('receipt_saved')}: {saved.name}", 15, color=ui.MUTED),
         # In the column, not beside Home: two labelled buttons overflow a 360-px-wide phone.

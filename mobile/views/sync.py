@@ -13,12 +13,13 @@ def build(nav: Nav) -> ft.View:
     t = ctx.t
     snap = ctx.sync.snapshot
     bar = ctx.sync.bar()
+    names = ctx.names
     body: list[ft.Control] = [ui.panel(ui.text(bar.text, bold=True))]
     if snap.running:
         body.append(ft.ProgressBar(value=snap.progress))
     for db in snap.databases:
         lines: list[ft.Control] = [
-            ui.text(db.name, bold=True),
+            ui.text(names.database(db.name), bold=True),  # the village's name, not ot-v-<code>
             ui.text(f"↑ {db.docs_pushed}  ↓ {db.docs_pulled}  · {db.bytes / 1024:.0f} KB", 16),
         ]
         if db.error:
@@ -47,9 +48,11 @@ def settings(nav: Nav) -> ft.View:
     account = session.account
     body: list[ft.Control] = []
     if account:
+        names = ctx.names
         body += [
-            ui.text(f"{account.display_name or account.username} · {account.role}", bold=True),
-            ui.text(", ".join(account.divisions), 16, color=ui.MUTED),
+            ui.text(f"{names.person(account.username)} · {names.role(account.role)}", bold=True),
+            ui.text(f"{t('username')}: {account.username}", 16, color=ui.MUTED),
+            ui.text("、".join(names.place(code) for code in account.divisions), 16, color=ui.MUTED),
             ui.text(f"{t('server_url')}: {session.state.server_url}", 16, color=ui.MUTED),
         ]
 
@@ -74,5 +77,13 @@ def settings(nav: Nav) -> ft.View:
         ui.message(session.error),
     ]
     if session.confirm_loss_needed:
-        body.append(ui.button(t("signout_confirm"), lambda e: sign_out(e, True), danger=True))
-    return ui.screen("/settings", t("sign_out"), body, back=lambda e: nav.go("/"))
+        body.append(
+            ui.button(
+                t("signout_confirm"),
+                lambda e: sign_out(e, True),
+                danger=True,
+                wrap=True,  # two lines at 360 px: a fixed height cut the second off
+                ident="sign-out-confirm",
+            )
+        )
+    return ui.screen("/settings", t("settings_title"), body, back=lambda e: nav.go("/"))

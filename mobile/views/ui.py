@@ -51,11 +51,18 @@ def button(
     expand: bool = True,
     disabled: bool = False,
     ident: str | None = None,
+    wrap: bool = False,
 ) -> ft.Control:
-    """A full-width button at least TOUCH high; colour is never the only signal (the label says it)."""
+    """A full-width button at least TOUCH high; colour is never the only signal (the label says it).
+
+    `wrap`: a label too long for one line at 360 px wraps and the button grows with it (a
+    fixed height cut the second line off); the padding keeps one line TOUCH high.
+    """
     bg = DANGER if danger else PRIMARY
+    height = None if wrap else TOUCH
+    content: str | ft.Text = ft.Text(label, text_align=ft.TextAlign.CENTER) if wrap else label
     style = ft.ButtonStyle(
-        padding=ft.Padding.symmetric(horizontal=14, vertical=12),
+        padding=ft.Padding.symmetric(horizontal=14, vertical=17 if wrap else 12),
         shape=ft.RoundedRectangleBorder(radius=8),
         # A TextStyle without a family falls back to Roboto, which has no Chinese on the web.
         text_style=ft.TextStyle(size=BODY, weight=ft.FontWeight.BOLD, font_family=FONT),
@@ -63,23 +70,23 @@ def button(
     control: ft.Control
     if primary:
         control = ft.Button(
-            content=label,
+            content=content,
             icon=icon,
             on_click=on_click,
             bgcolor=bg,
             color="#FFFFFF",
             style=style,
-            height=TOUCH,
+            height=height,
             expand=expand,
             disabled=disabled,
         )
     else:
         control = ft.OutlinedButton(
-            content=label,
+            content=content,
             icon=icon,
             on_click=on_click,
             style=style,
-            height=TOUCH,
+            height=height,
             expand=expand,
             disabled=disabled,
         )

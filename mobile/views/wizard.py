@@ -9,6 +9,7 @@ import flet as ft
 
 from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from mobile.views import ui
+from mobile.views.errors import ErrorSlot
 from mobile.views.nav import Nav
 from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
 
@@ -35,9 +36,10 @@ def build(nav: Nav, vm: WizardViewModel) -> ft.View:
             nav.refresh()
 
     content = ft.Semantics(identifier=f"wizard-{vm.step.name.lower()}", content=ui.stack(body))
-    return ui.screen(
-        "/new", t("new_application"), [header, content, ui.message(vm.error)], back=back, bottom=bottom
-    )
+    # Last in the column, so right above the step's buttons; the applicant step shows its
+    # errors under their fields instead.
+    error = ErrorSlot("wizard-error", "" if vm.step is Step.APPLICANT else vm.error)
+    return ui.screen("/new", t("new_application"), [header, content, error.control], back=back, bottom=bottom)
 
 
 def _next_button(nav: Nav, vm: WizardViewModel, before: Callable[[], bool] | None = None) -> ft.Control:
@@ -178,18 +180,36 @@ def _applicant(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft
     number = ui.field(t("id_number"), a["id_number"], max_length=18)
     phone = ui.field(t("phone"), a.get("phone", ""), keyboard=ft.KeyboardType.PHONE, max_length=11)
     live = ft.Container(content=_id_message(vm))
+    slots = {key: ErrorSlot(f"error-{key}") for key in ("name", "id_number", "phone")}
+    fields = {"name": name, "id_number": number, "phone": phone}
 
     def typed(e: ft.Event[ft.TextField]) -> None:
         vm.preview_id(number.value or "")
         live.content = _id_message(vm)
+        slots["id_number"].show("")
 
     number.on_change = typed
 
-    def save() -> bool:
+    async def go_next(e: ft.Event[ft.Button]) -> None:
         vm.set_applicant(name=name.value or "", id_number=number.value or "", phone=phone.value or "")
-        return True
+        if vm.next():
+            nav.refresh()
+            return
+        key, text = vm.applicant_problem()
+        if key not in slots:
+            nav.refresh()
+            return
+        # Under the field that caused it, the cursor put there; the screen is not rebuilt.
+        for other in slots.values():
+            other.show("")
+        if key == "id_number":
+            live.content = ft.Container(height=0)  # the same words, said once
+        await slots[key].reveal(text, focus=fields[key])
 
-    return [name, number, live, phone], [_back_button(nav, vm), _next_button(nav, vm, save)]
+    body: list[ft.Control] = [name, slots["name"].control, number, live, slots["id_number"].control,
+                              phone, slots["phone"].control]
+    next_button = ui.button(vm.t("next"), go_next, icon=ft.Icons.ARROW_FORWARD, ident="next")
+    return body, [_back_button(nav, vm), next_button]
 
 
 def _id_message(vm: WizardViewModel) -> ft.Control:

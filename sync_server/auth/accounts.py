@@ -1,7 +1,8 @@
 """User accounts (用户账号) in ot-auth and the databases each may sync.
 
-    {"_id": "user:<username>", "type": "user", "username", "password_hash" (argon2id),
-     "role", "divisions": [codes], "disabled": false, "created_at", "updated_at"}
+    {"_id": "user:<username>", "type": "user", "username", "display_name" (the person's name,
+     what screens and receipts show; may be absent on older accounts), "password_hash"
+     (argon2id), "role", "divisions": [codes], "disabled": false, "created_at", "updated_at"}
 
 Jurisdiction follows from role and divisions: a village agent syncs the databases of its
 villages (12-digit codes), township staff every registered village of their townships
@@ -95,10 +96,12 @@ async def check_account(couch: Couch, username: str, role: str, divisions: list[
 
 
 async def save_user(couch: Couch, username: str, role: AccountRole, divisions: list[str],
-                    password_hash: str, now: str) -> bool:
-    """Create or replace `user:<username>`. True if anything changed."""
+                    password_hash: str, now: str, display_name: str = "") -> bool:
+    """Create or replace `user:<username>`. True if anything changed; an empty `display_name`
+    keeps the stored one."""
     stored = await couch.get_doc(AUTH_DB, f"user:{username}")
-    doc: JSON = {"_id": f"user:{username}", "type": "user", "username": username,
+    name = display_name.strip() or (str(stored.get("display_name", "")) if stored else "")
+    doc: JSON = {"_id": f"user:{username}", "type": "user", "username": username, "display_name": name,
                  "password_hash": password_hash, "role": role.value, "divisions": sorted(set(divisions)),
                  "disabled": False, "created_at": stored["created_at"] if stored else now, "updated_at": now}
     return await upsert(couch, AUTH_DB, doc)

@@ -14,6 +14,7 @@ from sync_server import jsonlimits
 from sync_server.auth.accounts import databases, load_user, user_from_doc
 from sync_server.auth.current import current_user
 from sync_server.auth.devices import DEVICE_ID, DeviceRevoked, start_family
+from sync_server.auth.directory import directory
 from sync_server.auth.passwords import DUMMY_HASH, verify_password
 from sync_server.auth.ratelimit import USERNAME_LIMIT
 from sync_server.auth.refresh import RefreshGrant, RefreshRefused, issue_refresh, use_refresh
@@ -117,7 +118,8 @@ async def login(request: Request) -> Response:
         raise ApiError(403, "此终端已被注销 / this device has been revoked by an administrator") from None
     body = await _pair(ctx, user.username, user.role.value, device, family)
     body["user"] = {"username": user.username, "role": user.role.value, "divisions": list(user.divisions),
-                    "databases": await databases(ctx.couch, user), "device": device}
+                    "databases": await databases(ctx.couch, user), "device": device,
+                    **await directory(ctx.couch, user, stored)}
     log.info("login %s on device %s", user.username, device)
     return JSONResponse(body)
 
@@ -137,11 +139,14 @@ async def refresh(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    """The caller as the server sees it now (role, divisions, databases)."""
+    """The caller as the server sees it now (role, divisions, databases, names: directory.py)."""
     user = await current_user(request)
-    dbs = await databases(context_of(request).couch, user)
+    couch = context_of(request).couch
+    dbs = await databases(couch, user)
+    names = await directory(couch, user, await load_user(couch, user.username))
     return JSONResponse({"username": user.username, "role": user.role.value,
-                         "divisions": list(user.divisions), "device": user.device, "databases": dbs})
+                         "divisions": list(user.divisions), "device": user.device, "databases": dbs,
+                         **names})
 
 
 async def public_key(request: Request) -> Response:

@@ -20,6 +20,7 @@ import hmac
 import logging
 from typing import Any
 
+from shared.divisions import DB_PREFIX
 from shared.errors import TrackingCodeError
 from shared.ids import normalize_tracking_code
 from sync_server.couch import JSON, Couch, CouchError
@@ -96,11 +97,11 @@ async def lookup(couch: Couch, code: str, last4: str, *, server_db: str = SERVER
     return entry
 
 
-async def backfill(couch: Couch, *, server_db: str = SERVER_DB, prefix: str = "ot-v-") -> int:
+async def backfill(couch: Couch, *, server_db: str = SERVER_DB, prefix: str = DB_PREFIX) -> int:
     """Index the cases changed in every village database since the last backfill; returns entries written."""
     written = 0
     for db in await couch.all_dbs():
-        if db.startswith(prefix) and (prefix != "ot-v-" or village_of(db)):
+        if db.startswith(prefix) and (prefix != DB_PREFIX or village_of(db)):
             written += await backfill_db(couch, db, server_db=server_db)
     return written
 

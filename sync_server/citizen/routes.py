@@ -10,7 +10,8 @@
     POST /api/delivery/{code}/token   staff only → {token, url, token_id, expires_at}
 
 Every error is `{"error", "reason"}` with a bilingual reason; look-ups are rate-limited per
-client address (all requests) and per code (failed tries).
+client address (all requests) and slowed down per address and per code (failed tries,
+429 + `Retry-After`; never a lock-out, ADR 0128).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ Handler = Callable[[CitizenService, Request, dict[str, Any]], Awaitable[Any]]
 async def answer(request: Request, service: CitizenService, handler: Handler) -> Response:
     """Rate-limit by address, parse the body, run `handler`, map errors to JSON answers."""
     try:
-        service.limit_address(request.client.host if request.client else "unknown")
+        service.limit_address(address_of(request))
         body = await read_body(request)
         return JSONResponse(await handler(service, request, body), headers={"Cache-Control": "no-store"})
     except RateLimited as exc:
@@ -139,13 +140,17 @@ def text(body: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _track(service: CitizenService, _request: Request, body: dict[str, Any]) -> Any:
-    return await service.track(text(body, "code"), text(body, "id_last4"))
+def address_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _track(service: CitizenService, request: Request, body: dict[str, Any]) -> Any:
+    return await service.track(text(body, "code"), text(body, "id_last4"), address_of(request))
 
 
 async def _rating(service: CitizenService, request: Request, body: dict[str, Any]) -> Any:
     return await service.rate(request.path_params["code"], text(body, "id_last4"), body.get("score"),
-                              body.get("comment"))
+                              body.get("comment"), address_of(request))
 
 
 async def _check(service: CitizenService, _request: Request, body: dict[str, Any]) -> Any:

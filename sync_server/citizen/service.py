@@ -14,6 +14,7 @@ reason; token refusals are `shared.delivery.TokenError`s.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import time
@@ -25,18 +26,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared import delivery
 from shared.catalog import item_doc_id
+from shared.divisions import DB_PREFIX
 from shared.documents import EventKind
 from sync_server.auth.keyring import KeyRing
+from sync_server.auth.ratelimit import FailureLimiter
 from sync_server.citizen import index, records
-from sync_server.citizen.ratelimit import Limit, RateLimiter
+from sync_server.citizen.ratelimit import PER_ADDRESS_FAILURES, PER_CODE, Limit, RateLimiter, SlowDown
 from sync_server.citizen.summary import Coded, Summary, Text, build_summary
 from sync_server.couch import JSON, Couch
 from sync_server.provision import CATALOG_DB, SERVER_DB
-from sync_server.shared_limits import SharedLimits, Window
+from sync_server.shared_limits import SharedLimits
 
 LAST4 = re.compile(r"^[0-9]{3}[0-9Xx]$")
 PER_ADDRESS = Limit(60, 600)  # a family checking a few cases, reloading now and then
-PER_CODE = Limit(10, 3600)  # failed tries on one code: 10 an hour makes guessing 11,000 values take weeks
 MAX_COMMENT = 500  # characters; a rating comment is a sentence or two, not a letter
 
 
@@ -74,9 +76,13 @@ class RateLimited(CitizenError):
     error = "too_many_requests"
 
     def __init__(self, retry_after: int) -> None:
-        minutes = max(1, (retry_after + 59) // 60)
-        super().__init__(f"尝试次数过多，请 {minutes} 分钟后再试。"
-                         f" Too many tries; try again in {minutes} min.")
+        if retry_after < 60:
+            zh, en = f"{retry_after} 秒", f"{retry_after} s"
+        else:
+            minutes = (retry_after + 59) // 60
+            zh, en = f"{minutes} 分钟", f"{minutes} min"
+        super().__init__(f"尝试次数过多，请 {zh}后再试，届时输入正确即可查询。"
+                         f" Too many tries; try again in {en} — the right digits will work then.")
         self.retry_after = retry_after
 
 
@@ -116,25 +122,31 @@ class CitizenService:
     public_url: str
     server_db: str = SERVER_DB
     catalog_db: str = CATALOG_DB
-    village_prefix: str = "ot-v-"
+    village_prefix: str = DB_PREFIX
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     random_bytes: Callable[[int], bytes] = os.urandom
-    per_address: Limit = PER_ADDRESS
-    per_code: Limit = PER_CODE
+    per_address: Limit = PER_ADDRESS  # every request, per client address: a flood guard
+    per_code: SlowDown = PER_CODE  # failed tries per tracking code, every process together
+    per_address_failures: SlowDown = PER_ADDRESS_FAILURES  # failed tries per client address
     backfill_interval: float = 30.0  # seconds between index catch-ups triggered by misses
     token_ttl: timedelta = delivery.DEFAULT_TTL
     # With the server's key ring: sign with its current key, verify with the key a token names.
     keys: KeyRing | None = None
     _address: RateLimiter = field(init=False)
-    _code: RateLimiter = field(init=False)
+    _code: FailureLimiter = field(init=False)
+    _guesser: FailureLimiter = field(init=False)
     _backfill_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _last_backfill: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self._address = RateLimiter(self.per_address)
-        self._code = RateLimiter(self.per_code)
+        # One clock for every limit: the service's (tests advance it; never a sleep).
+        self._address = RateLimiter(self.per_address, clock=self._now)
+        self._code = self.per_code.local()
+        self._guesser = self.per_address_failures.local()
         self._shared = SharedLimits(self.couch_of, db=self.server_db)
-        self._code_policy = Window("track-code", self.per_code.count, self.per_code.window)
+
+    def _now(self) -> float:
+        return self.clock().timestamp()
 
     @property
     def couch(self) -> Couch:
@@ -147,30 +159,35 @@ class CitizenService:
         if wait:
             raise RateLimited(wait)
 
-    async def find(self, code: str, last4: str) -> JSON:
-        """The index entry of `code` when `last4` matches; `NotFound`, `RateLimited` otherwise."""
+    async def find(self, code: str, last4: str, address: str = "unknown") -> JSON:
+        """The index entry of `code` when `last4` matches; `NotFound`, `RateLimited` otherwise.
+
+        Slowed down per client `address` and per code (ADR 0128): while either waits, the try
+        is refused (429) without being checked or counted; afterwards it is checked normally."""
         if not LAST4.match(last4 or ""):
             raise BadRequest("请输入身份证号最后 4 位（数字或 X）。"
                              " Enter the last 4 characters of the ID number (digits or X).")
         canonical = index.canonical_code(code)
-        wait = self._code.check(canonical or code)
+        key = canonical or code
+        now = self._now()
+        wait = max(self._guesser.retry_after(address, now), self._code.retry_after(key, now))
         if wait:
-            raise RateLimited(wait)
-        # Counted before the look-up in every process's shared count (a wrong try is not taken
-        # back), so alternating between server processes gives no more tries (ADR 0111).
-        now = time.time()
-        shared_wait = await self._shared.admit(self._code_policy, canonical or code, now)
+            raise RateLimited(_seconds(wait))
+        # Counted before the look-up in every process's shared count and taken back when right,
+        # so alternating between server processes gives no more tries (ADR 0111).
+        shared_wait = await self._shared.admit(self.per_code, key, now)
         if shared_wait:
-            raise RateLimited(max(1, int(shared_wait + 0.999)))
+            raise RateLimited(_seconds(shared_wait))
         entry = await self._lookup(canonical, last4) if canonical else None
         if entry is None:
-            self._code.hit(canonical or code)
+            self._code.failure(key, now)
+            self._guesser.failure(address, now)
             raise NotFound()
-        await self._shared.forgive(self._code_policy, canonical or code, now)
+        await self._shared.forgive(self.per_code, key, now)
         return entry
 
-    async def track(self, code: str, last4: str) -> Summary:
-        return await self.summary(await self.find(code, last4))
+    async def track(self, code: str, last4: str, address: str = "unknown") -> Summary:
+        return await self.summary(await self.find(code, last4, address))
 
     async def summary(self, entry: JSON) -> Summary:
         db, case_id = entry["db"], entry["case_id"]
@@ -208,14 +225,15 @@ class CitizenService:
 
     # -- rating -----------------------------------------------------------------------
 
-    async def rate(self, code: str, last4: str, score: object, comment: object) -> Summary:
+    async def rate(self, code: str, last4: str, score: object, comment: object,
+                   address: str = "unknown") -> Summary:
         """Record the citizen's rating (好差评) once, after delivery."""
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise BadRequest("评分须为 1 到 5。 The score must be 1 to 5.")
         if comment is not None and not isinstance(comment, str):
             raise BadRequest("评价内容须为文字。 The comment must be text.")
         text = " ".join((comment or "").split())[:MAX_COMMENT]
-        entry = await self.find(code, last4)
+        entry = await self.find(code, last4, address)
         db, case_id = entry["db"], entry["case_id"]
         case = await self.couch.get_doc(db, case_id)
         if case is None or case.get("status") != "delivered":
@@ -302,3 +320,8 @@ class CitizenService:
         if self.signing_key is None:
             raise Refused("no_key", "服务器未配置签名密钥。 The server has no signing key configured.")
         return self.signing_key
+
+
+def _seconds(wait: float) -> int:
+    """Whole seconds for `Retry-After`, rounded up so the try after it is allowed."""
+    return max(1, math.ceil(wait))

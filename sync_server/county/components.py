@@ -5,8 +5,7 @@ Both follow `sync_server.stack.Component` (`name`, async `start(ctx)`, async `st
     CountySimulator()   serves the simulator on 127.0.0.1:ONETRIP_COUNTY_PORT unless
                         COUNTY_PLATFORM_URL points at a real platform
     CountyOutbox()      runs the outbox worker; the workers framework enqueues ready cases
-                        (`transition.OutboxEnqueue`); `scan=True` adds the worker's own scan
-                        of the village databases for a stack that runs no workers
+                        (`transition.OutboxEnqueue`)
 
 `county_url(settings)` is where hand-offs go; `run_simulator` serves a simulator app until
 an event is set, for scripts and tests.
@@ -24,10 +23,9 @@ from starlette.applications import Starlette
 
 from sync_server.couch import Couch
 from sync_server.county import outbox as ob
-from sync_server.county.scanner import CaseScanner
 from sync_server.county.signature import load_secret
 from sync_server.county.simulator import HANDOFF_PATH, create_simulator_app
-from sync_server.county.worker import OutboxWorker, utc_now
+from sync_server.county.worker import OutboxWorker
 from sync_server.settings import Settings
 from sync_server.stack import StackContext
 
@@ -104,8 +102,7 @@ class CountySimulator:
 class CountyOutbox:
     name = "county-outbox"
 
-    def __init__(self, *, scan: bool = False, databases: frozenset[str] | None = None) -> None:
-        self.scan = scan
+    def __init__(self, *, databases: frozenset[str] | None = None) -> None:
         self.databases = databases  # only these village databases (None: all)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -116,10 +113,8 @@ class CountyOutbox:
         settings = ctx.settings
         self._couch = couch = Couch(ctx.couchdb_url)
         await ob.prepare(couch)
-        scanner = CaseScanner(couch, utc_now, self.databases)
         self._worker = OutboxWorker(couch, county_url=county_url(settings), public_url=settings.public_url,
-                                    secret=load_secret(settings.secrets_dir),
-                                    scan=scanner.scan if self.scan else None, databases=self.databases)
+                                    secret=load_secret(settings.secrets_dir), databases=self.databases)
         self._task = asyncio.create_task(self._worker.run(self._stop, ROUND_INTERVAL))
 
         def died(task: asyncio.Task[None]) -> None:

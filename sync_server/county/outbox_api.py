@@ -1,9 +1,14 @@
 """Outbox API for staff (推送队列接口): see the hand-offs and re-try dead letters.
 
     GET  /api/county/outbox?state=dead        entries in the caller's jurisdiction (default: dead)
+    GET  /api/county/cases                    every hand-off in the jurisdiction, with its case
     POST /api/county/outbox/{case id}/retry   a dead (or cancelled) entry back into the queue
 
 Township staff act on the villages of their townships, county operators on their county.
+`/api/county/cases` feeds the county operator's home in the app (ADR 0129): each entry with
+the case's status, tracking code and item as the village database holds them now, so the
+screen can tell hand-offs still under way, dead letters, and county results still on their
+way back to the village (`approved` / `result_ready`, not yet delivered).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from starlette.routing import BaseRoute, Route
 
 from shared.documents import county_of
 from sync_server.auth import AccountRole, User, require_role
+from sync_server.citizen.summary import mask_name
 from sync_server.context import context_of
+from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import outbox as ob
 from sync_server.errors import ApiError
 from sync_server.provision import village_of
@@ -70,6 +77,49 @@ async def retry_entry(request: Request) -> Response:
     return JSONResponse(summary(entry))
 
 
+CASE_FIELDS = ("status", "tracking_code", "item_code")
+MAX_LISTED = 500  # entries per state; a county hands off a few hundred cases a month
+
+
+async def list_cases(request: Request) -> Response:
+    user = await require_role(request, *STAFF)
+    couch = context_of(request).couch
+    shown: list[dict[str, object]] = []
+    for state in ob.OutboxState:
+        entries = await ob.entries(couch, state, limit=MAX_LISTED)
+        shown += [summary(e) for e in entries if may_handle(user, str(e.get("database")))]
+    cases = await _cases(couch, shown)
+    for entry in shown:
+        case = cases.get((str(entry["database"]), str(entry["case_id"]))) or {}
+        entry["case"] = {key: case.get(key) for key in CASE_FIELDS} | {
+            "village": village_of(str(entry["database"])),
+            "applicant": mask_name(str((case.get("applicant") or {}).get("name") or "")),
+        }
+    shown.sort(key=lambda e: str(e.get("updated_at") or ""), reverse=True)
+    return JSONResponse({"entries": shown})
+
+
+async def _cases(couch: Couch, entries: list[dict[str, object]]) -> dict[tuple[str, str], JSON]:
+    """The current case documents of `entries`, one `_all_docs` request per village database."""
+    by_db: dict[str, list[str]] = {}
+    for entry in entries:
+        by_db.setdefault(str(entry["database"]), []).append(str(entry["case_id"]))
+    found: dict[tuple[str, str], JSON] = {}
+    for db, ids in by_db.items():
+        try:
+            response = await couch.request("POST", f"/{db}/_all_docs", params={"include_docs": "true"},
+                                           json_body={"keys": ids})
+        except CouchError as exc:
+            if exc.status == 404:  # the village database is gone: its entries show without a case
+                continue
+            raise
+        for row in response.json().get("rows", []):
+            if isinstance(row.get("doc"), dict):
+                found[(db, str(row["id"]))] = row["doc"]
+    return found
+
+
 def outbox_routes() -> list[BaseRoute]:
     return [Route("/api/county/outbox", list_outbox, methods=["GET"]),
+            Route("/api/county/cases", list_cases, methods=["GET"]),
             Route("/api/county/outbox/{case}/retry", retry_entry, methods=["POST"])]

@@ -1,7 +1,7 @@
 """The outbox worker (推送任务): hands due outbox entries to the county platform.
 
-Each round: (optionally) scan the village databases for newly forwarded cases
-(`scanner.py`), then for every due `pending` entry:
+Entries are made by the workers' transition (`transition.OutboxEnqueue`). Each round, for
+every due `pending` entry:
 1. claim it — bump `attempts` and push `next_attempt_at` past `CLAIM_TIMEOUT` in one write
    with the entry's `_rev`, so of several server processes exactly one sends it, and an
    entry whose sender died mid-way becomes due again;
@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random as random_module
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,14 +73,11 @@ class OutboxWorker:
     random: Callable[[], float] = random_module.random
     http: httpx.AsyncClient | None = None
     batch: int = 50
-    scan: Callable[[], Awaitable[int]] | None = None  # enqueue newly ready cases before each round
     # Only entries of these village databases (None: all) — e.g. one worker per county.
     databases: frozenset[str] | None = None
 
     async def run_once(self) -> int:
-        """One round: scan, then attempt every due entry. Returns the number of attempts made."""
-        if self.scan is not None:
-            await self.scan()
+        """One round: attempt every due entry. Returns the number of attempts made."""
         due = await ob.entries(self.couch, ob.OutboxState.PENDING, until=self.clock(), limit=self.batch)
         attempted = 0
         for entry in due:

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from sync_server.app import ROUTE_MODULES
+from sync_server.app import ROUTE_PARTS
 from sync_server.openapi import document
 from tests.integration.sync_server.server_fixtures import (
     RunningServer,
@@ -57,7 +57,7 @@ class Caller:
 
 @pytest.fixture(scope="module")
 def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("fuzz-data"), couchdb_url, ROUTE_MODULES) as server:
+    with running_server(tmp_path_factory.mktemp("fuzz-data"), couchdb_url, ROUTE_PARTS) as server:
         yield server
 
 

@@ -42,6 +42,39 @@ def test_package_keeps_its_boundary(package: str) -> None:
     assert offenders == {}
 
 
+# Inside the app, a layer imports only the layers below it (docs/architecture.md §mobile):
+# store ← replication ← sync plan ← services ← view-models ← views. A service that imported a
+# view-model made the sync round depend on the sync bar.
+APP_LAYERS = {
+    "mobile/store": ("mobile.replication", "mobile.sync_plan", "mobile.services", "mobile.viewmodels",
+                     "mobile.views"),
+    "mobile/replication": ("mobile.sync_plan", "mobile.services", "mobile.viewmodels", "mobile.views"),
+    "mobile/services": ("mobile.viewmodels", "mobile.views"),
+    "mobile/viewmodels": ("mobile.views",),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(APP_LAYERS))
+def test_app_layer_imports_only_the_layers_below(layer: str) -> None:
+    above = APP_LAYERS[layer]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path) if m.startswith(above))
+        for path in sorted((ROOT / layer).rglob("*.py"))
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
 # The repo stands alone: no tracked file cites design notes kept outside it or a machine's
 # paths. Only CI's runner and the Makefile may name the default place of Apache CouchDB's
 # release script, which lives beside the checkout.

@@ -461,3 +461,17 @@ def test_case_search_filters_as_typed_by_full_pinyin_and_part_of_the_code(
     expect(rows).to_have_count(1, timeout=10000)
     fill(page, box, "")
     expect(rows.nth(1)).to_be_attached(timeout=10000)
+
+
+def test_sync_now_without_a_server_says_offline(app: RunningApp, browser_page: Any) -> None:
+    """The whole way from the button to the round: the server (port 9) does not answer, the
+    round's first question finds it out, and the sync screen says offline, not "syncing"."""
+    page = browser_page
+    unlock(page, app.url)
+    page.get_by_text("立即同步", exact=False).first.click()  # the case list's button opens the screen
+    now = page.locator('[flt-semantics-identifier="sync-now"]')
+    now.wait_for(timeout=10000)
+    now.click()
+    page.get_by_text("无网络", exact=False).first.wait_for(timeout=20000)
+    shot(page, "40-sync-offline")
+    assert not page.get_by_text("正在同步", exact=False).count()

@@ -15,6 +15,7 @@ from ulid import ULID
 
 from mobile.headless_sync import Tokens, login, sync_databases
 from mobile.store import LocalStore
+from mobile.sync_plan import Gateway, sync_round
 from shared.ids import case_id, event_id
 from tests.integration.mobile.helpers import payload
 from tests.integration.sync_server.server_fixtures import (
@@ -123,6 +124,27 @@ def test_agent_pushes_and_staff_pulls_every_village(
 
     again = sync(agent_store, server, town.agents[0])
     assert last_json(again.stdout)["pushed"] == 0
+
+
+async def test_what_a_round_pulled_is_not_counted_as_waiting_to_sync(
+    server: RunningServer, town: Township, tmp_path: Path
+) -> None:
+    agent_store = tmp_path / "agent.sqlite"
+    doc_id, _ = write_case(agent_store, town.villages[0], town.agents[0])
+    assert sync(agent_store, server, town.agents[0]).returncode == 0
+    store = LocalStore(tmp_path / "staff.sqlite")
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server.url, town.staff, PASSWORD, f"dev-round-{town.code}")
+            tokens = Tokens(client, server.url, account)
+            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh)
+            result = await sync_round(store, gateway, town.dbs)
+        assert [part.name for part in result.databases] == list(town.dbs)
+        assert sum(part.pull.docs_written for part in result.databases) >= 2 and store.get(doc_id)
+        # The round's last pushes walked past what its pulls wrote: nothing waits to be pushed.
+        assert result.pending == 0 and result.pushed_seq == store.info()["update_seq"]
+    finally:
+        store.close()
 
 
 def test_wrong_password_fails_with_a_clear_message(

@@ -20,7 +20,7 @@ from onetrip_demo.township import seed_demo_cases
 from shared.divisions import Division
 from shared.workdays import Card, china_date
 from sync_server.admin import cmd_add_user, now_iso
-from sync_server.app import ROUTE_MODULES
+from sync_server.app import ROUTE_PARTS
 from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
 from sync_server.couch import Couch
@@ -42,7 +42,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_server(couchdb_url: str, demo_data: Path) -> Iterator[RunningServer]:
-    server = start_server(demo_data, couchdb_url, modules=ROUTE_MODULES)
+    server = start_server(demo_data, couchdb_url, parts=ROUTE_PARTS)
     try:
         yield server
     finally:
@@ -195,3 +195,29 @@ def test_demo_logins_work(seeded: dict[str, Any], demo_server: RunningServer) ->
     assert roles == {"village_agent", "township_staff", "county_operator"}
     agents = [u for u in seeded["demo"]["users"] if u["role"] == "village_agent"]
     assert sorted(len(u["divisions"]) for u in agents) == [1, 2]  # one agent serves two villages
+
+
+async def test_the_county_operator_home_shows_the_demo_hand_offs(
+    seeded: dict[str, Any], demo_server: RunningServer, tmp_path: Path
+) -> None:
+    """`make run`'s county operator signs in to a home with hand-offs, a dead letter and results."""
+    from dataclasses import replace
+
+    from mobile.config import load_config
+    from mobile.viewmodels.context import AppContext
+
+    operator = next(u for u in seeded["users"] if u["role"] == "county_operator")
+    ctx = AppContext(replace(load_config(environ={}), data_dir=tmp_path, server_url=demo_server.url))
+    ctx.session.username, ctx.session.password = operator["username"], operator["password"]
+    assert await ctx.session.sign_in(), ctx.session.error
+    assert ctx.is_county
+    home = ctx.county()
+    await home.load()
+    assert home.loaded, home.error
+    stories: dict[str, set[str]] = {}
+    for case in seeded["demo"]["cases"]:
+        stories.setdefault(case["story"], set()).add(case["id"])
+    assert {e.case_id for e in home.dead_letters()} == stories["dead_letter"]
+    assert {e.case_id for e in home.results()} >= stories["county_result"] | stories["county_approved"]
+    assert {e.case_id for e in home.handed_off()} >= stories["forwarded"]
+    ctx.close()

@@ -15,19 +15,22 @@ import uvicorn
 from starlette.applications import Starlette
 
 from shared.divisions import Division
+from sync_server import health
 from sync_server.admin import cmd_add_user
-from sync_server.app import create_app
+from sync_server.app import RoutePart, create_app
+from sync_server.auth import routes as auth_routes
 from sync_server.auth.cache import AccountCache
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
 from sync_server.couch import Couch
 from sync_server.engine import free_port
+from sync_server.gateway import routes as gateway_routes
 from sync_server.provision import SERVER_DB, provision
 from sync_server.registry import add_division
 from sync_server.serving import server_config
 from sync_server.settings import settings_from_env
 
-MY_ROUTES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes")
+MY_ROUTES: tuple[RoutePart, ...] = (health.routes, auth_routes.routes, gateway_routes.routes)
 PASSWORD = "correct horse battery"
 
 
@@ -61,7 +64,7 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES, *,
+def start_server(data_dir: Path, couchdb_url: str, parts: tuple[RoutePart, ...] = MY_ROUTES, *,
                  account_cache: bool = False) -> RunningServer:
     port = free_port()
     settings = settings_from_env({"ONETRIP_DATA": str(data_dir), "ONETRIP_PORT": str(port),
@@ -72,7 +75,7 @@ def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY
                         clock=clock)
     if account_cache:  # as `create_app` builds it for `onetrip up`
         ctx.accounts = AccountCache(lambda: ctx.couch)
-    app: Starlette = create_app(settings, ctx=ctx, route_modules=modules)
+    app: Starlette = create_app(settings, ctx=ctx, route_parts=parts)
     server = _Server(server_config(app, "127.0.0.1", port))  # as `onetrip up` serves it
     thread = threading.Thread(target=server.run, name="test-server", daemon=True)
     thread.start()
@@ -85,10 +88,10 @@ def start_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, couchdb_url: str, modules: tuple[str, ...] = MY_ROUTES, *,
+def running_server(data_dir: Path, couchdb_url: str, parts: tuple[RoutePart, ...] = MY_ROUTES, *,
                    account_cache: bool = False) -> Iterator[RunningServer]:
     """`start_server` for a `with` block: stopped when the block ends."""
-    server = start_server(data_dir, couchdb_url, modules, account_cache=account_cache)
+    server = start_server(data_dir, couchdb_url, parts, account_cache=account_cache)
     try:
         yield server
     finally:

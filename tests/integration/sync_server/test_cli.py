@@ -57,6 +57,7 @@ def _demo_agent(data: Path, env: dict[str, str], tmp_path: Path) -> dict[str, An
         demo = json.loads((data / "demo.json").read_text())
         assert (data / "demo.json").stat().st_mode & 0o077 == 0
         assert {u["role"] for u in demo["users"]} == {"village_agent", "township_staff", "county_operator"}
+        assert all(u["display_name"].endswith("(示例)") for u in demo["users"])  # named samples
         assert demo["cases"] == [] or all("tracking_code" in c for c in demo["cases"])
         return dict(demo["users"][0])
     assert os.environ.get("COUCHDB_URL"), "the embedded engine starts empty: the demo must be seeded"
@@ -82,11 +83,13 @@ def test_up_seeds_the_demo_and_admin_commands_work_while_it_runs(
     assert admin(env, "add-division", "330212001099", "新村").returncode == 0
     newagent, phone = f"newagent-{uuid.uuid4().hex[:8]}", f"new-phone-{uuid.uuid4().hex[:8]}"
     made = admin(env, "add-user", newagent, "--role", "village_agent", "--division", "330212001099",
-                 "--password", "a long password")
+                 "--password", "a long password", "--name", "新代办")
     assert made.returncode == 0, made.stderr
     pair = httpx.post(url + "/api/auth/login", json={"username": newagent, "password": "a long password",
                                                      "device_id": phone}).json()
     assert pair["user"]["databases"] == ["ot-catalog", "ot-v-330212001099"]
+    # Names for the screens (ADR 0126): the agent's own, the village's.
+    assert pair["user"]["display_name"] == "新代办" and pair["user"]["places"]["330212001099"] == "新村"
     headers = {"Authorization": f"Bearer {pair['access_token']}"}
     assert httpx.get(url + "/api/auth/me", headers=headers).status_code == 200
     assert admin(env, "revoke-device", phone).returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -14,10 +15,14 @@ import httpx
 import pytest
 import uvicorn
 
+from sync_server import health
 from sync_server.app import create_app
+from sync_server.auth import routes as auth_routes
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
+from sync_server.couch import Couch
 from sync_server.engine import free_port
+from sync_server.provision import provision
 from sync_server.quietlog import BURST, QuietFilter
 from sync_server.serving import server_config
 from sync_server.settings import settings_from_env
@@ -43,11 +48,12 @@ class Guarded:
 def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: float,
                    body_window: float = 30.0) -> Iterator[Guarded]:
     """The app under `onetrip up`'s uvicorn configuration, with a small connection limit."""
+    asyncio.run(_provisioned(couchdb_url))  # login answers 401, not 404, for an unknown user
     port = free_port()
     settings = settings_from_env({"ONETRIP_DATA": str(data), "COUCHDB_URL": couchdb_url})
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url,
                         key=load_signing_key(settings.secrets_dir))
-    app = create_app(settings, ctx=ctx, route_modules=("sync_server.health", "sync_server.auth.routes"))
+    app = create_app(settings, ctx=ctx, route_parts=(health.routes, auth_routes.routes))
     server = _Server(server_config(app, "127.0.0.1", port, limit=limit, header_timeout=header_timeout,
                                    body_window=body_window))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -59,6 +65,14 @@ def guarded_server(data: Path, couchdb_url: str, *, limit: int, header_timeout: 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+async def _provisioned(couchdb_url: str) -> None:
+    couch = Couch(couchdb_url)
+    try:
+        await provision(couch)
+    finally:
+        await couch.aclose()
 
 
 def _closed_by_server(sock: socket.socket) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sync_server.app import ROUTE_MODULES
+from sync_server.app import ROUTE_PARTS
 from sync_server.bodycap import MAX_API_BODY
 from sync_server.jsonlimits import MAX_DEPTH
 from tests.integration.sync_server.gateway_helpers import JPEG, attachment, client, make_case
@@ -24,7 +24,7 @@ JUST_TOO_DEEP = {"docs": [make_case("330212001001", answers=json.loads("[" * MAX
 @pytest.fixture(scope="module")
 def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """Every route module, as `onetrip up` mounts them."""
-    with running_server(tmp_path_factory.mktemp("limits-data"), couchdb_url, ROUTE_MODULES) as server:
+    with running_server(tmp_path_factory.mktemp("limits-data"), couchdb_url, ROUTE_PARTS) as server:
         yield server
 
 

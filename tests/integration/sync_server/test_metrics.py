@@ -12,9 +12,12 @@ import pytest
 from ulid import ULID
 
 from shared.divisions import Division
+from sync_server import health, metrics
 from sync_server.admin import cmd_add_user
+from sync_server.auth import routes as auth_routes
 from sync_server.couch import Couch
 from sync_server.county import outbox
+from sync_server.gateway import routes as gateway_routes
 from sync_server.metrics import StoredCounts
 from sync_server.provision import SERVER_DB
 from sync_server.registry import add_division, load_registry
@@ -27,14 +30,13 @@ from tests.integration.sync_server.server_fixtures import (
     token_for,
 )
 
-MODULES = ("sync_server.health", "sync_server.auth.routes", "sync_server.gateway.routes",
-           "sync_server.metrics")
+PARTS = (health.routes, auth_routes.routes, gateway_routes.routes, metrics.routes)
 SAMPLE = re.compile(r'^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$')
 
 
 @pytest.fixture(scope="module")
 def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("metrics-data"), couchdb_url, MODULES) as running:
+    with running_server(tmp_path_factory.mktemp("metrics-data"), couchdb_url, PARTS) as running:
         yield running
 
 

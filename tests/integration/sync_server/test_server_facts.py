@@ -20,8 +20,10 @@ from ulid import ULID
 
 from shared.catalog import item_doc_id
 from shared.ids import new_tracking_code
+from sync_server import citizen
 from sync_server.citizen.index import index_case, last4_hash, lookup
 from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
 from sync_server.county.file_link import file_link
 from sync_server.county.signature import load_secret
 from sync_server.provision import CATALOG_DB, SERVER_DB
@@ -326,7 +328,7 @@ async def test_multipart_types_are_parsed_not_copied(
 def full_server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The gateway with the county's file links and the citizen page mounted too."""
     server = start_server(tmp_path_factory.mktemp("facts-server"), couchdb_url,
-                          modules=(*MY_ROUTES, "sync_server.county.callback", "sync_server.citizen"))
+                          parts=(*MY_ROUTES, county_callback.routes, citizen.routes))
     try:
         yield server
     finally:

@@ -75,7 +75,7 @@ async def test_track_code_tries_alternating_between_servers_are_counted_together
         service = CitizenService(couch_of=lambda: couch, signing_key=Ed25519PrivateKey.generate(),
                                  public_url="https://ot.example", server_db=server_db, catalog_db=catalog,
                                  village_prefix=village, clock=Clock(), per_address=Limit(1000, 600),
-                                 per_code=Limit(5, 3600), backfill_interval=0)
+                                 backfill_interval=0)
         app = Starlette(routes=citizen_routes(service))
         clients.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="https://ot.example"))

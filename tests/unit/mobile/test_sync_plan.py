@@ -13,12 +13,11 @@ import mobile.services.sync_runner as app_sync
 import mobile.sync_plan as plan
 from mobile.headless_sync import Login, Tokens, sync_databases
 from mobile.replication import Backoff, Unreachable
-from mobile.replication.live import SyncState
 from mobile.services.i18n import Translator
 from mobile.services.sync_runner import SyncRunner
 from mobile.store import LocalStore
 from mobile.sync_plan import Routes, village_filter
-from mobile.viewmodels.sync import SyncLevel, SyncViewModel
+from mobile.viewmodels.sync import SyncLevel, SyncSnapshot, SyncViewModel
 
 CASE = "case:01JDQ3Z8W6X9V4T2R0P8N6M4K2"
 EVENT = f"event:{CASE[5:]}:01JDQ3Z8W6X9V4T2R0P8N6M4K3"
@@ -130,9 +129,9 @@ async def test_both_syncs_run_the_plan_round(tmp_path: Path, monkeypatch: pytest
 
 def test_the_sync_bar_follows_the_round() -> None:
     vm = SyncViewModel(Translator("en"))
-    vm.follow(SyncState(running=True, pending=3))
+    vm.update(SyncSnapshot(running=True, pending=3))
     assert vm.bar().level is SyncLevel.RUNNING and vm.bar().pending == 3
-    vm.follow(SyncState(running=False, last_error="Sync incomplete", pending=3))
+    vm.update(SyncSnapshot(running=False, error="Sync incomplete", pending=3))
     assert vm.bar().level is SyncLevel.ERROR and "Sync incomplete" in vm.bar().text
 
 

@@ -37,7 +37,7 @@ def test_agent_sees_masked_fields_and_only_agent_actions(tmp_path: Path) -> None
     assert fields["查询码 Tracking code"] == "K7QM-9XRT-2HNC"
     assert [a.target for a in vm.actions()] == [Status.WITHDRAWN]
     assert not vm.perform(Status.ACCEPTED)
-    assert "village_agent" in vm.error
+    assert "village_agent" in vm.error and vm.error_target is None  # no form of its own
 
 
 def test_staff_accepts_with_deadline_and_timeline(tmp_path: Path) -> None:
@@ -64,7 +64,9 @@ def test_reject_and_withdraw_need_a_reason(tmp_path: Path) -> None:
     vm = detail(make_book(store, account=STAFF))
     vm.load(case["_id"])
     assert not vm.perform(Status.REJECTED) and "原因" in vm.error
+    assert vm.error_target is Status.REJECTED  # shown under the reject form, not the screen's top
     assert vm.perform(Status.REJECTED, reason="不符合条件 Not eligible")
+    assert vm.error == "" and vm.error_target is None
     assert "不符合条件" in vm.timeline()[-1].note
 
 
@@ -75,6 +77,7 @@ def test_one_time_notice_can_be_given_once_and_agent_supplements(tmp_path: Path)
     vm = detail(make_book(store, account=STAFF))
     vm.load(case["_id"])
     assert not vm.perform(Status.NEEDS_MATERIALS)  # an empty list is no notice
+    assert "勾选" in vm.error and "Tick" in vm.error and vm.error_target is Status.NEEDS_MATERIALS
     assert vm.perform(Status.NEEDS_MATERIALS, missing=["bank_card", "hukou"])
     assert vm.case["missing"] == ["bank_card", "hukou"]
     assert "银行卡" in vm.timeline()[-1].note

@@ -184,3 +184,12 @@ def test_sync_bar_says_the_state_then_what_waits() -> None:
     bar = sync.bar()
     assert (bar.head, bar.detail) == ("从未同步 Never synced", "4条待同步 4 to sync")
     assert bar.text == "从未同步 Never synced · 4条待同步 4 to sync"
+
+
+def test_staff_chips_list_each_filter_once(tmp_path: Path) -> None:
+    """Issue 17: 已提交 showed twice in the staff's chips (their first chip and the agents' list)."""
+    vm = make_vm(make_store(tmp_path), staff=True)
+    assert len(vm.filters) == len(set(vm.filters))
+    assert vm.filters[0] is CaseFilter.SUBMITTED
+    assert [vm.label(f) for f in vm.filters].count(vm.label(CaseFilter.SUBMITTED)) == 1
+    assert CaseFilter.NEEDS_MATERIALS in vm.filters and CaseFilter.ALL in vm.filters

@@ -128,3 +128,49 @@ async def test_recent_items_keep_the_latest_first(tmp_path: Path) -> None:
     for code in ["a", "b", "a", "c"]:
         vm.remember_item(code)
     assert vm.state.recent_items == ("c", "a", "b")
+
+
+async def test_forgotten_pin_is_reset_by_signing_in_again_keeping_unsynced_work(tmp_path: Path) -> None:
+    await signed_in(tmp_path)
+    vm, wiped = make_vm(tmp_path, pending=3)  # three changes wait to be synced
+    assert vm.screen is Screen.UNLOCK
+    vm.forgot_pin()
+    assert vm.screen is Screen.LOGIN and vm.resetting and vm.username == "agent1"
+    vm.password = "wrong"
+    assert not await vm.sign_in() and "密码" in vm.error
+    vm.password = "secret-pw"
+    assert await vm.sign_in() and vm.screen is Screen.SET_PIN and not vm.resetting
+    vm.pin = vm.pin_confirm = "135792"
+    assert vm.set_pin() and vm.screen is Screen.READY
+    assert wiped == []  # nothing deleted: the unsynced work is still on the phone
+    again, _ = make_vm(tmp_path)
+    again.pin = "246810"
+    assert not again.unlock()  # the forgotten PIN no longer opens the app
+    again.pin = "135792"
+    assert again.unlock()
+
+
+async def test_pin_reset_refuses_another_account(tmp_path: Path) -> None:
+    """The attack: someone who knows another account's password takes over this phone (and its
+    unsynced cases) through "forgot PIN" instead of signing out."""
+    await signed_in(tmp_path)
+    auth = FakeAuth()
+    vm, wiped = make_vm(tmp_path, auth=auth, pending=2)
+    vm.forgot_pin()
+    vm.username, vm.password = "staff1", "secret-pw"
+    assert not await vm.sign_in()
+    assert "agent1" in vm.error and "退出登录" in vm.error
+    assert auth.calls == 0 and vm.screen is Screen.LOGIN and vm.password == ""
+    assert vm.account is not None and vm.account.username == "agent1" and wiped == []
+
+
+async def test_pin_reset_can_be_cancelled_and_the_old_pin_still_opens(tmp_path: Path) -> None:
+    await signed_in(tmp_path)
+    vm, _ = make_vm(tmp_path, auth=FakeAuth(online=False))
+    vm.forgot_pin()
+    vm.password = "secret-pw"
+    assert not await vm.sign_in() and "服务器" in vm.error  # offline: the reset needs the network
+    vm.cancel_reset()
+    assert vm.screen is Screen.UNLOCK and not vm.resetting and vm.error == ""
+    vm.pin = "246810"
+    assert vm.unlock()

@@ -202,3 +202,17 @@ def test_item_search_categories_and_recent(tmp_path: Path) -> None:
     vm.search = ""
     vm.category = vm.categories[0]
     assert [i.code for i in vm.visible_items()] == ["pension-enrol"]
+
+
+def test_applicant_problem_names_the_field_the_error_shows_under(tmp_path: Path) -> None:
+    vm = make_vm(make_store(tmp_path))
+    vm.choose_item("old-age-allowance")
+    good = id_number()
+    vm.set_applicant(name="", id_number=good)
+    assert not vm.next() and vm.applicant_problem() == ("name", vm.error)
+    vm.set_applicant(name="王秀英", id_number=good[:10])
+    assert not vm.next() and vm.applicant_problem() == ("id_number", vm.error) and "18" in vm.error
+    vm.set_applicant(id_number=good, phone="123")
+    assert not vm.next() and vm.applicant_problem() == ("phone", vm.error)
+    vm.set_applicant(phone="13912345678")
+    assert vm.applicant_problem() == ("", "") and vm.next()

@@ -21,7 +21,6 @@ VERBS = ("get", "head", "post", "put", "delete", "patch", "options")
 def app(tmp_path: Path) -> Starlette:
     settings = settings_from_env({"ONETRIP_DATA": str(tmp_path), "COUCHDB_URL": "http://a:b@127.0.0.1:9"})
     built = create_app(settings)
-    assert built.state.ctx.broken_routes == []
     return built
 
 

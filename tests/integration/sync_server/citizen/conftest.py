@@ -98,7 +98,7 @@ async def world(couchdb_url: str, make_db: Callable[..., str]) -> AsyncIterator[
     key = Ed25519PrivateKey.generate()
     service = CitizenService(couch_of=lambda: couch, signing_key=key, public_url="https://ot.example",
                              server_db=server, catalog_db=catalog, village_prefix=village, clock=clock,
-                             per_address=Limit(1000, 600), per_code=Limit(5, 3600), backfill_interval=0)
+                             per_address=Limit(1000, 600), backfill_interval=0)
     allow = [True]
 
     async def authorize(_request: Request) -> Callable[[str], bool] | None:

@@ -17,9 +17,11 @@ import pytest
 from starlette.applications import Starlette
 
 from sync_server.app import create_app
+from sync_server.auth import routes as auth_routes
 from sync_server.auth.keys import load_signing_key
 from sync_server.context import ServerContext
 from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
 from sync_server.county import outbox as ob
 from sync_server.county.backoff import Backoff
 from sync_server.county.signature import load_secret
@@ -32,7 +34,7 @@ from tests.unit.sync_server.county.factories import make_case, make_event
 
 SERVER = "http://server"
 COUNTY = "http://county"
-MODULES = ("sync_server.auth.routes", "sync_server.county.callback")
+PARTS = (auth_routes.routes, county_callback.routes)
 SCAN = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8  # a small JPEG-looking attachment
 
 
@@ -128,7 +130,7 @@ async def loop(couchdb_url: str, tmp_path: Path, county_township: Township) -> A
                                   "ONETRIP_PUBLIC_URL": SERVER})
     key = load_signing_key(settings.secrets_dir)
     ctx = ServerContext(settings=settings, couchdb_url=couchdb_url, key=key)
-    server = create_app(settings, ctx=ctx, route_modules=MODULES)
+    server = create_app(settings, ctx=ctx, route_parts=PARTS)
     secret = load_secret(settings.secrets_dir)
     simulator = create_simulator_app(f"{SERVER}/api/county/callback", secret,
                                       transport=httpx.ASGITransport(app=server))

@@ -9,7 +9,10 @@ from pathlib import Path
 import httpx
 
 from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
 from sync_server.county.components import CountyOutbox, CountySimulator, county_url
+from sync_server.county.transition import enqueue_if_ready
+from sync_server.county.worker import utc_now
 from sync_server.engine import free_port
 from sync_server.settings import settings_from_env
 from sync_server.stack import StackContext
@@ -21,16 +24,17 @@ async def test_the_stack_hands_off_a_forwarded_case_and_the_simulator_decides(
         couchdb_url: str, tmp_path: Path, county_township: Township) -> None:
     couch = Couch(couchdb_url)
     db = await fresh_village_db(couch, county_township.code)
-    server = start_server(tmp_path, couchdb_url, modules=("sync_server.county.callback",))
+    server = start_server(tmp_path, couchdb_url, parts=(county_callback.routes,))
     settings = settings_from_env({"ONETRIP_DATA": str(tmp_path), "COUCHDB_URL": couchdb_url,
                                   "ONETRIP_PORT": server.url.rsplit(":", 1)[1],
                                   "ONETRIP_COUNTY_PORT": str(free_port())})
     ctx = StackContext(settings=settings, couchdb_url=couchdb_url)
-    simulator, outbox = CountySimulator(decide_after=0.05), CountyOutbox(scan=True, databases=frozenset({db}))
+    simulator, outbox = CountySimulator(decide_after=0.05), CountyOutbox(databases=frozenset({db}))
     try:
         await simulator.start(ctx)
         await outbox.start(ctx)
         case = await put_forwarded_case(couch, db)
+        assert await enqueue_if_ready(couch, db, case, utc_now())  # as the workers' transition does
         deadline = time.monotonic() + 30
         while True:
             stored = await couch.get_doc(db, case["_id"])

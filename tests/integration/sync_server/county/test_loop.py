@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync_server.county import outbox as ob
-from sync_server.county.scanner import CaseScanner
+from sync_server.county.transition import enqueue_if_ready
 from tests.integration.sync_server.county.conftest import SCAN, Loop, put_forwarded_case
 
 
@@ -18,9 +18,9 @@ async def events_of(loop: Loop, case_id: str) -> list[dict[str, Any]]:
 
 async def test_a_forwarded_case_goes_to_the_county_and_its_decisions_come_back(loop: Loop) -> None:
     case = await put_forwarded_case(loop.couch, loop.db)
-    scanner = CaseScanner(loop.couch, loop.clock)
-    assert await scanner.scan_db(loop.db) == 1
-    assert await scanner.scan_db(loop.db) == 0  # checkpointed, and enqueueing is idempotent anyway
+    # What the workers' transition does on the case's change; enqueueing twice makes one entry.
+    assert await enqueue_if_ready(loop.couch, loop.db, case, loop.clock())
+    assert not await enqueue_if_ready(loop.couch, loop.db, case, loop.clock())
 
     entry = await loop.run_until(lambda e: e["state"] == ob.OutboxState.ACKED, case["_id"])
     ref = entry["county_ref"]
