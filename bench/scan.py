@@ -4,15 +4,26 @@ Run: `.venv/bin/python -m bench.scan [--runs 5]`. Not a test: it generates a 400
 a printed page (text lines, paper tint, sensor noise — JPEG quality 92, as a phone saves it),
 runs `mobile.services.scan.process_scan` on it `--runs` times and prints the median seconds per
 photo, the stored JPEG and thumbnail sizes against the 200 KB budget, and the blur score.
+
+Then big phone photos (issue 17): ~4, ~18 and ~47 MB JPEG files of sensor noise (the worst case
+for JPEG) at 12 and 48 MP, each processed in a fresh process so that its peak memory
+(`VmHWM`, Pillow's C buffers included) is its own: from bytes read whole, as the app did
+before, and from the file's path, as it does now. Printed: seconds, peak memory growth, and
+the ratio bytes ÷ path.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -45,9 +56,64 @@ def document_photo(seed: int = 12) -> bytes:
     return out.getvalue()
 
 
+# name → (width, height, JPEG quality) of a noise photo of about that many megabytes.
+BIG = {"4 MB 12 MP": (4000, 3000, 38), "18 MB 48 MP": (8000, 6000, 45), "47 MB 48 MP": (8000, 6000, 92)}
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from mobile.services.scan import process_scan
+
+def peak_kb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's across exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+path, how = Path(sys.argv[1]), sys.argv[2]
+before = peak_kb()
+started = time.perf_counter()
+scan = process_scan(path.read_bytes() if how == "bytes" else path)
+seconds = time.perf_counter() - started
+growth = peak_kb() - before
+print(json.dumps({"seconds": seconds, "mb": growth / 1024, "kb": len(scan.jpeg) / 1000,
+                  "size": [scan.width, scan.height]}))
+"""
+
+
+def noise_photo(path: Path, width: int, height: int, quality: int, seed: int = 1) -> None:
+    """Sensor-like noise: a 509-px random tile repeated (prime, so it never lines up with
+    JPEG's 8-px blocks) costs JPEG as much as real noise and is made in a fraction of the time."""
+    rng = random.Random(seed)
+    tile = Image.frombytes("RGB", (509, 509), rng.randbytes(509 * 509 * 3))
+    image = Image.new("RGB", (width, height))
+    for y in range(0, height, 509):
+        for x in range(0, width, 509):
+            image.paste(tile, (x, y))
+    image.save(path, "JPEG", quality=quality)
+
+
+def measure(path: Path, how: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), how],
+                          capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def big_photos() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (width, height, quality) in BIG.items():
+            path = Path(folder) / "photo.jpg"
+            noise_photo(path, width, height, quality)
+            whole, streamed = measure(path, "bytes"), measure(path, "path")
+            print(f"{name:12s} ({path.stat().st_size / 1e6:.1f} MB, {width}×{height}): "
+                  f"bytes {whole['seconds']:.2f} s +{whole['mb']:.0f} MB | "
+                  f"path {streamed['seconds']:.2f} s +{streamed['mb']:.0f} MB | "
+                  f"memory bytes ÷ path {whole['mb'] / max(streamed['mb'], 1):.2f}; "
+                  f"stored {streamed['size'][0]}×{streamed['size'][1]} {streamed['kb']:.0f} KB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-big", action="store_true", help="skip the big phone photos")
     args = parser.parse_args()
     photo = document_photo()
     print(f"input: {WIDTH}×{HEIGHT} JPEG q92, {len(photo) / 1e6:.2f} MB")
@@ -62,6 +128,8 @@ def main() -> None:
               f"stored {scan.width}×{scan.height} {len(scan.jpeg) / 1000:.0f} KB "
               f"(budget {BYTE_BUDGET / 1000:.0f} KB), thumbnail {len(scan.thumbnail) / 1000:.1f} KB, "
               f"blur score {scan.blur_score:.0f}{' (retake)' if scan.blurry else ''}")
+    if not args.no_big:
+        big_photos()
 
 
 if __name__ == "__main__":

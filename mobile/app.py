@@ -17,6 +17,7 @@ from typing import Any
 import flet as ft
 
 from mobile.config import ASSETS_DIR, AppConfig, load_config
+from mobile.services.scan import ScanSource
 from mobile.services.webfont import FILE_NAME, FONT_FAMILY
 from mobile.viewmodels.context import AppContext
 from mobile.viewmodels.county import CountyViewModel
@@ -34,6 +35,7 @@ from mobile.views import (
     sync,
     wizard,
 )
+from mobile.views.picker import PhotoPicker, Progress, upload_dir
 
 log = logging.getLogger(__name__)
 ContextFactory = Callable[[], AppContext]
@@ -51,7 +53,7 @@ class Shell:
         self.vm: Any = None
         # Services register with the page when constructed and are dropped when nothing
         # references them (docs/design.md §Flet notes), so the shell keeps them.
-        self.picker = ft.FilePicker()
+        self.picker = PhotoPicker(page, upload_dir(ctx.config.data_dir))
 
     # -- navigation ------------------------------------------------------------------------
 
@@ -80,6 +82,11 @@ class Shell:
             view = self._build()
         self.page.views.clear()
         self.page.views.append(view)
+
+    def redraw(self) -> None:
+        """Rebuilds and sends the screen now, from inside a long handler (e.g. upload progress)."""
+        self.refresh()
+        self.page.update()
 
     def _view_model(self, route: str) -> Any:
         ctx = self.ctx
@@ -148,30 +155,25 @@ class Shell:
     def run(self, work: Callable[[], Awaitable[None]]) -> None:
         self.page.run_task(work)
 
-    async def pick_image(self) -> bytes | None:
-        files = await self.picker.pick_files(file_type=ft.FilePickerFileType.IMAGE, with_data=True)
-        if not files:
-            return None
-        chosen = files[0]
-        if chosen.bytes is not None:
-            return bytes(chosen.bytes)
-        if chosen.path:
-            with open(chosen.path, "rb") as handle:
-                return handle.read()
-        return None
+    async def pick_image(self, progress: Progress | None = None) -> ScanSource | None:
+        """A picture from the file chooser, as a file (see views/picker.py); PickError on failure."""
+        return await self.picker.pick(progress)
+
+    def release(self, source: ScanSource | None) -> None:
+        self.picker.release(source)
 
     async def save_file(self, name: str, data: bytes) -> None:
         """Offers `data` to the user to keep (a download in a browser, the share/save sheet on a phone)."""
-        await self.picker.save_file(file_name=name, src_bytes=data)
+        await self.picker.save_file(name, data)
 
-    async def take_photo(self) -> bytes | None:
+    async def take_photo(self, progress: Progress | None = None) -> ScanSource | None:
         """The camera on a phone build; in a browser the file chooser (which offers the camera on phones)."""
         if self.page.web:
-            return await self.pick_image()
+            return await self.pick_image(progress)
         try:
             from mobile.views.camera import take_photo
         except ImportError:  # pragma: no cover - flet-camera missing from the build
-            return await self.pick_image()
+            return await self.pick_image(progress)
         return await take_photo(self.page) or None
 
     # -- background sync -------------------------------------------------------------------

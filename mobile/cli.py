@@ -25,14 +25,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    import os
+
     import flet as ft
 
     from mobile.app import main
-    from mobile.config import ASSETS_DIR
+    from mobile.config import ASSETS_DIR, load_config
     from mobile.services.webfont import ensure_web_font
+    from mobile.views.picker import enable_uploads
 
     if args.web:
         ensure_web_font(ASSETS_DIR)
+        # Picked photos reach the app by HTTP upload, never inside the WebSocket (views/picker.py).
+        uploads = enable_uploads(load_config().data_dir, os.environ)
         # no_cdn: CanvasKit and fonts come from the flet-web wheel, so it renders offline.
         ft.run(
             main,
@@ -41,6 +46,7 @@ def run_app(args: argparse.Namespace) -> int:
             port=args.port,
             no_cdn=True,
             assets_dir=str(ASSETS_DIR),
+            upload_dir=str(uploads),
         )
     else:
         ft.run(main, assets_dir=str(ASSETS_DIR))

@@ -108,18 +108,20 @@ async def seed_township(couch: Couch, settings: Settings, server_url: str, users
     rng = random.Random(seed + 1)
     roles = {u["username"]: u for u in users}
     agents = [u for u in users if u["role"] == "village_agent"]
-    staff = next(u for u in users if u["role"] == "township_staff")
+    # Two staff members: who accepts a case does not approve it (受审分离, ADR 0122).
+    staff, approver = [u for u in users if u["role"] == "township_staff"][:2]
     folder = settings.data_dir / DEVICES_DIR
     devices = {u["username"]: Device(folder / u["username"], u["username"], u["password"], server_url,
                                      device_id_for(u["username"], seed), catalog)
-               for u in [*agents, staff]}
+               for u in [*agents, staff, approver]}
     agent_of = {v: a["username"] for a in agents for v in a["divisions"]}
     seeded = [Seeded(c) for c in plan.cases]
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             for device in devices.values():
                 await device.login(client)
-            seeder = _Seeder(devices, devices[staff["username"]], agent_of, catalog, rng, now, stopped)
+            seeder = _Seeder(devices, devices[staff["username"]], agent_of, catalog, rng, now, stopped,
+                             approver=devices[approver["username"]])
             conflicts = [s for s in seeded if s.case.story is Story.CONFLICT]
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("applications", lambda: seeder.applications(seeded)),
@@ -151,10 +153,11 @@ class _Seeder:
     """The device steps of the plan, in the order people would have made them."""
 
     def __init__(self, devices: dict[str, Device], staff: Device, agent_of: dict[str, str], catalog: Catalog,
-                 rng: random.Random, now: datetime, stopped: Stopped) -> None:
+                 rng: random.Random, now: datetime, stopped: Stopped, *, approver: Device) -> None:
         self.devices = devices
         self.stopped = stopped
         self.staff = staff
+        self.approver = approver
         self.agent_of = agent_of
         self.catalog = catalog
         self.rng = rng
@@ -209,7 +212,7 @@ class _Seeder:
         return device.checklist(doc, entries) if entries else doc
 
     async def staff_steps(self, seeded: list[Seeded]) -> None:
-        """Step 2: the township's decisions, on the staff member's device."""
+        """Step 2: the township's steps: intake on one staff member's device, decisions on another's."""
         staff = self.staff
         await staff.sync()
         for entry in sorted(seeded, key=lambda s: s.case.number):
@@ -221,10 +224,19 @@ class _Seeder:
             if case.story is Story.REJECTED:
                 self.at(staff, steps["rejected"], 11).perform(
                     entry.case_id, Status.REJECTED, reason="不符合申请条件（演示） Not eligible (demo)")
-            for step, target in (("accepted", Status.ACCEPTED), ("forwarded", Status.FORWARDED),
-                                 ("approved", Status.APPROVED), ("result_ready", Status.RESULT_READY)):
+            for step, target in (("accepted", Status.ACCEPTED), ("forwarded", Status.FORWARDED)):
                 if step in steps:
                     self.at(staff, steps[step], 10.5).perform(entry.case_id, target)
+        await staff.sync()
+        # The decisions, by the other staff member once the acceptances reached them (受审分离).
+        approver = self.approver
+        await approver.sync()
+        for entry in sorted(seeded, key=lambda s: s.case.number):
+            self.check()
+            for step, target in (("approved", Status.APPROVED), ("result_ready", Status.RESULT_READY)):
+                if step in entry.case.steps:
+                    self.at(approver, entry.case.steps[step], 10.5).perform(entry.case_id, target)
+        await approver.sync()
         await staff.sync()
 
     async def agent_steps(self, seeded: list[Seeded], client: httpx.AsyncClient) -> None:

@@ -80,6 +80,7 @@ def item_to_json(item: Item) -> dict[str, Any]:
         "conditions_en": item.conditions_en,
         "fee_zh": item.fee_zh,
         "fee_en": item.fee_en,
+        "separate_intake_approval": item.separate_intake_approval,
         "materials": [_material_json(m) for m in item.materials],
         "situations": [
             {

@@ -39,6 +39,7 @@ _KIND: Final = {"code", "name_zh", "name_en", "valid_months"}
 _ITEM: Final = {
     "code", "name_zh", "name_en", "category", "level", "complexity", "time_limit_days", "legal_basis",
     "conditions_zh", "conditions_en", "fee_zh", "fee_en", "materials", "situations",
+    "separate_intake_approval",
 }  # fmt: skip
 _MATERIAL: Final = {
     "code", "name_zh", "name_en", "copies", "form", "required", "kind",
@@ -225,12 +226,18 @@ def _item(check: _Checker, raw: object, path: JsonPath, known: _Known) -> Item |
                 f"材料 {material.code} 未被任何情形使用",
                 f"material {material.code} is used by no situation",
             )
+    level = check.choice(obj, path, "level", Level)
+    separate = obj.get("separate_intake_approval", True)
+    if not isinstance(separate, bool):
+        check.problem((*path, "separate_intake_approval"), "separate_intake_approval 应为 true 或 false",
+                      "separate_intake_approval must be true or false")
+        separate = True
     return Item(
         code=code,
         name_zh=check.text(obj, path, "name_zh"),
         name_en=check.text(obj, path, "name_en", required=False),
         category=category,
-        level=check.choice(obj, path, "level", Level),
+        level=level,
         complexity=complexity,
         time_limit_days=check.positive(obj, path, "time_limit_days", DEFAULT_TIME_LIMIT[complexity])
         or DEFAULT_TIME_LIMIT[complexity],
@@ -240,6 +247,7 @@ def _item(check: _Checker, raw: object, path: JsonPath, known: _Known) -> Item |
         fee_zh=check.text(obj, path, "fee_zh", required=False, default="免费"),
         fee_en=check.text(obj, path, "fee_en", required=False, default="Free"),
         situations=tuple(situations),
+        separate_intake_approval=separate,
     )
 
 

@@ -118,6 +118,9 @@ class Item:
     fee_zh: str
     fee_en: str
     situations: tuple[Situation, ...]
+    # 受审分离: who accepted a case (受理) may not decide it (审批); docs/catalog.md, ADR 0122.
+    # Off only for on-the-spot items (即办件) where one window accepts and issues at once.
+    separate_intake_approval: bool = True
 
     def situation(self, code: str) -> Situation:
         for situation in self.situations:

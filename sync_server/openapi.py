@@ -182,14 +182,14 @@ def _staff_and_county_paths() -> dict[str, JSON]:
     township = [_query("township", "9-digit township code", required=True)]
     signed: list[JSON] = [{"countySignature": [], "countyTimestamp": []}]
     return {
-        "/api/reviews": {"get": op("township", "open conflict reviews of a township",
+        "/api/reviews": {"get": op("township", "open conflict reviews, who sent each candidate and when",
                                    _json("township, reviews"), errors=TOWNSHIP_ERRORS, security=BEARER,
                                    params=township)},
         "/api/reviews/{case_id}": {"parameters": _path("case_id"), "post": op(
             "township", "decide a review: one candidate value per field", _json("the decided review"),
             errors={**AUTH_ERRORS, "404": "no open review", "409": "changed meanwhile"}, security=BEARER,
             body=_body(_fields("database", "fields", database=STRING, fields=ANY_OBJECT)))},
-        "/api/supervision": {"get": op("township", "overdue and due-soon cases, handling time, ratings",
+        "/api/supervision": {"get": op("township", "cards, handling time, ratings, the cases behind them",
                                        _json("supervision figures"), errors=TOWNSHIP_ERRORS, security=BEARER,
                                        params=township)},
         "/api/county/callback": {"post": op(

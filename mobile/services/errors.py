@@ -4,6 +4,7 @@ ServiceError
 ├── ScanError        not an image, truncated, too large (decompression bomb)
 ├── SignatureError   empty or near-empty signature
 ├── QrError          nothing readable in the picture
+├── PickError        the picked file did not arrive (dialog failed, upload broke or stalled)
 └── PinError         wrong format of a PIN (a wrong PIN is not an error, see pin.py)
 """
 
@@ -24,6 +25,10 @@ class SignatureError(ServiceError):
 
 class QrError(ServiceError):
     """No QR code could be read from the picture."""
+
+
+class PickError(ServiceError):
+    """A picked file could not be brought to the app; the user can simply try again."""
 
 
 class PinError(ServiceError):

@@ -37,6 +37,7 @@ class ReceiptData:
     title: str = "受理回执 Receipt"
     extra: tuple[str, ...] = field(default=())
     due_date: str = ""  # YYYY-MM-DD; empty when unknown
+    signed: str = ""  # how the applicant signed, e.g. "代签 Proxy signs · 李卫东 330***…1234"
     due_estimated: bool = True  # counted from submission: the clock starts when the township accepts
 
 
@@ -70,6 +71,7 @@ def _lines(data: ReceiptData) -> list[tuple[str, bool]]:
     lines: list[tuple[str, bool]] = [
         (f"事项 Item: {data.item_name}", True),
         (f"申请人 Applicant: {data.applicant_masked}", False),
+        *([(f"签署 Signed: {data.signed}", False)] if data.signed else []),
         (f"承诺时限 Time limit: {data.time_limit_days} 个工作日 working days", True),
         *_due(data),
         ("已收材料 Materials received:", True),

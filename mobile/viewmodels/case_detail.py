@@ -11,17 +11,20 @@ from datetime import date
 
 from mobile.services.errors import ScanError
 from mobile.services.i18n import Translator
-from mobile.services.scan import process_scan
+from mobile.services.scan import ScanSource, process_scan
 from mobile.viewmodels.badges import Badge, deadline_badge
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice, Requirement
 from mobile.viewmodels.names import Names
+from mobile.viewmodels.signing import signing_text
 from shared.documents import EVENT_OF, EventKind
 from shared.errors import DomainError
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
+from shared.separation import acceptors, separation_refusal
 from shared.status import Status, allowed_transitions, check_transition
+from shared.text import Message
 from shared.workdays import china_date
 
 Deadline = Callable[[date, int], date]
@@ -39,6 +42,8 @@ ACTION_KEYS: dict[Status, str] = {
     Status.WITHDRAWN: "withdraw",
 }
 NEEDS_REASON = frozenset({Status.REJECTED, Status.WITHDRAWN})
+# Decisions asked again in a dialog before they are made (label key of the question).
+CONFIRM_KEYS: dict[Status, str] = {Status.APPROVED: "confirm_approve", Status.REJECTED: "confirm_reject"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class Action:
     needs_reason: bool
     needs_list: bool
     opens_delivery: bool
+    confirm: str = ""  # the question a dialog asks before the change ("" = none)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class CaseDetailViewModel:
             (self.t("applicant_name"), str(a.get("name") or "—")),
             (self.t("id_number"), mask_id_number(number) if len(number) == 18 else number or "—"),
             (self.t("phone"), str(a.get("phone") or "—")),
+            (self.t("signed_as"), signing_text(self.case, self.t)),
             ("状态 Status", self.t(f"status_{self.status.value}")),
             (self.t("deadline"), str(self.case.get("deadline") or "—")),
         ]
@@ -175,18 +182,42 @@ class CaseDetailViewModel:
         return [
             Action(
                 target=target,
-                label=self.t(ACTION_KEYS[target]),
+                label=self._label(target),
                 needs_reason=target in NEEDS_REASON,
                 needs_list=target is Status.NEEDS_MATERIALS,
                 opens_delivery=target is Status.DELIVERED and role == "village_agent",
+                confirm=self.t(CONFIRM_KEYS[target]) if target in CONFIRM_KEYS else "",
             )
             for target in targets
-            if target is not Status.NEEDS_MATERIALS or not self._notice_given()
+            if (target is not Status.NEEDS_MATERIALS or not self._notice_given())
+            and self._separation(target) is None
         ]
 
     def can_issue_slip(self) -> bool:
         """Township staff print the result slip (结果领取单, the delivery QR) once the result is ready."""
         return self.status is Status.RESULT_READY and self.book.account.role == "township_staff"
+
+    def separation_note(self) -> str:
+        """Why a decision the role could make is not offered to this user (受审分离), or ""."""
+        level = self.item.level if self.item else None
+        for target in allowed_transitions(self.book.account.role, self.status, level=level):
+            refusal = self._separation(target)
+            if refusal is not None:
+                return str(refusal)
+        return ""
+
+    def _separation(self, target: Status) -> Message | None:
+        item = self.item
+        return separation_refusal(
+            self.book.account.username, self.book.account.role, self.status, target,
+            accepted_by=acceptors(self.events),
+            separate=item.separate_intake_approval if item else True,
+        )
+
+    def _label(self, target: Status) -> str:
+        if target is Status.REJECTED and self.status is Status.ACCEPTED:
+            return self.t("refuse")  # 不予许可 after acceptance, 不予受理 before it
+        return self.t(ACTION_KEYS[target])
 
     def requirements(self) -> list[Requirement]:
         """The checklist of the case's situation, for choosing what to request."""
@@ -212,6 +243,10 @@ class CaseDetailViewModel:
             check_transition(self.book.account.role, self.status, target, level=level)
         except DomainError as error:
             self.error = str(error)
+            return False
+        refusal = self._separation(target)
+        if refusal is not None:
+            self.error = str(refusal)
             return False
         if target in NEEDS_REASON and not reason.strip():
             self.error, self.error_target = self.t("reason_required"), target
@@ -240,7 +275,7 @@ class CaseDetailViewModel:
         self.message = self.t("action_done")
         return True
 
-    def supplement(self, requirement: str, data: bytes) -> bool:
+    def supplement(self, requirement: str, data: ScanSource) -> bool:
         """Adds a missing material after 补正 (agent), removing it from the missing list."""
         self.error = ""
         try:

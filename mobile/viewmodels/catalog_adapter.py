@@ -48,4 +48,7 @@ def _item(item: Item, category: str, language: str, kinds_valid: dict[str, int |
         situations=situations,
         fee=bilingual(item.fee_zh, item.fee_en, language),
         keywords=(item.name_en,),
+        conditions=bilingual(item.conditions_zh, item.conditions_en, language),
+        legal_basis=item.legal_basis,
+        separate_intake_approval=item.separate_intake_approval,
     )

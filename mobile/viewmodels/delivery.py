@@ -8,6 +8,7 @@ not available, the agent types the QR text (the fallback the issue asks for).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from mobile.services.errors import QrError, SignatureError
+from mobile.services.errors import QrError, ScanError, SignatureError
 from mobile.services.i18n import Translator
 from mobile.services.qr import QrReader, read_qr
+from mobile.services.scan import ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.store.errors import NotFound
 from mobile.viewmodels.casebook import CaseBook
@@ -27,6 +29,8 @@ from shared.documents import EventKind
 from shared.idnumber import mask_id_number
 
 RECEIVER_SIGNATURE = "receiver-signature.png"
+# A receiver who cannot sign presses a fingerprint on the slip or on paper (ADR 0120).
+RECEIVER_FINGERPRINT = "receiver-fingerprint.jpg"
 
 
 def load_public_key(text: str) -> Ed25519PublicKey | None:
@@ -128,10 +132,25 @@ class DeliveryViewModel:
         except SignatureError as error:
             self.error = str(error)
             return False
+        self._deliver(RECEIVER_SIGNATURE, png, "image/png", receiver, "signature")
+        return True
+
+    async def confirm_with_fingerprint(self, source: ScanSource, receiver: str = "") -> bool:
+        """The receiver cannot sign: a photo of their fingerprint (按手印) instead."""
+        if self.verified is None:
+            return False
+        try:
+            scan = await asyncio.to_thread(process_scan, source)
+        except ScanError as error:
+            self.error = str(error)
+            return False
+        self._deliver(RECEIVER_FINGERPRINT, scan.jpeg, "image/jpeg", receiver, "fingerprint")
+        return True
+
+    def _deliver(self, name: str, data: bytes, content_type: str, receiver: str, method: str) -> None:
+        assert self.verified is not None
         case = self.book.get(self.verified.case_id)
-        rev = self.book.store.put_attachment(case["_id"], case["_rev"], RECEIVER_SIGNATURE, png, "image/png")[
-            "rev"
-        ]
+        rev = self.book.store.put_attachment(case["_id"], case["_rev"], name, data, content_type)["rev"]
         case = self.book.get(case["_id"])
         assert case["_rev"] == rev
         case = self.book.save(case, {**case, "status": "delivered"})
@@ -144,12 +163,12 @@ class DeliveryViewModel:
                 "token": self.verified.token,
                 "token_id": self.verified.content.token_id,
                 "receiver": receiver.strip(),
-                "signature": RECEIVER_SIGNATURE,
+                "signature": name,
+                "signing": method,
             },
         )
         self.done = True
         self.error = ""
-        return True
 
     def _used_ids(self, case_id: str) -> set[str]:
         # Tokens of this case already used on this phone (the server keeps the full list).

@@ -6,7 +6,7 @@ these small values. Names are bilingual texts ready to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
@@ -50,9 +50,21 @@ class ItemChoice:
     situations: tuple[Situation, ...]
     fee: str = ""
     keywords: tuple[str, ...] = field(default=())
+    conditions: str = ""  # 受理条件, what agents tell citizens before they apply
+    legal_basis: tuple[str, ...] = ()  # 设定依据
+    separate_intake_approval: bool = True  # 受审分离: who accepts does not approve (ADR 0122)
 
     def situation(self, code: str) -> Situation | None:
         return next((s for s in self.situations if s.code == code), None)
+
+    def facts(self, t: Callable[[str], str]) -> list[tuple[str, str]]:
+        """(label, text) agents tell citizens first: 受理条件, 收费, 设定依据 (empty ones left out)."""
+        rows = [
+            (t("item_conditions"), self.conditions),
+            (t("item_fee"), self.fee),
+            (t("item_legal_basis"), "\n".join(self.legal_basis)),
+        ]
+        return [(label, text) for label, text in rows if text]
 
     def matches(self, text: str) -> bool:
         """Search by name (Chinese or English), pinyin initials or full pinyin ("yanglao"),

@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from mobile.services.i18n import Translator
 from mobile.services.qr import qr_png
 from mobile.services.receipt import ReceiptData, render_receipt
 from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.items import ItemChoice
+from mobile.viewmodels.signing import signing_text
 from shared.idnumber import mask_id_number
 from shared.ids import normalize_tracking_code
 from shared.workdays import china_date
@@ -72,6 +74,8 @@ class ReceiptViewModel:
             tracking_url=self.tracking_url,
             item_name=self.item.name if self.item else str(self.case.get("item_code")),
             applicant_masked=f"{name} {mask_id_number(number) if len(number) == 18 else ''}".strip(),
+            # The receipt is bilingual whatever the app's language (like its other lines).
+            signed=signing_text(self.case, Translator("zh")),
             received=received,
             missing=missing,
             time_limit_days=self.item.time_limit_days if self.item else 3,

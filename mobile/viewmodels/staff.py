@@ -7,21 +7,26 @@ Both need the network (the server holds the reviews and the figures); the case a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mobile.services.i18n import Translator
 from mobile.services.staff_api import StaffApi, StaffApiError
+from mobile.viewmodels.china_time import show_time
 from mobile.viewmodels.names import Names
 
 
 @dataclass(frozen=True)
 class FieldChoice:
-    """One conflicting field: the values side by side, and the one chosen (index) if any."""
+    """One conflicting field: the values side by side, and the one chosen (index) if any.
+
+    `sources[i]` says who made `values[i]`, on which device and when ("" when unknown).
+    """
 
     path: str
     values: tuple[Any, ...]
     chosen: int | None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass
@@ -31,6 +36,7 @@ class Review:
     village: str
     fields: dict[str, list[Any]]
     chosen: dict[str, int]
+    sources: dict[str, list[Any]] = field(default_factory=dict)
 
 
 FIELD_LABELS = {
@@ -71,15 +77,32 @@ class ReviewsViewModel:
                 self.names.place(str(r.get("village", ""))),
                 dict(r.get("fields", {})),
                 {},
+                dict(r.get("sources") or {}),
             )
             for r in rows
         ]
 
     def choices(self, review: Review) -> list[FieldChoice]:
         return [
-            FieldChoice(path, tuple(values), review.chosen.get(path))
+            FieldChoice(path, tuple(values), review.chosen.get(path),
+                        self._sources(review, path, len(values)))
             for path, values in review.fields.items()
         ]
+
+    @staticmethod
+    def _sources(review: Review, path: str, count: int) -> tuple[str, ...]:
+        """Who (the pushing user, as the server recorded it), which device, when — per version."""
+        listed = review.sources.get(path) or []
+        shown = []
+        for n in range(count):
+            s = listed[n] if n < len(listed) and isinstance(listed[n], dict) else {}
+            who = str(s.get("by") or "")
+            device = str(s.get("pushed_from") or s.get("device") or "")
+            when = show_time(str(s.get("received_at") or s.get("edited_at") or ""))
+            parts = [f"{who}" if who else "提交人未知 unknown user", f"设备 Device {device or '—'}",
+                     when or "时间未知 unknown time"]
+            shown.append("\n".join(parts))  # one line each: a 360 px column is narrow
+        return tuple(shown)
 
     @staticmethod
     def label(path: str) -> str:
@@ -117,6 +140,7 @@ class SupervisionViewModel:
         self.names = names or Names(Translator("zh"), None, {})
         self.data: dict[str, Any] = {}
         self.error = ""
+        self.opened = ""  # the figure whose cases are listed ("" = none)
 
     async def load(self) -> None:
         self.error = ""
@@ -124,6 +148,40 @@ class SupervisionViewModel:
             self.data = await self.api().supervision(self.township)
         except StaffApiError as error:
             self.error = str(error)
+
+    def figures(self) -> list[Figure]:
+        """The lines with the key that lists their cases (`drill`): every number opens its cases."""
+        lines = self.lines()
+        if not lines:  # not loaded yet, or offline
+            return []
+        keys = ["red", "yellow", "finished", "finished", "rated"]
+        keys += [f"village:{v}" for v in self.data.get("villages", {})]
+        keys += [f"staff:{p}" for p in self.data.get("staff", {})]
+        return [Figure(label, value, key) for (label, value), key in zip(lines, keys, strict=True)]
+
+    def toggle(self, key: str) -> None:
+        """Opens a figure's list of cases, or closes it when it is the open one."""
+        self.opened = "" if self.opened == key else key
+
+    def drill(self, key: str) -> list[CaseRef]:
+        """The cases behind a figure (its key from `figures`), as the figure counts them."""
+        cases = [c for c in self.data.get("cases", []) if isinstance(c, dict)]
+        kind, _, who = key.partition(":")
+        match kind:
+            case "red" | "yellow":
+                chosen = [c for c in cases if c.get("state") == "open" and c.get("card") == kind]
+            case "finished":
+                chosen = [c for c in cases if c.get("state") == "finished"]
+            case "rated":
+                chosen = [c for c in cases if c.get("rated")]
+            case "village":  # its line counts the open cases (red and yellow among them)
+                chosen = [c for c in cases if c.get("village") == who and c.get("state") == "open"]
+            case "staff":  # their line counts open and finished cases
+                chosen = [c for c in cases if who in (c.get("agent"), c.get("accepted_by"))
+                          and c.get("state") in ("open", "finished")]
+            case _:
+                chosen = []
+        return [_case_ref(c) for c in chosen]
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) rows ready to show; counts spelled out, not only coloured."""
@@ -149,6 +207,36 @@ class SupervisionViewModel:
                  f"红 {v['overdue']} · 黄 {v['due_soon']} · 办结 {v['finished']}")
             )
         return rows
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A supervision line and the key of its drill-down (`SupervisionViewModel.drill`)."""
+
+    label: str
+    value: str
+    key: str
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case in a drill-down list; `case_id` opens its detail."""
+
+    case_id: str
+    title: str
+    note: str
+
+
+_CARDS = {"red": "红牌 Red", "yellow": "黄牌 Yellow"}
+
+
+def _case_ref(c: dict[str, Any]) -> CaseRef:
+    case_id = str(c.get("case_id", ""))
+    card = _CARDS.get(str(c.get("card")), "")
+    title = f"{c.get('item_code', '')} · 办件 Case {case_id[-8:]}"
+    note = " · ".join(x for x in (card, f"村 Village {c.get('village', '')}",
+                                  f"期限 Due {c.get('deadline') or '—'}", str(c.get("status") or "")) if x)
+    return CaseRef(case_id, title, note)
 
 
 def _num(value: Any) -> str:

@@ -7,6 +7,7 @@ at any step; `resume` derives the step from what the draft already holds.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,17 +16,25 @@ from enum import IntEnum
 
 from mobile.services.errors import ScanError, SignatureError
 from mobile.services.i18n import Translator
-from mobile.services.scan import ScanMode, process_scan
+from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
+from mobile.viewmodels.signing import signing_text
 from shared.documents import EventKind
 from shared.errors import IdNumberError
-from shared.idnumber import mask_id_number, parse_id_number
+from shared.idnumber import mask_id_number, normalize_id_number, parse_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
+from shared.signing import (
+    FINGERPRINT_ATTACHMENT,
+    SIGNATURE_ATTACHMENT,
+    SigningMethod,
+    attachment_for,
+    signing_method,
+)
 
-SIGNATURE = "signature.png"
+SIGNATURE = SIGNATURE_ATTACHMENT
 
 
 class Step(IntEnum):
@@ -62,6 +71,8 @@ class MaterialRow:
     blurry: bool
     reusable: str
     error: str
+    # While a photo arrives (0…1 of its bytes) and then while it is processed (1.0), else None.
+    progress: float | None = None
 
 
 class WizardViewModel:
@@ -97,6 +108,11 @@ class WizardViewModel:
         self.known: dict[str, str] = {}
         self.blurry: set[str] = set()
         self.row_errors: dict[str, str] = {}
+        self.arriving: dict[str, float] = {}
+        self.mark_progress: float | None = None  # the fingerprint photo on its way
+        # What was typed and drawn for a proxy that was refused: shown again, not lost.
+        self.proxy_typed: dict[str, str] | None = None
+        self.strokes_drawn: list[list[tuple[float, float]]] = []
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -118,7 +134,7 @@ class WizardViewModel:
             self.step = Step.SITUATION
         elif not self._applicant_complete():
             self.step = Step.APPLICANT
-        elif SIGNATURE in self.case.get("_attachments", {}):
+        elif self._has_signature():
             self.step = Step.REVIEW
         else:
             self.step = Step.MATERIALS
@@ -137,7 +153,7 @@ class WizardViewModel:
             Step.APPLICANT: self._applicant_error,
             Step.MATERIALS: lambda: "",
             Step.NOTICE: lambda: "",
-            Step.SIGNATURE: lambda: "" if self._has_signature() else self.t("signature_help"),
+            Step.SIGNATURE: self._signature_error,
         }.get(self.step)
         if check is None:
             return False
@@ -278,11 +294,30 @@ class WizardViewModel:
                     blurry=req.code in self.blurry,
                     reusable=self.known.get(req.reuse_key, "") if not entry else "",
                     error=self.row_errors.get(req.code, ""),
+                    progress=self.arriving.get(req.code),
                 )
             )
         return rows
 
-    def add_scan(self, requirement: str, data: bytes, mode: ScanMode = ScanMode.DOCUMENT) -> bool:
+    @property
+    def busy(self) -> bool:
+        """A photo is arriving or being processed: the photo buttons wait for it."""
+        return bool(self.arriving)
+
+    def scan_arriving(self, requirement: str, fraction: float) -> None:
+        """Progress of a photo on its way (0…1), shown on its row."""
+        self.row_errors.pop(requirement, None)
+        self.arriving[requirement] = max(0.0, min(1.0, fraction))
+
+    def scan_failed(self, requirement: str, message: str) -> None:
+        """The photo never arrived (PickError): the row says why, the buttons work again."""
+        self.arriving.pop(requirement, None)
+        self.row_errors[requirement] = message
+
+    def scan_cancelled(self, requirement: str) -> None:
+        self.arriving.pop(requirement, None)
+
+    def add_scan(self, requirement: str, data: ScanSource, mode: ScanMode = ScanMode.DOCUMENT) -> bool:
         """A photo or picked file for `requirement`: through the scan pipeline, stored once."""
         assert self.case is not None
         self.row_errors.pop(requirement, None)
@@ -291,6 +326,30 @@ class WizardViewModel:
         except ScanError as error:
             self.row_errors[requirement] = str(error)
             return False
+        finally:
+            self.arriving.pop(requirement, None)
+        self._store_scan(requirement, scan)
+        return True
+
+    async def add_scan_async(
+        self, requirement: str, source: ScanSource, mode: ScanMode = ScanMode.DOCUMENT
+    ) -> bool:
+        """`add_scan` with the pipeline in a worker thread: a 48 MP photo takes seconds, and the
+        screen keeps answering meanwhile (the row shows "processing")."""
+        assert self.case is not None
+        self.scan_arriving(requirement, 1.0)
+        try:
+            scan = await asyncio.to_thread(process_scan, source, mode)
+        except ScanError as error:
+            self.row_errors[requirement] = str(error)
+            return False
+        finally:
+            self.arriving.pop(requirement, None)
+        self._store_scan(requirement, scan)
+        return True
+
+    def _store_scan(self, requirement: str, scan: Scan) -> None:
+        assert self.case is not None
         number = self.applicant["id_number"]
         req = self._requirement(requirement)
         valid_until = _months_later(self.today(), req.valid_months) if req.valid_months else None
@@ -309,7 +368,6 @@ class WizardViewModel:
             self.blurry.add(requirement)
         else:
             self.blurry.discard(requirement)
-        return True
 
     def reuse(self, requirement: str) -> None:
         """Reuses this citizen's valid material from an earlier case (never ask twice)."""
@@ -339,25 +397,126 @@ class WizardViewModel:
         """Required materials not received: the complete one-time list (一次性告知)."""
         return [r.requirement for r in self.material_rows() if r.requirement.required and not r.received]
 
-    # -- step 6: signature ---------------------------------------------------------------
+    # -- step 6: signature (签名, 按手印 or 代签) -------------------------------------------
+
+    @property
+    def signing(self) -> SigningMethod:
+        return signing_method(self.case) if self.case is not None else SigningMethod.SIGNATURE
+
+    @property
+    def proxy(self) -> dict[str, str]:
+        """The proxy as typed (after a refusal) or saved (name, id_number, relation), else empty."""
+        saved = self.proxy_typed or (self.case or {}).get("signing", {}).get("proxy") or {}
+        return {k: str(saved.get(k, "")) for k in ("name", "id_number", "relation")}
+
+    def choose_signing(self, method: SigningMethod) -> None:
+        """The applicant signs, presses a fingerprint, or a proxy signs for them."""
+        assert self.case is not None
+        self.error = ""
+        if method is not self.signing:
+            self._save({"signing": {"method": method.value}})
 
     def sign(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
+        """The applicant's own signature."""
         assert self.case is not None
         try:
             png = render_signature(strokes, width, height)
         except SignatureError as error:
             self.error = str(error)
             return False
-        result = self.book.store.put_attachment(
-            self.case["_id"], self.case["_rev"], SIGNATURE, png, "image/png"
-        )
+        self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
+        return True
+
+    def sign_by_proxy(
+        self,
+        strokes: Sequence[Stroke],
+        width: int,
+        height: int,
+        *,
+        name: str,
+        id_number: str,
+        relation: str = "",
+    ) -> bool:
+        """A proxy (witness) signs for the applicant: name and a valid ID number, not the applicant's.
+
+        With no new strokes, a signature already drawn (a resumed draft) is kept.
+        """
+        assert self.case is not None
+        self.proxy_typed = {"name": name, "id_number": id_number, "relation": relation}
+        self.strokes_drawn = [list(stroke) for stroke in strokes]
+        self.error = self._proxy_error(name, id_number)
+        if self.error:
+            return False
+        if strokes or not self._has_mark(SIGNATURE_ATTACHMENT):
+            try:
+                png = render_signature(strokes, width, height)
+            except SignatureError as error:
+                self.error = str(error)
+                return False
+            self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        self.proxy_typed, self.strokes_drawn = None, []
+        number = normalize_id_number(id_number)
+        proxy = {"name": name.strip(), "id_number": number, "relation": relation.strip()}
+        self._save({"signing": {"method": SigningMethod.PROXY.value, "proxy": proxy}})
+        return True
+
+    def _proxy_error(self, name: str, id_number: str) -> str:
+        if not name.strip():
+            return self.t("proxy_name_required")
+        number = normalize_id_number(id_number)
+        try:
+            parse_id_number(number, today=self.today())
+        except IdNumberError as error:
+            return f"{self.t('proxy_id')}: {error}"
+        if number == normalize_id_number(self.applicant["id_number"]):
+            return self.t("proxy_is_applicant")
+        return ""
+
+    async def add_fingerprint(self, source: ScanSource) -> bool:
+        """A photo of the applicant's fingerprint on paper (按手印), through the scan pipeline."""
+        assert self.case is not None
+        self.error = ""
+        try:
+            scan = await asyncio.to_thread(process_scan, source, ScanMode.DOCUMENT)
+        except ScanError as error:
+            self.error = str(error)
+            return False
+        self._put_mark(FINGERPRINT_ATTACHMENT, scan.jpeg, "image/jpeg")
+        self._save({"signing": {"method": SigningMethod.FINGERPRINT.value}})
+        return True
+
+    def mark(self) -> bytes | None:
+        """The stored signature or fingerprint of the chosen method, for the screen."""
+        if self.case is None or not self._has_signature():
+            return None
+        return self.book.store.get_attachment(self.case["_id"], attachment_for(self.signing))
+
+    def _put_mark(self, name: str, data: bytes, content_type: str) -> None:
+        assert self.case is not None
+        result = self.book.store.put_attachment(self.case["_id"], self.case["_rev"], name, data, content_type)
         self.case = self.book.get(self.case["_id"])
         assert self.case["_rev"] == result["rev"]
         self.error = ""
-        return True
+
+    def _has_mark(self, name: str) -> bool:
+        return self.case is not None and name in self.case.get("_attachments", {})
 
     def _has_signature(self) -> bool:
-        return self.case is not None and SIGNATURE in self.case.get("_attachments", {})
+        """The chosen method is complete: its picture is stored (and, for a proxy, who signed)."""
+        method = self.signing
+        if method is SigningMethod.PROXY and not self.proxy["id_number"]:
+            return False
+        return self._has_mark(attachment_for(method))
+
+    def _signature_error(self) -> str:
+        if self._has_signature():
+            return ""
+        return {
+            SigningMethod.SIGNATURE: self.t("signature_help"),
+            SigningMethod.FINGERPRINT: self.t("fingerprint_required"),
+            SigningMethod.PROXY: self.t("proxy_help"),
+        }[self.signing]
 
     # -- step 7: review and submit -------------------------------------------------------
 
@@ -373,6 +532,7 @@ class WizardViewModel:
             (self.t("phone"), a.get("phone", "")),
             (self.t("material_ok"), "、".join(received) or "—"),
             (self.t("material_missing"), "、".join(r.name for r in self.missing) or "—"),
+            (self.t("signed_as"), signing_text(self.case, self.t) if self.case else "—"),
         ]
 
     def submit(self) -> bool:

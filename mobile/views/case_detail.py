@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from mobile.services.errors import PickError
+from mobile.services.scan import ScanSource
 from mobile.viewmodels.badges import BadgeLevel
 from mobile.viewmodels.case_detail import Action, CaseDetailViewModel
 from mobile.views import ui
@@ -58,6 +61,9 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
     # Errors of no form (a scan that failed, a refused change), above the actions, read out too.
     body.append(ErrorSlot("error-case", vm.error if vm.error_target is None else "").control)
     body.append(ui.message(vm.message, kind="ok"))
+    note = vm.separation_note()
+    if note:  # 受审分离: say why 办结 is not offered here
+        body.append(ft.Semantics(identifier="separation-note", content=ui.message(note, kind="warn")))
     body.append(ui.stack([_action(nav, vm, a) for a in vm.actions()], spacing=8))
     if vm.can_issue_slip():
         body.append(ui.button("打印结果领取单 Result slip", lambda e: nav.go(f"/slip/{vm.case['_id']}"),
@@ -84,7 +90,7 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
     # The action's own error (no reason, nothing ticked) shows under its form, beside the button.
     slot = ErrorSlot(f"error-{action.target.value}", vm.error if vm.error_target is action.target else "")
 
-    async def do(e: ft.Event[ft.Button]) -> None:
+    async def perform() -> None:
         missing = [str(c.data) for c in checks if c.value]
         if vm.perform(action.target, reason=(reason.value or "") if reason else "", missing=missing):
             nav.refresh()
@@ -93,6 +99,13 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
             await slot.reveal(vm.error, focus=reason)
         else:
             nav.refresh()
+
+    async def do(e: ft.Event[ft.Button]) -> None:
+        unexplained = reason is not None and not (reason.value or "").strip()
+        if action.confirm and not unexplained:  # a missing reason is said first, without a dialog
+            _confirm(e.page, vm, action, perform)
+        else:
+            await perform()
 
     danger = action.target.value in ("rejected", "withdrawn")
     button = ui.button(action.label, do, danger=danger, ident=f"action-{action.target.value}")
@@ -108,20 +121,49 @@ def _action(nav: Nav, vm: CaseDetailViewModel, action: Action) -> ft.Control:
     return ui.panel(*parts)
 
 
+def _confirm(page: ft.Page, vm: CaseDetailViewModel, action: Action,
+             perform: Callable[[], Awaitable[None]]) -> None:
+    """Asks before a decision (办结, 不予办理) is made; nothing changes on 取消 Cancel."""
+
+    confirmed: list[bool] = []
+
+    def yes(e: ft.Event[ft.Button]) -> None:
+        confirmed.append(True)
+        page.pop_dialog()
+
+    def no(e: ft.Event[ft.Button]) -> None:
+        page.pop_dialog()
+
+    async def dismissed(e: ft.Event[ft.DialogControl]) -> None:
+        # The change and the new screen once the dialog is gone: replacing the view while the
+        # dialog is still closing leaves the dialog on screen.
+        if confirmed:
+            await perform()
+            page.update()
+
+    page.show_dialog(
+        ft.AlertDialog(
+            modal=True,
+            on_dismiss=dismissed,
+            title=ui.text(action.label, bold=True),
+            content=ft.Semantics(identifier="confirm-dialog", content=ui.text(action.confirm)),
+            actions=[
+                ui.button(vm.t("cancel"), no, primary=False, expand=False, ident="confirm-no"),
+                ui.button(vm.t("confirm"), yes, danger=action.target.value == "rejected", expand=False,
+                          ident="confirm-yes"),
+            ],
+        )
+    )
+
+
 def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.Control:
     """A missing material (补正) with photo and file buttons."""
 
     async def photo(e: ft.Event[Any]) -> None:
-        data = await nav.take_photo()
-        if data is not None:
-            vm.supplement(code, data)
-            nav.refresh()
+        await _supplement_from(nav, vm, code, nav.take_photo)
 
     async def pick(e: ft.Event[Any]) -> None:
-        data = await nav.pick_image()
-        if data is not None:
-            vm.supplement(code, data)
-            nav.refresh()
+        await _supplement_from(nav, vm, code, nav.pick_image)
 
     return ui.panel(
         ui.text(f"× {name}", bold=True),
@@ -133,6 +175,23 @@ def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.C
             spacing=6,
         ),
     )
+
+
+async def _supplement_from(
+    nav: Nav, vm: CaseDetailViewModel, code: str, get: Callable[[], Awaitable[ScanSource | None]]
+) -> None:
+    try:
+        source = await get()
+    except PickError as error:  # the photo never arrived: say so; the buttons work again
+        vm.error = str(error)
+        nav.refresh()
+        return
+    if source is not None:
+        try:
+            vm.supplement(code, source)
+        finally:
+            nav.release(source)
+        nav.refresh()
 
 
 def _checked_line(box: ft.Checkbox, name: str) -> ft.Control:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 import flet as ft
 
+from mobile.services.errors import PickError
+from mobile.services.scan import ScanSource
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.views import ui
 from mobile.views.nav import Nav
@@ -26,16 +31,10 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         typed = ui.field(t("type_code"), vm.typed)
 
         async def photo(e: ft.Event[ft.Button]) -> None:
-            data = await nav.take_photo()
-            if data is not None:
-                vm.scan(data)
-                nav.refresh()
+            await _scan_from(nav, vm, nav.take_photo)
 
         async def pick(e: ft.Event[ft.Button]) -> None:
-            data = await nav.pick_image()
-            if data is not None:
-                vm.scan(data)
-                nav.refresh()
+            await _scan_from(nav, vm, nav.pick_image)
 
         def verify(e: ft.Event[ft.Button]) -> None:
             vm.typed = typed.value or ""
@@ -58,6 +57,22 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         vm.confirm(pad.strokes, WIDTH, HEIGHT, receiver=receiver.value or "")
         nav.refresh()
 
+    async def fingerprint(e: ft.Event[ft.Button]) -> None:
+        """The receiver cannot sign: a photo of their fingerprint delivers instead."""
+        try:
+            source = await nav.take_photo()
+        except PickError as error:
+            vm.error = str(error)
+            nav.refresh()
+            return
+        if source is None:
+            return
+        try:
+            await vm.confirm_with_fingerprint(source, receiver=receiver.value or "")
+        finally:
+            nav.release(source)
+        nav.refresh()
+
     body += [
         ui.message("二维码有效 QR code is valid", kind="ok"),
         ui.text(v.item, bold=True),
@@ -66,6 +81,9 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         receiver,
         ui.text(t("receiver_signature"), bold=True),
         pad,
+        ui.text(t("receiver_fingerprint_help"), 16, color=ui.MUTED),
+        ui.button(t("sign_fingerprint"), fingerprint, icon=ft.Icons.FINGERPRINT, primary=False,
+                  ident="receiver-fingerprint"),
         ui.message(vm.error),
     ]
     return ui.screen(
@@ -75,3 +93,22 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         back=lambda e: nav.go("/"),
         bottom=[ui.button(t("deliver"), confirm, icon=ft.Icons.CHECK, ident="confirm-delivery")],
     )
+
+
+async def _scan_from(
+    nav: Nav, vm: DeliveryViewModel, get: Callable[[], Awaitable[ScanSource | None]]
+) -> None:
+    """A photo of the QR code, from the camera or a file; a failed pick says so."""
+    try:
+        source = await get()
+    except PickError as error:
+        vm.error = str(error)
+        nav.refresh()
+        return
+    if source is None:
+        return
+    try:
+        vm.scan(source if isinstance(source, bytes) else Path(source).read_bytes())
+    finally:
+        nav.release(source)
+    nav.refresh()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import flet as ft
 import flet.canvas as cv
 
@@ -13,9 +15,15 @@ _PAINT = ft.Paint(color="#000000", stroke_width=3, stroke_cap=ft.StrokeCap.ROUND
 class SignaturePad(ft.Column):
     """Strokes are kept in pad coordinates, for mobile.services.signature."""
 
-    def __init__(self, clear_label: str) -> None:
-        self.strokes: list[list[tuple[float, float]]] = []
-        self.canvas = cv.Canvas(shapes=[], width=WIDTH, height=HEIGHT)
+    def __init__(self, clear_label: str, strokes: list[list[tuple[float, float]]] | None = None) -> None:
+        # `strokes`: drawn before the screen was rebuilt (e.g. after a refused form), drawn again.
+        self.strokes: list[list[tuple[float, float]]] = [list(s) for s in strokes or []]
+        shapes: list[cv.Shape] = [
+            cv.Line(x0, y0, x1, y1, paint=_PAINT)
+            for stroke in self.strokes
+            for (x0, y0), (x1, y1) in itertools.pairwise(stroke)
+        ]
+        self.canvas = cv.Canvas(shapes=shapes, width=WIDTH, height=HEIGHT)
         self.detector = ft.GestureDetector(
             content=self.canvas,
             on_pan_start=self._start,

@@ -33,9 +33,16 @@ def _review(nav: Nav, vm: ReviewsViewModel, review: Review) -> ft.Control:
         options: list[ft.Control] = []
         for index, value in enumerate(choice.values):
             picked = choice.chosen == index
+            source = choice.sources[index] if index < len(choice.sources) else ""
             options.append(
                 ft.Container(
-                    ft.Text(("✓ " if picked else "") + _show(value), size=16, color=ui.INK),
+                    ft.Column(
+                        [
+                            ft.Text(("✓ " if picked else "") + _show(value), size=16, color=ui.INK),
+                            ft.Text(source, size=13, color=ui.MUTED),  # who, which device, when
+                        ],
+                        spacing=2,
+                    ),
                     bgcolor=ui.OK_BG if picked else "#FFFFFF",
                     border=ft.Border.all(2 if picked else 1, ui.INK if picked else "#9AA3AD"),
                     border_radius=ft.BorderRadius.all(6),
@@ -70,8 +77,48 @@ def _show(value: Any) -> str:
 
 def supervision(nav: Nav, vm: SupervisionViewModel) -> ft.View:
     body: list[ft.Control] = [ui.message(vm.error)]
-    body += [
-        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(value, bold=True)], spacing=0)
-        for label, value in vm.lines()
-    ]
+    for figure in vm.figures():
+        opened = vm.opened == figure.key
+        # The figure stays plain text; its own button lists the cases behind it.
+        cases = ft.Semantics(
+            identifier=f"figure-{figure.key}",
+            content=ft.TextButton("收起 Hide ↑" if opened else "办件 Cases ↓",
+                                  on_click=_opener(nav, vm, figure.key)),
+        )
+        body.append(
+            ft.Row(
+                [
+                    ft.Column([ui.text(figure.label, 15, color=ui.MUTED), ui.text(figure.value, bold=True)],
+                              spacing=0, expand=True),
+                    cases,
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+            )
+        )
+        if opened:
+            body.append(_drill(nav, vm, figure.key))
     return ui.screen("/supervision", "电子监察 Supervision", body, back=lambda e: nav.go("/"))
+
+
+def _opener(nav: Nav, vm: SupervisionViewModel, key: str) -> Any:
+    def toggle(e: ft.Event[Any]) -> None:
+        vm.toggle(key)
+        nav.refresh()
+
+    return toggle
+
+
+def _drill(nav: Nav, vm: SupervisionViewModel, key: str) -> ft.Control:
+    """The cases behind one figure; each opens its case."""
+    cases = vm.drill(key)
+    if not cases:
+        return ui.text("没有办件 No cases", 15, color=ui.MUTED)
+    rows: list[ft.Control] = [
+        ui.panel(
+            ui.text(c.title, bold=True),
+            ui.text(c.note, 15, color=ui.MUTED),
+            on_click=lambda e, case_id=c.case_id: nav.go(f"/case/{case_id}"),
+        )
+        for c in cases
+    ]
+    return ft.Semantics(identifier=f"drill-{key}", content=ui.stack(rows, spacing=6))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import flet as ft
 
+from mobile.services.errors import PickError
+from mobile.services.scan import ScanSource
+from mobile.viewmodels.signing import LABEL_KEYS
 from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from mobile.views import ui
 from mobile.views.errors import ErrorSlot
-from mobile.views.nav import Nav
+from mobile.views.nav import Nav, Progress
 from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
+from shared.signing import SigningMethod
 
 
 def build(nav: Nav, vm: WizardViewModel) -> ft.View:
@@ -37,8 +41,9 @@ def build(nav: Nav, vm: WizardViewModel) -> ft.View:
 
     content = ft.Semantics(identifier=f"wizard-{vm.step.name.lower()}", content=ui.stack(body))
     # Last in the column, so right above the step's buttons; the applicant step shows its
-    # errors under their fields instead.
-    error = ErrorSlot("wizard-error", "" if vm.step is Step.APPLICANT else vm.error)
+    # errors under their fields, and the proxy form its refusal above its fields (see _signature).
+    inline = vm.step is Step.APPLICANT or (vm.step is Step.SIGNATURE and vm.signing is SigningMethod.PROXY)
+    error = ErrorSlot("wizard-error", "" if inline else vm.error)
     return ui.screen("/new", t("new_application"), [header, content, error.control], back=back, bottom=bottom)
 
 
@@ -167,6 +172,12 @@ def _situation(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft
         _choice(s.name, f"{len(s.requirements)} 项材料 materials", _chooser(choose, s.code))
         for s in item.situations
     ]
+    facts = [
+        ft.Column([ui.text(label, 15, color=ui.MUTED), ui.text(text, 16)], spacing=0)
+        for label, text in item.facts(vm.t)
+    ]
+    if facts:  # conditions, fee and legal basis, which the agent tells the citizen
+        body.append(ft.Semantics(identifier="item-facts", content=ui.panel(*facts)))
     return body, [_back_button(nav, vm)]
 
 
@@ -234,16 +245,10 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
     code = row.requirement.code
 
     async def photo(e: ft.Event[ft.Button]) -> None:
-        data = await nav.take_photo()
-        if data is not None:
-            vm.add_scan(code, data)
-            nav.refresh()
+        await _capture(nav, vm, code, nav.take_photo)
 
     async def pick(e: ft.Event[ft.Button]) -> None:
-        data = await nav.pick_image()
-        if data is not None:
-            vm.add_scan(code, data)
-            nav.refresh()
+        await _capture(nav, vm, code, nav.pick_image)
 
     def reuse(e: ft.Event[ft.Button]) -> None:
         vm.reuse(code)
@@ -261,10 +266,12 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
         thumb = vm.thumbnail(row.material_id)
         if thumb:
             lines.append(ft.Image(src=thumb, height=120, fit=ft.BoxFit.CONTAIN))
+    if row.progress is not None:
+        lines.append(_arriving(vm, code, row.progress))
     if row.blurry:
         lines.append(ui.message(t("blurry"), kind="warn"))
     if row.error:
-        lines.append(ui.message(row.error))
+        lines.append(ft.Semantics(identifier=f"scan-error-{code}", content=ui.message(row.error)))
     # Rows of expanding buttons, never a wrapping Row: Flutter cannot expand inside a Wrap
     # (it draws a grey error box instead).
     if row.reusable:
@@ -279,11 +286,59 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
                 ),
             ],
             spacing=6,
+            # One photo at a time; enabled again however the photo ends (stored, refused, failed).
+            disabled=vm.busy,
         )
     )
     if row.received:
         lines.append(ft.Row([ui.button(t("remove"), remove, icon=ft.Icons.DELETE_OUTLINE, primary=False)]))
     return ui.panel(*lines, bgcolor=ui.OK_BG if row.received else ui.PANEL)
+
+
+def _arriving(vm: WizardViewModel, code: str, fraction: float) -> ft.Control:
+    """The photo on its way: a bar with the share that arrived, then "processing"."""
+    label = (
+        vm.t("photo_processing")
+        if fraction >= 1.0
+        else vm.t("photo_uploading", percent=round(fraction * 100))
+    )
+    bar = ft.ProgressBar(value=None if fraction >= 1.0 else fraction, bar_height=8, color=ui.PRIMARY)
+    return ft.Semantics(
+        identifier=f"scan-progress-{code}",
+        label=label,
+        content=ft.Column([ui.text(label, 16), bar], spacing=4),
+    )
+
+
+async def _capture(
+    nav: Nav, vm: WizardViewModel, code: str, get: Callable[[Progress], Awaitable[ScanSource | None]]
+) -> None:
+    """Camera or file chooser → progress on the row → pipeline in a thread → stored.
+
+    The screen is sent after each change (`redraw`), because this handler runs for seconds.
+    """
+
+    def progress(fraction: float) -> None:
+        vm.scan_arriving(code, fraction)
+        nav.redraw()
+
+    try:
+        source = await get(progress)
+    except PickError as error:
+        vm.scan_failed(code, str(error))
+        nav.redraw()
+        return
+    if source is None:
+        vm.scan_cancelled(code)
+        nav.redraw()
+        return
+    vm.scan_arriving(code, 1.0)
+    nav.redraw()
+    try:
+        await vm.add_scan_async(code, source)
+    finally:
+        nav.release(source)
+    nav.redraw()
 
 
 # -- step 5 ---------------------------------------------------------------------------------
@@ -304,15 +359,120 @@ def _notice(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Co
 
 
 def _signature(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
-    pad = SignaturePad(vm.t("clear"))
+    """The applicant signs; or, when they cannot, a fingerprint photo or a proxy's signature."""
+    t = vm.t
+    method = vm.signing
+    body: list[ft.Control] = [ui.text(t("sign_method"), 16, color=ui.MUTED), _signing_choices(nav, vm)]
+    before: Callable[[], bool]
+    if method is SigningMethod.FINGERPRINT:
+        body += _fingerprint(nav, vm)
 
-    def sign() -> bool:
-        if pad.strokes:
-            return vm.sign(pad.strokes, WIDTH, HEIGHT)
-        return True  # an existing signature (resumed draft) is kept; next() checks one exists
+        def before() -> bool:
+            return True  # next() says when the photo is still missing
 
-    body: list[ft.Control] = [ui.text(vm.t("signature_help")), pad]
-    return body, [_back_button(nav, vm), _next_button(nav, vm, sign)]
+    elif method is SigningMethod.PROXY:
+        proxy = vm.proxy
+        name = ui.field(t("proxy_name"), proxy["name"])
+        number = ui.field(t("proxy_id"), proxy["id_number"], max_length=18)
+        relation = ui.field(t("proxy_relation"), proxy["relation"], max_length=20)
+        pad = SignaturePad(t("clear"), vm.strokes_drawn)
+        # The refusal next to the fields it is about: the screen's own message is below the pad.
+        refusal = [ft.Semantics(identifier="proxy-error", content=ui.message(vm.error))] if vm.error else []
+        body += [ui.text(t("proxy_help")), *refusal, name, number, relation, *_kept_mark(vm), pad]
+
+        def before() -> bool:
+            return vm.sign_by_proxy(
+                pad.strokes, WIDTH, HEIGHT,
+                name=name.value or "", id_number=number.value or "", relation=relation.value or "",
+            )
+
+    else:
+        pad = SignaturePad(t("clear"))
+        body += [ui.text(t("signature_help")), pad]
+
+        def before() -> bool:
+            if pad.strokes:
+                return vm.sign(pad.strokes, WIDTH, HEIGHT)
+            return True  # an existing signature (resumed draft) is kept; next() checks one exists
+
+    return body, [_back_button(nav, vm), _next_button(nav, vm, before)]
+
+
+def _signing_choices(nav: Nav, vm: WizardViewModel) -> ft.Control:
+    def choose(method: SigningMethod) -> None:
+        vm.choose_signing(method)
+        nav.refresh()
+
+    chips: list[ft.Control] = [
+        ft.Semantics(
+            identifier=f"signing-{method.value}",
+            content=ft.Chip(
+                label=ft.Text(vm.t(LABEL_KEYS[method]), size=16),
+                selected=vm.signing is method,
+                on_select=lambda e, m=method: choose(m),
+                height=ui.TOUCH - 8,
+            ),
+        )
+        for method in SigningMethod
+    ]
+    # Chips (not expanding buttons) may wrap: the three bilingual labels take two lines at 360 px.
+    return ft.Row(chips, spacing=6, run_spacing=6, wrap=True)
+
+
+def _kept_mark(vm: WizardViewModel) -> list[ft.Control]:
+    mark = vm.mark()
+    if mark is None:
+        return []
+    image = ft.Image(src=mark, height=100, fit=ft.BoxFit.CONTAIN)
+    return [ft.Semantics(identifier="signing-mark", content=image)]
+
+
+def _fingerprint(nav: Nav, vm: WizardViewModel) -> list[ft.Control]:
+    t = vm.t
+
+    async def capture(get: Callable[[Progress], Awaitable[ScanSource | None]]) -> None:
+        def progress(fraction: float) -> None:
+            vm.mark_progress = fraction
+            nav.redraw()
+
+        try:
+            source = await get(progress)
+        except PickError as error:
+            vm.error, vm.mark_progress = str(error), None
+            nav.redraw()
+            return
+        if source is not None:
+            vm.mark_progress = 1.0
+            nav.redraw()
+            try:
+                await vm.add_fingerprint(source)
+            finally:
+                vm.mark_progress = None
+                nav.release(source)
+        nav.redraw()
+
+    async def photo(e: ft.Event[ft.Button]) -> None:
+        await capture(nav.take_photo)
+
+    async def pick(e: ft.Event[ft.Button]) -> None:
+        await capture(nav.pick_image)
+
+    lines: list[ft.Control] = [ui.text(t("fingerprint_help")), *_kept_mark(vm)]
+    if vm.mark_progress is not None:
+        lines.append(_arriving(vm, "fingerprint", vm.mark_progress))
+    lines.append(
+        ft.Row(
+            [
+                ui.button(t("capture"), photo, icon=ft.Icons.PHOTO_CAMERA, ident="photo-fingerprint"),
+                ui.button(
+                    t("pick_file"), pick, icon=ft.Icons.FOLDER_OPEN, primary=False, ident="pick-fingerprint"
+                ),
+            ],
+            spacing=6,
+            disabled=vm.mark_progress is not None,
+        )
+    )
+    return lines
 
 
 # -- step 7 ---------------------------------------------------------------------------------

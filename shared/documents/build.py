@@ -119,6 +119,7 @@ def new_review(
     division: Mapping[str, Any],
     created_at: str,
     updated_at: str,
+    sources: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> ReviewDoc:
     """An open review of `case_id`: every field a person must decide, with its candidate values."""
     village, township = division.get("village"), division.get("township")
@@ -127,6 +128,7 @@ def new_review(
         "type": Kind.REVIEW.value,
         "case_id": case_id,
         "fields": dict(sorted(fields.items())),
+        "sources": dict(sorted((sources or {}).items())),
         "status": "open",
         "village": village if isinstance(village, str) else None,
         "township": township if isinstance(township, str) else None,

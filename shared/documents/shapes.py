@@ -62,6 +62,7 @@ class CaseDoc(TypedDict, total=False):
     updated_at: str
     needs_review: bool
     meta: dict[str, Any]
+    signing: dict[str, Any]  # how the applicant signed (shared.signing, ADR 0120)
     # Server facts (ADR 0105): set by the acceptance write and the server only.
     accepted_at: str
     deadline: str
@@ -108,6 +109,7 @@ class ReviewDoc(TypedDict, total=False):
     case_id: Required[str]
     status: Required[str]  # "open" or "decided"
     fields: dict[str, list[Any]]
+    sources: dict[str, list[dict[str, Any]]]  # per field: who, which device, when (ADR 0123)
     village: str | None
     township: str | None
     created_at: str

@@ -13,6 +13,8 @@ server already holds (`Stored`), so every rule is tested without a server:
   the status of the revision the device edited (the nearest ancestor the server holds,
   else the stored winner) *and* from a current leaf by changes the role may make, for the
   stored item's handling level (`Stored.item_level`): the rule of the app's buttons;
+- separation of intake and approval (`separation.py`, ADR 0122): who accepted a case does
+  not approve or refuse it when its item says so;
 - server facts (`facts.py`, ADR 0105): accepted_at, deadline, paused_days, county_ref,
   needs_review, the tracking code and event authorship are what the server stored;
 - events and materials are immutable: only revision 1, never a second revision, and one copy
@@ -43,6 +45,7 @@ from shared.documents import (
 )
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
+from shared.signing import signing_problem
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
 from sync_server.gateway.answers import FormBook, check_answers
@@ -54,6 +57,7 @@ from sync_server.gateway.facts import (
     check_tracking_code,
     refuse,
 )
+from sync_server.gateway.separation import Acceptance, check_separation
 from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
 
 COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
@@ -77,6 +81,7 @@ class Stored:
     tracking_owner: tuple[str, str] | None = None
     # the catalog's handling level of the stored case's item, when looked up and known
     item_level: str | None = None
+    acceptance: Acceptance | None = None  # who accepted the case and whether its item separates (受审分离)
 
     @property
     def exists(self) -> bool:
@@ -150,7 +155,7 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
         if stored.exists and not new_edits and doc.get("_rev") == stored.rev:
             return None  # the stored revision again: CouchDB keeps what it has
     if kind is Kind.CASE:
-        reason = _check_case(doc, role, village, stored, now) or check_answers(doc, forms, now)
+        reason = _check_case(doc, role, village, stored, now, user) or check_answers(doc, forms, now)
     elif kind is Kind.EVENT:
         reason = _check_event(doc, role, user)
     elif kind is Kind.MATERIAL:
@@ -229,10 +234,14 @@ def _fields(doc: JSON, kind: Kind) -> str | None:
     return None if problem is None else refuse(problem.message.zh, problem.message.en)
 
 
-def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None) -> str | None:
+def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now: float | None,
+                user: str | None) -> str | None:
     reason = _fields(doc, Kind.CASE)
     if reason:
         return reason
+    problem = signing_problem(doc["signing"]) if doc.get("signing") is not None else None
+    if problem:
+        return refuse(*problem)
     expected = division_of(village)
     if {k: doc["division"].get(k) for k in expected} != expected:
         return refuse(f"办件区划必须是本村 {village}",
@@ -257,6 +266,7 @@ def _check_case(doc: JSON, role: AccountRole, village: str, stored: Stored, now:
                           f"a new case starts as draft or submitted, not {status}")
         return check_server_fields(doc, None, (), now=now)
     return (check_status(role, status, before, current, level=stored.item_level)
+            or check_separation(doc, role, user, before, stored.acceptance)
             or check_server_fields(doc, before, current, now=now))
 
 

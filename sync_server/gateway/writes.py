@@ -37,6 +37,7 @@ from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type,
 from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import forward
+from sync_server.gateway.separation import load_acceptance, may_decide
 from sync_server.gateway.sniff import check_attachment
 from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
 from sync_server.provision import CATALOG_DB, SERVER_DB
@@ -92,6 +93,7 @@ async def complete_stored(couch: Couch, db: str, docs: Sequence[Any], winners: d
     """The winners with what judging also needs: held ancestors and conflicts, tracking owners,
     item levels."""
     stored = await add_ancestors(couch, db, docs, winners, new_edits)
+    stored = await add_acceptance(couch, db, docs, stored)
     stored = await add_tracking_owners(couch, db, docs, stored)
     return await add_item_levels(couch, docs, stored)
 
@@ -121,6 +123,20 @@ async def add_ancestors(couch: Couch, db: str, docs: Sequence[Any], stored: dict
         conflicts = tuple(leaf for rev in _conflict_revs(held)
                           if (leaf := found.get((doc["_id"], rev))) is not None and not leaf.get("_deleted"))
         stored[doc["_id"]] = replace(held, ancestor=ancestor, conflicts=conflicts)
+    return stored
+
+
+async def add_acceptance(couch: Couch, db: str, docs: Sequence[Any],
+                         stored: dict[str, Stored]) -> dict[str, Stored]:
+    """`stored` with the intake facts (受审分离) of each held case a pushed revision could decide."""
+    cases: list[tuple[str, list[JSON]]] = []
+    for doc in docs:
+        held = _stored_for(stored, doc)
+        if held.exists and _is_case(doc["_id"]) and may_decide(doc):
+            cases.append((doc["_id"], [doc, *(s for s in (held.ancestor, *held.current) if s is not None)]))
+    found = await load_acceptance(couch, db, cases)
+    for doc_id, acceptance in found.items():
+        stored[doc_id] = replace(stored[doc_id], acceptance=acceptance)
     return stored
 
 

@@ -1,8 +1,10 @@
 """Township staff API (乡镇审核与监察接口): conflict reviews and supervision figures.
 
-    GET  /api/reviews?township=<9 digits>     open reviews of the township's villages
+    GET  /api/reviews?township=<9 digits>     open reviews of the township's villages, each
+                                               candidate with who pushed it, from where, when
     POST /api/reviews/{case_id}                {"database": "ot-v-…", "fields": {path: chosen value}}
-    GET  /api/supervision?township=<9 digits>  overdue / due-soon cases, handling time, ratings
+    GET  /api/supervision?township=<9 digits>  overdue / due-soon cases, handling time, ratings,
+                                               and `cases`: every counted case, for drill-downs
 
 Bearer-authenticated township staff, for their own townships only. A decision must choose,
 for every field of the review, one of its candidate values; it is recorded on the case as
@@ -35,6 +37,7 @@ from sync_server.context import ServerContext, context_of
 from sync_server.couch import JSON, Couch
 from sync_server.errors import ApiError
 from sync_server.provision import SERVER_DB, VILLAGE_PREFIX
+from sync_server.workers.provenance import with_authors
 from sync_server.workers.supervision import summarize
 
 MAX_BODY = 64 * 1024  # a decision is a few field values
@@ -86,6 +89,8 @@ async def list_reviews(request: Request) -> Response:
                         "database": db,
                         "village": village_of_db_or_none(db),
                         "fields": doc.get("fields", {}),
+                        "sources": await with_authors(couch, db, str(doc.get("case_id")),
+                                                      doc.get("sources") or {}),
                         "created_at": doc.get("created_at"),
                     }
                 )

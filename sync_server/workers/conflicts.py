@@ -40,6 +40,7 @@ from shared.merge import DEFAULT_POLICIES, FieldPolicies, MergeError, MergeResul
 from shared.status import Role
 from shared.timestamps import iso_utc_at
 from sync_server.couch import JSON, Couch, CouchError, doc_path
+from sync_server.workers.provenance import candidate_sources
 from sync_server.workers.transition import Change
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ async def _plan(
         _event(case_id, case_ulid, result, now),
     ]
     if result.review:
-        docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now))
+        docs.append(await _review(couch, db, case_id, case_ulid, merged, result, now, leaves))
     return _Plan(case_id, leaves, result, docs + tombstones)
 
 
@@ -317,20 +318,24 @@ def _event(case_id: str, case_ulid: str, result: MergeResult, now: float) -> JSO
 
 
 async def _review(
-    couch: Couch, db: str, case_id: str, case_ulid: str, merged: JSON, result: MergeResult, now: float
+    couch: Couch, db: str, case_id: str, case_ulid: str, merged: JSON, result: MergeResult, now: float,
+    leaves: list[JSON],
 ) -> JSON:
     """The `review:<case>` document: open, with the candidates of every field left to decide."""
     rid = review_id(case_ulid)
     stored = await couch.get_doc(db, rid)
     fields: dict[str, list[Any]] = {}
+    sources: dict[str, list[JSON]] = {}
     if stored is not None and stored.get("status") == "open" and isinstance(stored.get("fields"), dict):
         fields.update(stored["fields"])
+        sources.update(stored.get("sources") or {})
     fields.update(result.review)
+    sources.update(candidate_sources(leaves, result.review))  # who, which device, when (provenance.py)
     raw_division = merged.get("division")
     division: JSON = raw_division if isinstance(raw_division, dict) else {}
     created = stored.get("created_at", iso_utc_at(now)) if stored else iso_utc_at(now)
-    doc: JSON = dict(new_review(case_id, fields=fields, division=division, created_at=created,
-                                updated_at=iso_utc_at(now)))
+    doc: JSON = dict(new_review(case_id, fields=fields, sources=sources, division=division,
+                                created_at=created, updated_at=iso_utc_at(now)))
     if stored is not None:
         doc["_rev"] = stored["_rev"]
     return doc

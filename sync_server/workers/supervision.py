@@ -164,12 +164,26 @@ class _Tally:
             self.ratings[table].setdefault(key, []).append(score)
 
 
+def _reference(r: Mapping[str, Any], today: date, calendar: WorkCalendar) -> JSON:
+    """A case as the drill-down lists it: where it is, what it is, its card, who handled it."""
+    state = "finished" if r.get("finished_on") else (
+        "open" if r.get("deadline") and r.get("status") != "withdrawn" else "other")
+    card = (calendar.card(date.fromisoformat(str(r["deadline"])), today).value
+            if state == "open" else None)
+    return {"case_id": r.get("case_id"), "db": r.get("db"), "village": str(r.get("village")),
+            "item_code": r.get("item_code"), "status": r.get("status"), "deadline": r.get("deadline"),
+            "state": state, "card": card, "agent": r.get("agent"), "accepted_by": r.get("accepted_by"),
+            "rated": bool(r.get("ratings"))}
+
+
 def summarize(records: Iterable[Mapping[str, Any]], today: date, calendar: WorkCalendar) -> JSON:
     """Township figures: overdue / due-soon cases per village and person, handling time, levels, ratings."""
     tally = _Tally()
+    cases: list[JSON] = []  # every counted case, so each figure drills down to its cases
     for r in records:
         village = str(r.get("village"))
         people = {str(p) for p in (r.get("agent"), r.get("accepted_by")) if p}
+        cases.append(_reference(r, today, calendar))
         if r.get("finished_on"):
             tally.count(village, people, "finished")
             if isinstance(r.get("handling_days"), int):
@@ -207,6 +221,7 @@ def summarize(records: Iterable[Mapping[str, Any]], today: date, calendar: WorkC
         "due_soon": [c for c in tally.open_cases if c["card"] == "yellow"],
         "villages": dict(sorted(tally.villages.items())),
         "staff": dict(sorted(tally.staff.items())),
+        "cases": cases,
         "average_handling_days": _average(tally.handling),
         "finished_by_level": dict(sorted(tally.levels.items())),
         "local_share": round(local / finished, 3) if finished else None,

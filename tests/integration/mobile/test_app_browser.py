@@ -207,6 +207,12 @@ def test_offline_unlock_and_new_application_to_receipt(
     page.get_by_role("button", name="城乡居民基本养老保险参保登记").first.click()
 
     page.locator('[flt-semantics-identifier="wizard-situation"]').wait_for(timeout=10000)
+    # What the agent tells the citizen first: conditions, fee, legal basis.
+    facts = page.locator('[flt-semantics-identifier="item-facts"]')
+    facts.wait_for(timeout=10000)
+    for shown in ("受理条件 Conditions", "年满16周岁", "收费 Fee", "免费 Free", "设定依据 Legal basis",
+                  "《中华人民共和国社会保险法》"):
+        assert shown in text_of(facts), text_of(facts)
     shot(page, "04-situation")
     page.get_by_role("button", name="本人申请").first.click()
 

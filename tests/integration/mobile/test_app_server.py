@@ -92,15 +92,23 @@ async def test_offline_application_to_delivery(
     server_doc(couchdb_url, db, stored["materials"][0]["material_id"])
     assert agent.session.state.public_key  # cached for offline QR checks
 
-    # 2. Township staff pull, accept, approve (a village-level item) and mark the result ready.
+    # 2. Township staff pull and accept; a second staff member approves (a village-level item)
+    #    and marks the result ready.
     staff = await signed_in(tmp_path / "staff", server.url, township.staff)
     await staff.sync_once()
     assert staff.sync.snapshot.error == "", staff.sync.snapshot
     detail = staff.case_detail()
     detail.load(case_id)
-    for target in (Status.ACCEPTED, Status.APPROVED, Status.RESULT_READY):
-        assert detail.perform(target), detail.error
+    assert detail.perform(Status.ACCEPTED), detail.error
+    assert not detail.perform(Status.APPROVED)  # who accepted does not approve (受审分离)
     await staff.sync_once()
+    approver = await signed_in(tmp_path / "approver", server.url, township.approver)
+    await approver.sync_once()
+    detail = approver.case_detail()
+    detail.load(case_id)
+    for target in (Status.APPROVED, Status.RESULT_READY):
+        assert detail.perform(target), detail.error
+    await approver.sync_once()
     assert server_doc(couchdb_url, db, case_id)["status"] == "result_ready"
 
     # 3. The agent pulls the result and delivers it against the signed QR on the result slip.

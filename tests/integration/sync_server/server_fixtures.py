@@ -108,6 +108,7 @@ class Township:
     staff: str
     county: str
     users: dict[str, str] = field(default_factory=dict)
+    approver: str = ""  # a second staff member: who accepted a case does not approve it (受审分离)
 
     @property
     def dbs(self) -> tuple[str, str]:
@@ -138,10 +139,12 @@ async def make_township(couchdb_url: str) -> Township:
                     f"{township}{random.randrange(500, 1000):03d}")
         for code in ("330212", township, *villages):
             await add_division(couch, Division(code, f"测试{code}", ""))
-        t = Township(township, villages, (f"a1-{suffix}", f"a2-{suffix}"), f"st-{suffix}", f"co-{suffix}")
+        t = Township(township, villages, (f"a1-{suffix}", f"a2-{suffix}"), f"st-{suffix}", f"co-{suffix}",
+                     approver=f"sa-{suffix}")
         for name, village in zip(t.agents, villages, strict=True):
             await cmd_add_user(couch, name, "village_agent", [village], PASSWORD)
         await cmd_add_user(couch, t.staff, "township_staff", [township], PASSWORD)
+        await cmd_add_user(couch, t.approver, "township_staff", [township], PASSWORD)
         await cmd_add_user(couch, t.county, "county_operator", ["330212"], PASSWORD)
         return t
     finally:

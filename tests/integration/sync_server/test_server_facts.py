@@ -80,6 +80,7 @@ class Actors:
         self.agent = client(server.url, token_for(server.url, township.agents[0]))
         self.staff = client(server.url, token_for(server.url, township.staff))
         self.agent_name, self.staff_name = township.agents[0], township.staff
+        self.approver = client(server.url, token_for(server.url, township.approver))  # 受审分离
 
     def accepted_case(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(the submitted revision, the accepted one)."""
@@ -160,7 +161,8 @@ async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(
     case = write(a.agent, a.db, make_case(a.village, "submitted"))
     case = write(a.staff, a.db, {**case, "status": "accepted", "accepted_at": now_iso(),
                                  "deadline": "2026-12-31"})
-    case = write(a.staff, a.db, {**case, "status": "approved"})
+    write(a.staff, a.db, make_event(case["_id"], "accepted", by=a.staff_name, role="township_staff"))
+    case = write(a.approver, a.db, {**case, "status": "approved"})
     ready = write(a.staff, a.db, {**case, "status": "result_ready"})
     write(a.agent, a.db, {**ready, "status": "delivered"})
     back = branch(ready, ready["_rev"], "c", meta=FORGED_META, notes="x")

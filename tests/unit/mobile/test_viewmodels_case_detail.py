@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from mobile.services.i18n import Translator
+from mobile.store import LocalStore
 from mobile.viewmodels.case_detail import CaseDetailViewModel
+from mobile.viewmodels.items import ItemChoice
 from shared.status import Status
 from tests.unit.mobile.factories import Clock, make_book, make_case, make_store, sample_items
 from tests.unit.mobile.fakes import STAFF
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
 T = Translator("zh")
+STAFF2 = replace(STAFF, username="staff2", display_name="赵科员")
 TODAY = date(2026, 11, 24)
 
 
@@ -53,9 +57,12 @@ def test_staff_accepts_with_deadline_and_timeline(tmp_path: Path) -> None:
     assert vm.case["deadline"] == "2026-11-27"  # 3 days for pension-enrol (calendar injected)
     labels = [row.label for row in vm.timeline()]
     assert labels == ["新建 Created", "受理 Accepted"]
-    # A village-level item is approved by the township, never forwarded to the county.
-    assert Status.APPROVED in [a.target for a in vm.actions()]
+    # A village-level item is approved by the township (by someone else: 受审分离), never forwarded.
+    assert Status.APPROVED not in [a.target for a in vm.actions()]
     assert Status.FORWARDED not in [a.target for a in vm.actions()]
+    other = detail(make_book(store, account=STAFF2))
+    other.load(case["_id"])
+    assert Status.APPROVED in [a.target for a in other.actions()]
 
 
 def test_reject_and_withdraw_need_a_reason(tmp_path: Path) -> None:
@@ -142,3 +149,52 @@ def test_timeline_and_acceptance_day_are_beijing_time(tmp_path: Path) -> None:
     assert vm.case["accepted_at"].startswith("2026-12-02T16:00:")  # stored as UTC
     assert vm.case["deadline"] == "2026-12-06"  # counted from 2026-12-03, the day in China
     assert [row.time for row in vm.timeline()] == ["2026-12-02 23:50", "2026-12-03 00:00"]
+
+
+def accepted_by_staff1(tmp_path: Path, items: list[ItemChoice] | None = None) -> tuple[str, LocalStore]:
+    store = make_store(tmp_path)
+    case = make_case(make_book(store), status="submitted", situation="first")
+    vm = CaseDetailViewModel(make_book(store, account=STAFF), items or sample_items(), T, today=lambda: TODAY,
+                             deadline_of=plus_days)
+    vm.load(case["_id"])
+    assert vm.perform(Status.ACCEPTED)
+    return str(case["_id"]), store
+
+
+def test_the_acceptor_is_not_offered_approval_and_is_told_why(tmp_path: Path) -> None:
+    case_id, store = accepted_by_staff1(tmp_path)
+    vm = detail(make_book(store, account=STAFF))
+    vm.load(case_id)
+    targets = [a.target for a in vm.actions()]
+    assert Status.APPROVED not in targets and Status.REJECTED not in targets  # 不予许可 is a decision too
+    assert Status.NEEDS_MATERIALS in targets and Status.WITHDRAWN in targets
+    note = vm.separation_note()
+    assert "受审分离" in note and "another staff member" in note
+    assert not vm.perform(Status.APPROVED)  # nor can it be made another way
+    assert "受审分离" in vm.error and vm.case["status"] == "accepted"
+
+
+def test_another_staff_member_is_asked_to_confirm_decisions(tmp_path: Path) -> None:
+    case_id, store = accepted_by_staff1(tmp_path)
+    vm = detail(make_book(store, account=STAFF2))
+    vm.load(case_id)
+    assert vm.separation_note() == ""
+    by_target = {a.target: a for a in vm.actions()}
+    approve = by_target[Status.APPROVED]
+    assert "确定办结" in approve.confirm and "Approve this case" in approve.confirm
+    refuse = by_target[Status.REJECTED]
+    assert refuse.label == "不予许可 Refuse" and "确定不予办理" in refuse.confirm and refuse.needs_reason
+    assert by_target[Status.NEEDS_MATERIALS].confirm == ""
+    assert vm.perform(Status.APPROVED)
+    assert vm.case["status"] == "approved"
+    assert [row.who for row in vm.timeline()][-2:] == ["staff1", "staff2"]
+
+
+def test_an_item_without_separation_offers_approval_to_the_acceptor(tmp_path: Path) -> None:
+    items = [replace(i, separate_intake_approval=False) for i in sample_items()]
+    case_id, store = accepted_by_staff1(tmp_path, items)
+    vm = CaseDetailViewModel(make_book(store, account=STAFF), items, T, today=lambda: TODAY,
+                             deadline_of=plus_days)
+    vm.load(case_id)
+    assert Status.APPROVED in [a.target for a in vm.actions()] and vm.separation_note() == ""
+    assert vm.perform(Status.APPROVED) and vm.case["status"] == "approved"

@@ -9,7 +9,9 @@ from pathlib import Path
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
 from mobile.sync_plan import village_filter
+from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.wizard import Step, WizardViewModel
+from shared.catalog import load_catalog
 from tests.unit.mobile.factories import VILLAGE, id_number, make_book, make_store, sample_items
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
@@ -216,3 +218,15 @@ def test_applicant_problem_names_the_field_the_error_shows_under(tmp_path: Path)
     assert not vm.next() and vm.applicant_problem() == ("phone", vm.error)
     vm.set_applicant(phone="13912345678")
     assert vm.applicant_problem() == ("", "") and vm.next()
+
+
+def test_item_facts_show_conditions_fee_and_legal_basis_from_the_seed_catalog() -> None:
+    seed = Path(__file__).resolve().parents[3] / "assets" / "catalog" / "seed.json"
+    items = {i.code: i for i in item_choices(load_catalog(seed.read_text(encoding="utf-8")))}
+    facts = dict(items["JZ-001"].facts(T))
+    assert "人均收入低于当地最低生活保障标准" in facts["受理条件 Conditions"]
+    assert "below the local minimum living standard" in facts["受理条件 Conditions"]
+    assert facts["收费 Fee"] == "免费 Free"
+    assert facts["设定依据 Legal basis"].splitlines() == ["《社会救助暂行办法》（国务院令第649号）",
+                                                      "《最低生活保障审核确认办法》（民发〔2021〕57号）"]
+    assert items["LN-002"].separate_intake_approval is False and items["JZ-001"].separate_intake_approval

@@ -12,7 +12,9 @@ from flet.messaging.protocol import MessageAction
 from mobile.app import make_main
 from mobile.config import load_config
 from mobile.viewmodels.context import AppContext
+from mobile.viewmodels.staff import SupervisionViewModel
 from mobile.viewmodels.sync import SyncSnapshot
+from mobile.views import staff as staff_views
 from mobile.views.case_detail import _checked_line
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import FakeAuth, sign_in_with_pin
@@ -202,3 +204,58 @@ def _inside(parent: ft.Control, control: ft.Control) -> bool:
             stack.append(content)
         stack.extend(getattr(node, "controls", None) or [])
     return False
+
+
+class _StaffNav:
+    """The app shell as the supervision screen uses it: re-render on refresh, record routes."""
+
+    def __init__(self, page: ft.Page, vm: SupervisionViewModel) -> None:
+        self.page, self.vm, self.routes = page, vm, list[str]()
+
+    def render(self) -> None:
+        self.page.views.clear()
+        self.page.views.append(staff_views.supervision(self, self.vm))  # type: ignore[arg-type]
+
+    def refresh(self) -> None:
+        self.render()
+
+    def go(self, route: str) -> None:
+        self.routes.append(route)
+
+
+async def test_a_supervision_figure_opens_its_cases_and_a_case_opens_its_detail() -> None:
+    vm = SupervisionViewModel(lambda: None, "330212001")  # type: ignore[arg-type, return-value]
+    vm.data = {
+        "overdue": [{"case_id": "case:01RED"}], "due_soon": [], "villages": {}, "staff": {},
+        "satisfaction": {},
+        "cases": [{"case_id": "case:01RED", "village": "330212001001", "item_code": "JZ-001",
+                   "deadline": "2026-11-20", "status": "accepted", "state": "open", "card": "red"}],
+    }
+    h = Harness()
+    nav = _StaffNav(h.page, vm)
+    await h.start(lambda page: nav.render())
+    assert "红牌（超期）Red: overdue" in h.texts() and "1" in h.texts()  # the figure stays readable text
+    await h.click(h.by_id("figure-red").content)
+    drill = h.by_id("drill-red")
+    assert any("JZ-001" in t for t in h.texts()) and any("红牌 Red" in t for t in h.texts())
+    row = next(c for c in h.controls() if isinstance(c, ft.Container) and c.on_click is not None
+               and c in list(_descendants(drill)))
+    await h.click(row)
+    assert nav.routes == ["/case/case:01RED"]
+    await h.click(h.by_id("figure-red").content)  # closes again
+    assert not any("JZ-001" in t for t in h.texts())
+
+
+def _descendants(control: ft.BaseControl) -> list[ft.BaseControl]:
+    found, stack = [], [control]
+    while stack:
+        c = stack.pop()
+        found.append(c)
+        for name in ("content",):
+            child = getattr(c, name, None)
+            if isinstance(child, ft.BaseControl):
+                stack.append(child)
+        children = getattr(c, "controls", None)
+        if isinstance(children, list):
+            stack.extend(children)
+    return found

@@ -163,6 +163,22 @@ def test_minimal_catalog_and_defaults() -> None:
     assert two.situation("self").materials[0].copies == 2
 
 
+def test_separation_of_intake_and_approval_is_on_unless_switched_off_and_round_trips() -> None:
+    data = base()
+    one, two = load_catalog(json.dumps(data, ensure_ascii=False)).items
+    assert (one.separate_intake_approval, two.separate_intake_approval) == (True, True)
+    data["items"][0]["separate_intake_approval"] = False
+    catalog = load_catalog(json.dumps(data, ensure_ascii=False))
+    assert catalog.item("SB-001").separate_intake_approval is False
+    assert catalog_to_json(catalog)["items"][0]["separate_intake_approval"] is False
+    assert catalog_from_docs(catalog_to_docs(catalog)) == catalog
+
+
+def test_only_the_on_the_spot_senior_card_lets_its_acceptor_decide(seed_text: str) -> None:
+    relaxed = [i.code for i in load_catalog(seed_text).items if not i.separate_intake_approval]
+    assert relaxed == ["LN-002"]
+
+
 Mutation = Callable[[dict[str, Any]], None]
 
 
@@ -224,6 +240,12 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     ("zero copies", setter(material, "copies", 0), '"copies": 0', "正整数"),
     ("bad form", setter(material, "form", "scan"), '"form": "scan"', "form 的取值无效"),
     ("non-boolean required", setter(material, "required", "yes"), '"required": "yes"', "true 或 false"),
+    (
+        "non-boolean separation",
+        setter(item(0), "separate_intake_approval", "yes"),
+        '"separate_intake_approval": "yes"',
+        "separate_intake_approval 应为 true 或 false",
+    ),
     ("duplicate situation", add_situation, r'("code": "self"),\s*"name_zh": "重复情形"', "情形代码重复"),
     ("missing zh name", drop_name, r'(\{)\s*"code": "SB-002"', "name_zh"),
     ("empty legal basis", setter(item(1), "legal_basis", []), r'"legal_basis": \[\]', "legal_basis"),

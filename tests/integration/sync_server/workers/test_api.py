@@ -22,6 +22,7 @@ from tests.integration.sync_server.server_fixtures import (
     token_for,
 )
 from tests.integration.sync_server.workers.helpers import NOW, edited, make_case, new_case_id, put_conflict
+from tests.waiting import wait_until
 
 TODAY = date(2026, 11, 27)
 NOON_TODAY = 1_795_752_000.0 + 4 * 3600  # 2026-11-27T04:00:00Z = 12:00 in China
@@ -66,6 +67,13 @@ async def test_township_staff_decide_a_review(server: RunningServer, couch: Couc
         assert listed.status_code == 200, listed.text
         [review] = [r for r in listed.json()["reviews"] if r["case_id"] == case_id]
         assert sorted(review["fields"]["applicant.id_number"]) == ["11010519491231002X", "330212199001011250"]
+        # Each candidate names the device that edited it (written straight to CouchDB: no audit record).
+        sources = dict(zip(review["fields"]["applicant.id_number"], review["sources"]["applicant.id_number"],
+                           strict=True))
+        assert sources["11010519491231002X"]["device"] == "tab-a"
+        assert "by" not in sources["11010519491231002X"]
+        assert sources["330212199001011250"]["device"] == "tab-b"
+        assert sources["330212199001011250"]["edited_at"].startswith("20")
         assert (
             await http.get("/api/reviews", params={"township": town.code}, headers=auth(agent))
         ).status_code == 403
@@ -169,3 +177,44 @@ async def test_supervision_figures(
     assert body["average_handling_days"] == 2  # accepted Mon 11-23, approved Wed 11-25
     assert body["staff"]["agent1"] == {"open": 2, "overdue": 1, "due_soon": 1, "finished": 1}
     assert body["satisfaction"]["average"] == 5 and body["satisfaction"]["count"] == 1
+
+
+async def test_review_candidates_say_who_pushed_them_from_which_device_and_when(
+    server: RunningServer, couch: Couch, couchdb_url: str
+) -> None:
+    """Two people rename the applicant offline and push through the gateway: the review shows,
+    per version, the pushing user and device and the server's arrival time (the audit trail)."""
+    town = await make_township(couchdb_url)
+    db, village = town.dbs[0], town.villages[0]
+    agent = token_for(server.url, town.agents[0], device="agent-phone-1")
+    staff = token_for(server.url, town.staff, device="staff-tablet-1")
+    case_id = new_case_id()
+    base = make_case(case_id, division={"village": village, "township": town.code, "county": "330212"},
+                     item_code="DEMO-001", agent=town.agents[0])
+    base_hash, a_hash, b_hash = "a" * 32, "b" * 32, "c" * 32
+    first = {**base, "_rev": f"1-{base_hash}", "_revisions": {"start": 1, "ids": [base_hash]}}
+
+    def leaf(device: str, name: str, rev_hash: str) -> dict[str, object]:
+        doc = edited(base, device, {"applicant.name": name})
+        return {**doc, "_rev": f"2-{rev_hash}", "_revisions": {"start": 2, "ids": [rev_hash, base_hash]}}
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        for token, docs in ((agent, [first, leaf("agent-phone-1", "张珊", a_hash)]),
+                            (staff, [leaf("staff-tablet-1", "张杉", b_hash)])):
+            pushed = await http.post(f"/sync/{db}/_bulk_docs", json={"docs": docs, "new_edits": False},
+                                     headers=auth(token))
+            assert pushed.status_code == 201 and pushed.json() == [], pushed.text
+        resolution = await resolve_case(couch, db, case_id, now=time.time())
+        assert resolution is not None and "applicant.name" in resolution.review_fields
+
+        async def listed_with_authors() -> dict[str, dict[str, str]] | None:
+            answer = await http.get("/api/reviews", params={"township": town.code}, headers=auth(staff))
+            [review] = [r for r in answer.json()["reviews"] if r["case_id"] == case_id]
+            names, sources = review["fields"]["applicant.name"], review["sources"]["applicant.name"]
+            found = dict(zip(names, sources, strict=True))
+            return found if all("by" in s for s in found.values()) else None  # audit records ship shortly
+
+        sources = await wait_until(listed_with_authors, what="audit records of both pushes")
+    assert sources["张珊"]["by"] == town.agents[0] and sources["张珊"]["pushed_from"] == "agent-phone-1"
+    assert sources["张杉"]["by"] == town.staff and sources["张杉"]["pushed_from"] == "staff-tablet-1"
+    assert all(s["received_at"].endswith("Z") for s in sources.values())

@@ -130,3 +130,10 @@ def test_summary_counts_per_village_and_person() -> None:
     assert summary["staff"]["st1"]["finished"] == 1 and summary["staff"]["a1"]["open"] == 2
     assert summary["average_handling_days"] == 2 and summary["local_share"] == 1.0
     assert summary["satisfaction"]["by_village"] == {"330212001001": 3.0}
+    # Every counted case is listed for the figures' drill-downs, with its state and card.
+    listed = {c["case_id"]: c for c in summary["cases"]}
+    assert (listed["case:A"]["state"], listed["case:A"]["card"]) == ("open", "red")
+    assert (listed["case:B"]["state"], listed["case:B"]["card"]) == ("open", "yellow")
+    finished = listed["case:C"]
+    assert (finished["state"], finished["card"], finished["rated"]) == ("finished", None, True)
+    assert listed["case:C"]["accepted_by"] == "st1" and listed["case:C"]["item_code"]
