@@ -36,6 +36,7 @@ from mobile.viewmodels.context import CATALOG_FILE, STORE_FILE
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.wizard import SIGNATURE
+from onetrip_demo.answers import FORM_VERSION, sample_answers
 from shared.catalog import Catalog
 from shared.documents import EventKind
 from shared.idnumber import mask_id_number
@@ -124,10 +125,15 @@ class Device:
     # -- the agent's wizard ------------------------------------------------------------
 
     def new_case(self, village: str, item_code: str, situation: str, applicant: Mapping[str, str]) -> JSON:
-        """A draft with item, situation and applicant filled in (wizard steps 1–3)."""
+        """A draft with item, situation and applicant filled in (wizard steps 1–3), and the item's
+        form answered when it has one (the form step: `onetrip_demo.answers`)."""
         book = self.book
         case = book.new_draft(item_code, village)
-        return book.save(case, {**case, "situation": situation, "applicant": dict(applicant)})
+        filled: JSON = {"situation": situation, "applicant": dict(applicant)}
+        answers = sample_answers(item_code, self.moment.date())
+        if answers is not None:
+            filled.update(form={"id": item_code, "version": FORM_VERSION}, answers=answers)
+        return book.save(case, {**case, **filled})
 
     def capture(self, case: JSON, kind: str, scan: bytes, thumb: bytes, valid_until: str | None) -> str:
         """A new material (wizard step 4, 拍照), stored once; returns its id for the checklist."""

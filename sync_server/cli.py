@@ -13,6 +13,8 @@
     onetrip admin export-catalog FILE
     onetrip admin rotate-signing-key [--forget-old]
     onetrip admin retry-handoff CASE_ID
+    onetrip admin load-form ITEM_CODE FILE.xlsx [--situation CODE]
+    onetrip admin export-form ITEM_CODE [--situation CODE] [--version V] [--output FILE]
 
 Exit status: 0 done, 1 failed (message on stderr), 2 bad arguments or refused input.
 """
@@ -48,6 +50,7 @@ from sync_server.catalog_store import cmd_export_catalog, cmd_load_catalog
 from sync_server.couch import Couch, CouchError
 from sync_server.county.outbox import OutboxNotFound
 from sync_server.engine import EngineError
+from sync_server.forms.store import cmd_export_form, cmd_load_form
 from sync_server.settings import Settings, settings_from_env
 from sync_server.stack import StackContext
 from sync_server.up import UpOptions, configure_logging, up
@@ -95,6 +98,15 @@ def parser() -> argparse.ArgumentParser:
                         help="the old key was compromised: accept nothing it signed (everyone logs in again)")
     handoff = admin.add_parser("retry-handoff", help="queue a dead-lettered county hand-off again")
     handoff.add_argument("case_id", help="case:<ULID> (or the ULID)")
+    form = admin.add_parser("load-form", help="validate an XLSForm workbook and store it as the item's form")
+    form.add_argument("item_code")
+    form.add_argument("file", help="the .xlsx workbook (survey, choices, settings)")
+    form.add_argument("--situation", help="the form of one situation of the item (default: the item's)")
+    form_out = admin.add_parser("export-form", help="write the item's form workbook, as loaded, to a file")
+    form_out.add_argument("item_code")
+    form_out.add_argument("--version", help="a stored version (default: the item's current one)")
+    form_out.add_argument("--situation", help="the form of one situation of the item")
+    form_out.add_argument("--output", help="the file to write (default: ITEM_CODE.xlsx)")
     return top
 
 
@@ -118,6 +130,9 @@ def _action(args: argparse.Namespace) -> Callable[[Couch], Awaitable[str | None]
         "list-devices": lambda c: cmd_list_devices(c, args.username),
         "export-catalog": lambda c: cmd_export_catalog(c, args.file),
         "retry-handoff": lambda c: cmd_retry_handoff(c, args.case_id),
+        "load-form": lambda c: cmd_load_form(c, args.item_code, args.file, now, args.situation),
+        "export-form": lambda c: cmd_export_form(c, args.item_code, args.output or f"{args.item_code}.xlsx",
+                                                 args.version, args.situation),
     }
     return actions[args.action]
 

@@ -22,6 +22,7 @@ from sync_server.auth.ratelimit import LoginLimits, default_limits
 from sync_server.couch import Couch
 from sync_server.counters import Counters
 from sync_server.gateway.absence import AbsentIds
+from sync_server.gateway.answers import FormCache
 from sync_server.gateway.feeds import Feeds
 from sync_server.gateway.journal import AuditJournal
 from sync_server.settings import Settings
@@ -42,6 +43,7 @@ class ServerContext:
     absent: AbsentIds = field(default_factory=AbsentIds)  # ids learnt absent by `_revs_diff` (ADR 0048)
     verifications: CapacityLimiter | None = None  # argon2id checks at once (made in the running loop)
     feeds: Feeds = field(default_factory=Feeds)  # longpolls held, per user and in total (ADR 0104)
+    forms: FormCache = field(default_factory=FormCache)  # form versions cases name (gateway/answers.py)
     shared_limits: SharedLimits = field(init=False)  # counts every server process sees (ADR 0111)
     _couch: Couch | None = None
     _journal: AuditJournal | None = None

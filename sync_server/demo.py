@@ -28,6 +28,7 @@ from sync_server.auth.accounts import AccountRole, save_user
 from sync_server.auth.passwords import hash_password
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
 from sync_server.couch import Couch
+from sync_server.forms.store import load_shipped_forms
 from sync_server.provision import AUTH_DB
 from sync_server.registry import add_division
 
@@ -96,6 +97,7 @@ async def seed_demo(couch: Couch, data_dir: Path, registry: DivisionRegistry, no
             await add_division(couch, division)
         registry = DivisionRegistry(DEMO_DIVISIONS)
     await load_catalog_file(couch, SEED_CATALOG)
+    await load_shipped_forms(couch, now)  # the items' application forms (assets/catalog/forms/)
     users = demo_users(pick_township(registry))
     for user in users:
         hashed = await to_thread.run_sync(hash_password, user["password"])

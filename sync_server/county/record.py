@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
 from shared.documents import EventKind, case_ulid
+from shared.forms import Form
+from shared.forms.summary import answer_summary
 from shared.idnumber import mask_id_number
 from shared.jsontypes import JSON
 
@@ -57,6 +59,15 @@ class Applicant(TypedDict):
     phone: str
 
 
+class FormRecord(TypedDict):
+    """The form the answers were given in, and the answers typed and labelled (`shared.forms.summary`)."""
+
+    id: str
+    version: str
+    title: str
+    fields: list[JSON]
+
+
 class CaseRecord(TypedDict):
     schema: str
     case_no: str
@@ -66,6 +77,7 @@ class CaseRecord(TypedDict):
     division: JSON
     applicant: Applicant
     answers: JSON
+    form: FormRecord | None
     submitted_at: str | None
     accepted_at: str | None
     deadline: str | None
@@ -155,8 +167,11 @@ def process_records(events: Sequence[Mapping[str, Any]], division: Mapping[str, 
 
 def build_record(case: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
                  materials: Mapping[str, Mapping[str, Any]], *, db: str, item_name: str,
-                 link: LinkMaker, now: str) -> CaseRecord:
-    """The hand-off record of `case` (read with attachment stubs) at time `now`."""
+                 link: LinkMaker, now: str, form: Form | None = None) -> CaseRecord:
+    """The hand-off record of `case` (read with attachment stubs) at time `now`.
+
+    `form`: the version the case's `form` names, when it has one (its answers are typed by it).
+    """
     applicant = case.get("applicant") or {}
     id_number = str(applicant.get("id_number", ""))
     division = dict(case.get("division") or {})
@@ -172,6 +187,9 @@ def build_record(case: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
                             id_number=id_number, id_number_masked=mask_id_number(id_number),
                             phone=str(applicant.get("phone", ""))),
         answers=dict(case.get("answers") or {}),
+        form=None if form is None else FormRecord(
+            id=form.form_id, version=form.version, title=form.title.zh,
+            fields=answer_summary(form, case.get("answers") or {})),
         submitted_at=case.get("submitted_at"),
         accepted_at=case.get("accepted_at"),
         deadline=case.get("deadline"),

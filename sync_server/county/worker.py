@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from shared.documents import event_prefix
+from shared.forms import Form, FormDefinitionError, form_from_json
 from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import CallbackRefused, HandoffFailed
 from sync_server.county import outbox as ob
@@ -39,6 +40,8 @@ from sync_server.county.handoff import Receipt, post_record
 from sync_server.county.outcome import Outcome, OutcomeKind, apply_outcome
 from sync_server.county.record import CaseRecord, build_record
 from sync_server.county.replay import purge_seen
+from sync_server.forms.store import form_doc_id
+from sync_server.gateway.answers import form_key
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,19 @@ class OutboxWorker:
             return file_link(self.public_url, self.secret, database, doc_id, name, stamp)
 
         return build_record(case, events, materials, db=db, item_name=await self._item_name(case),
-                            link=link, now=ob.iso(now))
+                            link=link, now=ob.iso(now), form=await self._form(case))
+
+    async def _form(self, case: JSON) -> Form | None:
+        """The form version the case was filled with (None without one, or when it is not stored)."""
+        key = form_key(case)
+        if key is None:
+            return None
+        doc = await self.couch.get_doc("ot-catalog", form_doc_id(*key))
+        try:
+            return form_from_json((doc or {}).get("definition") or {})
+        except FormDefinitionError:
+            log.warning("form %s@%s of %s is not stored: hand-off without typed answers", *key, case["_id"])
+            return None
 
     async def _item_name(self, case: JSON) -> str:
         code = str(case.get("item_code", ""))

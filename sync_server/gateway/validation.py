@@ -48,6 +48,7 @@ from shared.jsontypes import JSON as JSON
 from shared.signing import signing_problem
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
+from sync_server.gateway.answers import FormBook, check_answers
 from sync_server.gateway.facts import (
     check_event_author,
     check_server_counters,
@@ -110,12 +111,13 @@ def has_lone_surrogate(value: Any) -> bool:
 
 def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
                    new_edits: bool = True, multipart: bool = False, user: str | None = None,
-                   now: float | None = None) -> str | None:
+                   now: float | None = None, forms: FormBook | None = None) -> str | None:
     """Why `doc` may not be written into the village's database, or None.
 
     `new_edits=False`: `_rev` is the revision being stored (replication), not its parent.
     `multipart`: the body is multipart/related, so `follows` attachments are checked by the caller.
     `user`: the pushing user (events are theirs); `now`: the server's clock (acceptance times).
+    `forms`: the form versions the batch's cases name (`gateway.answers`, checks their answers).
     Attachment content types are rewritten to their canonical allow-listed names.
     """
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
@@ -153,7 +155,7 @@ def check_document(doc: Any, role: AccountRole, village: str, stored: Stored, *,
         if stored.exists and not new_edits and doc.get("_rev") == stored.rev:
             return None  # the stored revision again: CouchDB keeps what it has
     if kind is Kind.CASE:
-        reason = _check_case(doc, role, village, stored, now, user)
+        reason = _check_case(doc, role, village, stored, now, user) or check_answers(doc, forms, now)
     elif kind is Kind.EVENT:
         reason = _check_event(doc, role, user)
     elif kind is Kind.MATERIAL:

@@ -31,6 +31,7 @@ from sync_server.context import ServerContext
 from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
+from sync_server.gateway.answers import FormBook
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
 from sync_server.gateway.journal import JournalError
@@ -188,7 +189,7 @@ async def add_item_levels(couch: Couch, docs: Sequence[Any], stored: dict[str, S
 
 
 async def _judge(docs: Sequence[Any], user: User, village: str, new_edits: bool, now: float,
-                 lookup: Awaitable[dict[str, Stored]]) -> list[str | None]:
+                 lookup: Awaitable[dict[str, Stored]], forms: FormBook) -> list[str | None]:
     """`check_document` of every document, while the stored state is being looked up.
 
     Every document is first judged as if the server held nothing (the common case of a push:
@@ -202,7 +203,7 @@ async def _judge(docs: Sequence[Any], user: User, village: str, new_edits: bool,
         for start in range(0, len(docs), JUDGED_PER_SLICE):
             await asyncio.sleep(0)
             verdicts.extend(check_document(d, user.role, village, Stored(), new_edits=new_edits,
-                                           user=user.username, now=now)
+                                           user=user.username, now=now, forms=forms)
                             for d in docs[start:start + JUDGED_PER_SLICE])
         stored = await task
     finally:
@@ -211,7 +212,7 @@ async def _judge(docs: Sequence[Any], user: User, village: str, new_edits: bool,
         held = _stored_for(stored, doc)
         if held.exists or held.tracking_owner is not None:
             verdicts[n] = check_document(doc, user.role, village, held, new_edits=new_edits,
-                                         user=user.username, now=now)
+                                         user=user.username, now=now, forms=forms)
     return one_revision_each(docs, verdicts)
 
 
@@ -261,8 +262,9 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
     if not isinstance(new_edits, bool):
         raise ApiError(400, "new_edits 必须是布尔值 / new_edits must be true or false")
     absent = ctx.absent.take(db, doc_ids(docs))
+    forms = await ctx.forms.book(ctx.couch, docs)
     verdicts = await _judge(docs, user, village, new_edits, ctx.clock(),
-                            load_stored(ctx.couch, db, docs, new_edits, absent))
+                            load_stored(ctx.couch, db, docs, new_edits, absent), forms)
     valid = [d for d, reason in zip(docs, verdicts, strict=True) if reason is None]
     if valid and not new_edits:
         # Replication: the revisions are known, so the audit record is journaled before the batch.
@@ -360,7 +362,7 @@ async def _put_json(ctx: ServerContext, request: Request, user: User, db: str, v
     new_edits = request.query_params.get("new_edits", "true") != "false"
     stored = (await complete_stored(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
     reason = check_document(doc, user.role, village, stored, new_edits=new_edits, user=user.username,
-                            now=ctx.clock())
+                            now=ctx.clock(), forms=await ctx.forms.book(ctx.couch, [doc]))
     if reason is not None:
         ctx.counters.documents(0, 1)
         raise ApiError(403, reason, error="forbidden")
@@ -402,7 +404,8 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
         new_edits = request.query_params.get("new_edits", "true") != "false"
         stored = (await complete_stored(ctx.couch, db, [doc], await winners, new_edits)).get(doc_id, Stored())
         reason = (check_document(doc, user.role, village, stored, new_edits=new_edits, multipart=True,
-                                 user=user.username, now=ctx.clock())
+                                 user=user.username, now=ctx.clock(),
+                                 forms=await ctx.forms.book(ctx.couch, [doc]))
                   or _check_parts(doc, parts))
         if reason is not None:
             ctx.counters.documents(0, 1)

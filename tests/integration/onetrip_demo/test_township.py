@@ -15,15 +15,17 @@ import httpx
 import pytest
 
 from mobile.store import LocalStore
+from onetrip_demo.answers import FORM_ITEMS, FORM_VERSION
 from onetrip_demo.township import seed_demo_cases
 from shared.divisions import Division
 from shared.workdays import Card, china_date
-from sync_server.admin import cmd_add_user
+from sync_server.admin import cmd_add_user, now_iso
 from sync_server.app import ROUTE_PARTS
 from sync_server.calendar import default_calendar
 from sync_server.catalog_store import SEED_CATALOG, load_catalog_file
 from sync_server.couch import Couch
 from sync_server.demo import DemoTownship, DemoUser, demo_users
+from sync_server.forms.store import load_shipped_forms
 from sync_server.provision import provision
 from sync_server.registry import add_division
 from sync_server.workers.runner import WorkerConfig, Workers
@@ -68,6 +70,7 @@ async def seeded(couchdb_url: str, demo_server: RunningServer,
             await add_division(couch, Division(code, f"演示{code}", ""))
         await provision(couch, list(place.villages))
         await load_catalog_file(couch, SEED_CATALOG)  # as seed_demo does before the users
+        await load_shipped_forms(couch, now_iso())
         for user in users:
             await cmd_add_user(couch, user["username"], user["role"], user["divisions"], user["password"])
         now = datetime.now(UTC)
@@ -111,6 +114,8 @@ async def test_every_status_is_seeded(seeded: dict[str, Any]) -> None:
         assert doc is not None and doc["status"] == case["status"], case
         assert doc["applicant"]["name"].endswith("（样本）") or case["story"] == "conflict"
         assert doc["applicant"]["id_number"].endswith(case["id_last4"])
+        if doc["item_code"] in FORM_ITEMS:  # the form step answered the item's form (issue 18)
+            assert doc["form"] == {"id": doc["item_code"], "version": FORM_VERSION} and doc["answers"], case
 
 
 async def test_deadline_cards_and_the_one_time_list(seeded: dict[str, Any]) -> None:

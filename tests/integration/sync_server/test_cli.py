@@ -108,6 +108,10 @@ def test_up_seeds_the_demo_and_admin_commands_work_while_it_runs(
     catalog_head = httpx.get(url + "/sync/ot-catalog/catalog",
                              headers={"Authorization": f"Bearer {logged['access_token']}"})
     assert catalog_head.status_code == 200 and catalog_head.json()["order"]  # the demo loaded the seed
+    if (data / "demo.json").exists():  # this `up` seeded the demo: with it, the shipped forms
+        form_head = httpx.get(url + "/sync/ot-catalog/item-form:JZ-001",
+                              headers={"Authorization": f"Bearer {logged['access_token']}"})
+        assert form_head.status_code == 200 and form_head.json()["form_id"] == "JZ-001"
     seed = Path(__file__).resolve().parents[3] / "assets" / "catalog" / "seed.json"
     loaded = admin(env, "load-catalog", str(seed))
     assert loaded.returncode == 0 and "0 documents written" in loaded.stdout, loaded.stdout + loaded.stderr

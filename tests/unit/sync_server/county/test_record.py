@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from onetrip_demo.answers import sample_answers
 from shared.idnumber import mask_id_number
 from sync_server.county.record import SCHEMA, build_record, record_problems
+from tests.unit.shared.forms.test_shipped_forms import shipped
 from tests.unit.sync_server.county.factories import ID_NUMBER, VILLAGE, make_case, make_event
 
 
@@ -80,3 +84,25 @@ def test_record_problems_name_what_is_wrong() -> None:
     text = "; ".join(problems)
     for word in ("schema", "case_id", "item.code", "id_number", "accepted_at", "materials[0]", "process"):
         assert word in text
+
+
+def test_record_carries_the_form_and_the_answers_typed() -> None:
+    answers = sample_answers("JZ-001", date(2026, 12, 7))
+    case = make_case(item_code="JZ-001", answers=answers, form={"id": "JZ-001", "version": "2026120701"})
+    record = build_record(case, [], {}, db=f"ot-v-{VILLAGE}", item_name="最低生活保障", link=link,
+                          now="2026-12-07T04:00:00Z", form=shipped("JZ-001"))
+    form = record["form"]
+    assert form is not None and (form["id"], form["version"]) == ("JZ-001", "2026120701")
+    assert form["title"] == "最低生活保障申请表"
+    fields = {f["name"]: f for f in form["fields"]}
+    assert fields["household_size"] == {"name": "household_size", "type": "integer",
+                                        "label": "共同生活家庭人口数",
+                                        "label_en": "People living in the household", "value": 3}
+    assert fields["hardship_reasons"]["value"] == ["illness", "other"]
+    assert fields["hardship_reasons"]["value_label"] == "因病、其他"
+    members = fields["members"]["instances"]
+    assert [m[2]["value_label"] for m in members] == ["配偶", "子女"]  # relation, labelled
+    assert members[0][1]["type"] == "id_number" and members[0][5]["value"] == 0
+    assert "income_note" not in fields  # notes carry no answer
+    assert record["answers"] == answers  # the raw answers stay, as before
+    assert build_record(make_case(), [], {}, db="x", item_name="x", link=link, now="t")["form"] is None
