@@ -63,6 +63,7 @@ class CaseDoc(TypedDict, total=False):
     needs_review: bool
     meta: dict[str, Any]
     signing: dict[str, Any]  # how the applicant signed (shared.signing, ADR 0120)
+    form: dict[str, Any]  # {"id", "version"} of the item form `answers` follow (shared.forms, ADR 0132)
     # Server facts (ADR 0105): set by the acceptance write and the server only.
     accepted_at: str
     deadline: str

@@ -122,15 +122,17 @@ async def test_staff_cannot_approve_a_county_item_nor_forward_a_township_one(
         submitted = write(a.agent, a.db, make_case(a.village, "submitted", item_code=item))
         accepted = write(a.staff, a.db, {**submitted, "status": "accepted", "accepted_at": now_iso(),
                                          "deadline": "2026-12-31"})
-        assert forbidden(bulk(a.staff, a.db, [{**accepted, "status": refused}]))
+        write(a.staff, a.db, make_event(submitted["_id"], "accepted", by=a.staff_name, role="township_staff"))
+        # Judged for a staff member other than the acceptor, so that only the level rule can refuse.
+        assert forbidden(bulk(a.approver, a.db, [{**accepted, "status": refused}]))
         # Two offline steps at once: accepted and approved (or forwarded) in one pushed revision.
-        assert forbidden(bulk(a.staff, a.db, [branch(submitted, submitted["_rev"], "g", status=refused,
-                                                      accepted_at=now_iso(), deadline="2026-12-31")],
+        assert forbidden(bulk(a.approver, a.db, [branch(submitted, submitted["_rev"], "g", status=refused,
+                                                         accepted_at=now_iso(), deadline="2026-12-31")],
                               new_edits=False))
         stored = await couch.get_doc(a.db, submitted["_id"])
         assert stored is not None and stored["status"] == "accepted"
         # The change the app does offer for the item's level goes through.
-        assert write(a.staff, a.db, {**accepted, "status": allowed})["status"] == allowed
+        assert write(a.approver, a.db, {**accepted, "status": allowed})["status"] == allowed
 
 
 async def test_an_agent_cannot_revert_a_rejection_or_a_delivery(
