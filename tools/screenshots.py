@@ -4,7 +4,9 @@ Starts `onetrip up` in a temporary data folder on free ports, waits for the demo
 then drives the web app and the citizen page in headless Debian Chromium on a 360×760 phone
 viewport, exactly as a person would: an agent signs in, syncs, fills in an application and
 hands over the receipt, delivers a result by its QR text; township staff open the conflict
-review and supervision; the citizen looks the case up and rates it. The pictures are
+review, a case they accepted (受审分离: someone else decides it), supervision with the cases
+behind a figure and a result's QR slip; the county operator opens the county home; the citizen
+looks the case up and rates it. The pictures are
 palette-compressed into `docs/img/` (each well under 150 KB). Someone still has to LOOK at
 them before committing: a picture proves nothing until a person has seen it.
 
@@ -229,8 +231,8 @@ def optimize(path: Path) -> None:
 # -- the story --------------------------------------------------------------------------------
 
 
-def sign_in(phone: Phone, stack: Stack, login: Login) -> None:
-    """First online sign-in, then the PIN set-up if the app asks for one."""
+def sign_in(phone: Phone, stack: Stack, login: Login, home: str = "case-list") -> None:
+    """First online sign-in, then the PIN set-up if the app asks for one; `home` is the start screen."""
     page = phone.page
     phone.open_app(stack.app)
     page.get_by_role("textbox").first.wait_for(timeout=60000)
@@ -239,15 +241,15 @@ def sign_in(phone: Phone, stack: Stack, login: Login) -> None:
     phone.fill("密码", login.password)
     phone.click("登录")
     page.wait_for_function(
-        """() => document.querySelector('[flt-semantics-identifier="case-list"]')
+        """home => document.querySelector(`[flt-semantics-identifier="${home}"]`)
                  || [...document.querySelectorAll('input')]
                     .some(i => (i.ariaLabel || '').includes('再输一次'))""",
-        timeout=30000)
+        arg=home, timeout=30000)
     if page.get_by_role("textbox", name="再输一次").count():
         phone.fill("解锁密码", PIN)
         phone.fill("再输一次", PIN)
         phone.click("保存")
-    phone.wait("case-list")
+    phone.wait(home)
 
 
 def sync(phone: Phone) -> None:
@@ -272,8 +274,19 @@ def sync(phone: Phone) -> None:
 
 
 def back_home(phone: Phone) -> None:
-    phone.ident("back").first.click()
+    """Back (返回) until the case list shows: a case opened from supervision goes back to the list."""
+    for _ in range(3):
+        phone.ident("back").first.click()
+        with contextlib.suppress(Exception):
+            phone.wait("case-list", timeout=5000)
+            return
     phone.wait("case-list")
+
+
+def scroll_down(phone: Phone) -> None:
+    """Down to the end of a long screen (the actions below a case's timeline)."""
+    phone.page.mouse.move(180, 400)
+    phone.page.mouse.wheel(0, 5000)
 
 
 def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
@@ -282,8 +295,11 @@ def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
 
     users = demo["users"]
     agent = next(u for u in users if u["role"] == "village_agent")
-    staff = next(u for u in users if u["role"] == "township_staff")
+    staff = next(u for u in users if u["role"] == "township_staff")  # the one who accepts (受理)
+    county = next((u for u in users if u["role"] == "county_operator"), None)
     result = _result_to_deliver(stack, demo, agent["username"])
+    slip = next((c for c in demo["cases"] if c["status"] == "result_ready" == c.get("story", "result_ready")
+                 and c is not result), None)
     with tempfile.TemporaryDirectory(prefix="onetrip-chromium-") as profile, sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport=VIEWPORT, locale="zh-CN",
@@ -309,7 +325,13 @@ def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
             sync(phone)
             waiting = next(c for c in demo["cases"]
                            if c["status"] == "submitted" and c.get("story", "submitted") == "submitted")
-            township(phone, waiting["tracking_code"])
+            accepted = [c["tracking_code"] for c in demo["cases"] if c["status"] == "accepted"]
+            township(phone, waiting["tracking_code"], accepted, slip)
+            if county is not None:
+                print(f"county operator {county['username']}:", flush=True)
+                sign_out(phone)
+                sign_in(phone, stack, Login(county["username"], county["password"]), home="county-home")
+                county_home(phone)
             print("citizen:", flush=True)
             citizen(phone, stack, result or next(c for c in demo["cases"] if c["status"] == "delivered"))
         except Exception:
@@ -346,6 +368,9 @@ def new_application(phone: Phone) -> None:
     phone.wait("wizard-item")
     phone.click("城乡居民基本养老保险参保登记")
     phone.wait("wizard-situation")
+    phone.wait("item-facts")
+    scroll_down(phone)  # the whole of the item's facts: conditions, fee, legal basis
+    phone.shot("02-item-facts")
     phone.click("本人申请")
     phone.wait("wizard-applicant")
     name = "王秀英" + SAMPLE
@@ -365,18 +390,20 @@ def new_application(phone: Phone) -> None:
             phone.ident("pick-id_card").first.click()
         chooser.value.set_files(str(path))
         page.get_by_role("button", name="重拍").first.wait_for(timeout=20000)
-    phone.shot("02-wizard-materials")
+    phone.shot("03-wizard-materials")
     phone.click("下一步")
     phone.wait("wizard-notice")
-    phone.shot("03-one-time-notice")
+    phone.shot("04-one-time-notice")
     phone.click("下一步")
     phone.draw_signature()
+    phone.wait("signing-fingerprint")
+    phone.shot("05-signing")  # the ways to sign: own signature, 按手印 fingerprint, 代签 proxy
     phone.click("下一步")
     phone.wait("wizard-review")
     phone.click("提交")
     phone.wait("tracking-code")
     page.wait_for_timeout(3500)  # the "submitted" note covers the bottom for 3 s
-    phone.shot("04-receipt")
+    phone.shot("06-receipt")
     phone.click("首页")
     phone.wait("case-list")
 
@@ -398,7 +425,7 @@ def deliver(phone: Phone, stack: Stack, agent: Login, case: dict[str, Any]) -> N
     phone.click("核验")
     phone.text("二维码有效")
     phone.draw_signature()
-    phone.shot("08-delivery")
+    phone.shot("14-delivery")
     phone.click("送达")
     phone.wait("delivered")
     phone.click("首页")
@@ -416,19 +443,13 @@ def sign_out(phone: Phone) -> None:
     phone.page.get_by_role("textbox", name="用户名").wait_for(timeout=10000)
 
 
-def township(phone: Phone, submitted_code: str) -> None:
-    """A submitted case with its accept actions, the conflict side by side, then supervision."""
+def township(phone: Phone, submitted_code: str, accepted: list[str], slip: dict[str, Any] | None) -> None:
+    """A submitted case with its accept actions, a case this person accepted (受审分离), the
+    conflict side by side, supervision and the cases behind a figure, then a result's QR slip."""
     page = phone.page
-    phone.fill("搜索", submitted_code)
-    page.keyboard.press("Enter")
-    phone.text(submitted_code)
-    page.wait_for_timeout(SETTLE_MS)
-    page.get_by_text(submitted_code, exact=False).first.click()
-    phone.wait("case-detail")
-    page.wait_for_timeout(SETTLE_MS)
-    page.mouse.move(180, 400)
-    page.mouse.wheel(0, 5000)  # down to the timeline and the township's actions
-    phone.shot("05-township-case")
+    open_case(phone, submitted_code)
+    scroll_down(phone)  # down to the timeline and the township's actions
+    phone.shot("07-township-case")
     back_home(phone)
     phone.ident("open-reviews").first.click()
     phone.text("办件 Case", timeout=30000)
@@ -441,12 +462,69 @@ def township(phone: Phone, submitted_code: str) -> None:
         with contextlib.suppress(Exception):
             page.get_by_text("✓", exact=False).first.wait_for(timeout=3000)
             break
-    phone.shot("06-conflict-review")
+    phone.shot("09-conflict-review")
     back_home(phone)
     phone.ident("open-supervision").first.click()
     phone.text("满意", timeout=30000)
-    phone.shot("07-supervision")
+    phone.shot("10-supervision")
+    phone.ident("figure-red").first.click()  # the red card's cases (overdue)
+    phone.wait("drill-red")
+    phone.shot("11-supervision-drill")
     back_home(phone)
+    # A case this staff member accepted: 办结 is someone else's decision (受审分离, ADR 0122).
+    for code in accepted:
+        open_case(phone, code)
+        with contextlib.suppress(Exception):
+            phone.wait("separation-note", timeout=5000)
+            scroll_down(phone)
+            phone.shot("08-separation-note")
+            back_home(phone)
+            break
+        back_home(phone)
+    if slip is not None:
+        choose_filter(phone, "result_ready")
+        open_case(phone, slip["tracking_code"])
+        phone.ident("open-result-slip").first.click()
+        phone.wait("slip-qr")
+        phone.text(slip["tracking_code"])
+        phone.shot("13-result-slip")
+        back_home(phone)
+
+
+def open_case(phone: Phone, code: str) -> None:
+    """Searches the list of the current filter for a tracking code and opens the case."""
+    page = phone.page
+    phone.fill("搜索", code)
+    page.keyboard.press("Enter")
+    phone.text(code)
+    page.wait_for_timeout(SETTLE_MS)
+    page.get_by_text(code, exact=False).first.click()
+    phone.wait("case-detail")
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def choose_filter(phone: Phone, value: str) -> None:
+    """Swipes the filter line until the chip `value` is on the screen, then taps it."""
+    page = phone.page
+    first = phone.ident("filter-submitted").first.bounding_box()
+    if first is None:
+        raise ScreenshotError("the filter line has no size")
+    page.mouse.move(180, first["y"] + first["height"] / 2)
+    chosen = phone.ident(f"filter-{value}").first
+    for _ in range(10):
+        if chosen.count() and (box := chosen.bounding_box()) is not None and box["x"] + box["width"] <= 360:
+            break
+        page.mouse.wheel(120, 0)
+        page.wait_for_timeout(200)
+    chosen.click()
+    page.wait_for_timeout(SETTLE_MS)
+
+
+def county_home(phone: Phone) -> None:
+    """The county operator's start screen: results on their way back, dead letters, hand-offs."""
+    phone.wait("county-results", timeout=30000)
+    phone.wait("county-handoffs")
+    phone.shot("12-county-home")
 
 
 def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
@@ -457,18 +535,18 @@ def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
     page.fill("#last4", case["id_last4"])
     page.get_by_role("button", name="查询").click()
     page.locator("#timeline li").first.wait_for(timeout=20000)
-    phone.shot("09-citizen-tracking")
+    phone.shot("15-citizen-tracking")
     rate = page.locator("#rate")
     if rate.is_visible():
         page.get_by_text("非常满意").click()
         page.fill("#comment", "代办员上门送达，一趟都没跑")
         rate.scroll_into_view_if_needed()
-        phone.shot("10-citizen-rating")
+        phone.shot("16-citizen-rating")
         page.get_by_role("button", name="提交评价").click()
         page.locator("#thanks").wait_for(timeout=20000)
     page.locator("#timeline").scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -120)")  # the status line above the timeline stays in view
-    phone.shot("11-citizen-timeline")
+    phone.shot("17-citizen-timeline")
 
 
 def main(argv: list[str] | None = None) -> int:

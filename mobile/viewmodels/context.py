@@ -290,12 +290,13 @@ class AppContext:
             item_name=self.item_name,
             issued_by=(account.display_name or account.username) if account else "",
             now=self.now,
+            place=self.names.place,
         )
 
     # -- county operator (online) ------------------------------------------------------------
 
     def county(self) -> CountyViewModel:
-        return CountyViewModel(self.staff_api, self.t, self.item_name)
+        return CountyViewModel(self.staff_api, self.t, self.item_name, self.names.place)
 
     # -- sync ----------------------------------------------------------------------------
 

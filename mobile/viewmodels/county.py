@@ -67,8 +67,10 @@ class HandOff:
 class CountyViewModel:
     """Loads the county's hand-offs; retries a dead one."""
 
-    def __init__(self, api: Callable[[], StaffApi], t: Translator, item_name: Callable[[str], str]) -> None:
+    def __init__(self, api: Callable[[], StaffApi], t: Translator, item_name: Callable[[str], str],
+                 place: Callable[[str], str] = str) -> None:
         self.api = api
+        self.place = place  # a village code → its name (Names.place); the code when unknown
         self.t = t
         self.item_name = item_name
         self.entries: list[HandOff] = []
@@ -92,7 +94,7 @@ class CountyViewModel:
         state = str(row.get("state") or "")
         return HandOff(
             case_id=str(row.get("case_id", "")),
-            village=str(case.get("village") or ""),
+            village=self.place(str(case.get("village") or "")),
             state=state,
             state_label=STATE_LABELS.get(state, state),
             status=status,

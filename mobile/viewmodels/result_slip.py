@@ -36,8 +36,10 @@ class ResultSlipViewModel:
         item_name: Callable[[str], str],
         issued_by: str,
         now: Callable[[], datetime],
+        place: Callable[[str], str] = str,
     ) -> None:
         self.case = case
+        self.place = place  # a village code → its name (Names.place); the code when unknown
         self.api = api
         self.t = t
         self.item_name = item_name
@@ -89,7 +91,7 @@ class ResultSlipViewModel:
             delivery_url=self.url,
             item_name=self.item_name(str(self.case.get("item_code") or "")),
             applicant_masked=masked,
-            village=village,
+            village=self.place(village) if village else "",
             status=self.t(f"status_{self.case.get('status')}"),
             expires_at=self.expires_at,
             issued_at=self.issued_at,

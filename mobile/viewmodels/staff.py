@@ -89,8 +89,7 @@ class ReviewsViewModel:
             for path, values in review.fields.items()
         ]
 
-    @staticmethod
-    def _sources(review: Review, path: str, count: int) -> tuple[str, ...]:
+    def _sources(self, review: Review, path: str, count: int) -> tuple[str, ...]:
         """Who (the pushing user, as the server recorded it), which device, when — per version."""
         listed = review.sources.get(path) or []
         shown = []
@@ -99,8 +98,8 @@ class ReviewsViewModel:
             who = str(s.get("by") or "")
             device = str(s.get("pushed_from") or s.get("device") or "")
             when = show_time(str(s.get("received_at") or s.get("edited_at") or ""))
-            parts = [f"{who}" if who else "提交人未知 unknown user", f"设备 Device {device or '—'}",
-                     when or "时间未知 unknown time"]
+            parts = [self.names.person(who) if who else "提交人未知 unknown user",
+                     f"设备 Device {device or '—'}", when or "时间未知 unknown time"]
             shown.append("\n".join(parts))  # one line each: a 360 px column is narrow
         return tuple(shown)
 
@@ -181,7 +180,7 @@ class SupervisionViewModel:
                           and c.get("state") in ("open", "finished")]
             case _:
                 chosen = []
-        return [_case_ref(c) for c in chosen]
+        return [_case_ref(c, self.names) for c in chosen]
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) rows ready to show; counts spelled out, not only coloured."""
@@ -230,12 +229,15 @@ class CaseRef:
 _CARDS = {"red": "红牌 Red", "yellow": "黄牌 Yellow"}
 
 
-def _case_ref(c: dict[str, Any]) -> CaseRef:
+def _case_ref(c: dict[str, Any], names: Names) -> CaseRef:
+    """The village by its name and the status in words, as on the lines above the list."""
     case_id = str(c.get("case_id", ""))
     card = _CARDS.get(str(c.get("card")), "")
     title = f"{c.get('item_code', '')} · 办件 Case {case_id[-8:]}"
-    note = " · ".join(x for x in (card, f"村 Village {c.get('village', '')}",
-                                  f"期限 Due {c.get('deadline') or '—'}", str(c.get("status") or "")) if x)
+    status = str(c.get("status") or "")
+    note = " · ".join(x for x in (card, f"村 Village {names.place(str(c.get('village', '')))}",
+                                  f"期限 Due {c.get('deadline') or '—'}",
+                                  names.t(f"status_{status}") if status else "") if x)
     return CaseRef(case_id, title, note)
 
 

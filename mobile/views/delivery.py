@@ -77,7 +77,9 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
         ui.message("二维码有效 QR code is valid", kind="ok"),
         ui.text(v.item, bold=True),
         ui.text(f"{v.name} {v.id_masked}"),
-        ui.text(f"{t('tracking_code')}: {v.content.tracking_code}"),
+        # The code on its own line: "label: code" is too long for 360 px and broke the code at a hyphen.
+        ui.text(t("tracking_code"), 15, color=ui.MUTED),
+        ui.text(v.content.tracking_code, bold=True, selectable=True),
         receiver,
         ui.text(t("receiver_signature"), bold=True),
         pad,

@@ -55,3 +55,18 @@ async def test_slip_offline_or_not_ready_issues_nothing() -> None:
     await early.load()
     assert not early.ready and "not ready" in early.error
     assert vm.file_name() == "result-slip-ABCD-EFGH-JKMN.pdf"
+
+
+def test_slip_and_county_home_name_the_village() -> None:
+    places = {"330212001001": "青山村"}.get
+    case = {"_id": "case:1", "status": "result_ready", "tracking_code": "ABCD-EFGH-JKMN", "item_code": "X",
+            "division": {"village": "330212001001"}, "applicant": {"name": "李建国", "id_number": ""}}
+    now = lambda: datetime(2026, 12, 7, tzinfo=UTC)  # noqa: E731
+    slip = ResultSlipViewModel(case, offline_api, T, item_name=str, issued_by="st1", now=now,
+                               place=lambda code: places(code) or code)
+    assert slip.data().village == "青山村"
+    county = CountyViewModel(offline_api, T, str, lambda code: places(code) or code)
+    row = {"case_id": "case:1", "state": "acked", "case": {"status": "approved", "village": "330212001001"}}
+    unknown = {**row, "case": {"status": "approved", "village": "330212009999"}}
+    assert county._entry(row).village == "青山村"
+    assert county._entry(unknown).village == "330212009999"  # no name known: the code, never hidden

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
+
 from mobile.config import ASSETS_DIR, load_config
 from mobile.services.device_state import DeviceState, DeviceStateFile, pairs
 from mobile.services.i18n import Translator
+from mobile.services.staff_api import StaffApi
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.context import AppContext
 from mobile.viewmodels.names import Names, shipped_places
-from mobile.viewmodels.staff import SupervisionViewModel
+from mobile.viewmodels.staff import ReviewsViewModel, SupervisionViewModel
 from shared.ids import new_tracking_code
 from tests.unit.mobile.factories import make_book, make_case, make_store, sample_items
 from tests.unit.mobile.fakes import AGENT, STAFF, FakeAuth
@@ -77,6 +80,33 @@ def test_supervision_names_villages_and_people() -> None:
     assert "村 Village 青山村" in labels and "人员 Staff 李晓燕" in labels
     assert not any("330212001001" in label or "agent1" in label for label in labels)
 
+
+
+def test_supervision_cases_name_their_village_and_status() -> None:
+    vm = SupervisionViewModel(lambda: None, "330212001", names=Names(T, DIRECTORY, SHIPPED))  # type: ignore[arg-type,return-value]
+    case = {"case_id": "case:RED00001", "village": "330212001001", "state": "open", "card": "red",
+            "item_code": "SB-001", "status": "accepted", "deadline": "2026-11-20"}
+    vm.data = {"cases": [case]}
+    (red,) = vm.drill("red")
+    assert "村 Village 青山村" in red.note and T("status_accepted") in red.note
+    assert "330212001001" not in red.note and "· accepted" not in red.note
+
+
+async def test_conflict_versions_name_who_sent_them() -> None:
+    review = {"case_id": "case:C1", "database": "ot-v-330212001001", "village": "330212001001",
+              "fields": {"applicant.name": ["张三", "张山"]},
+              "sources": {"applicant.name": [{"by": "staff1", "pushed_from": "phone-a"},
+                                             {"by": "stranger", "pushed_from": "phone-b"}]}}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"township": "330212001", "reviews": [review]})
+
+    api = StaffApi("http://server", "tok", httpx.MockTransport(handle))
+    vm = ReviewsViewModel(lambda: api, "330212001", T, names=Names(T, DIRECTORY, SHIPPED))
+    await vm.load()
+    (name,) = vm.choices(vm.reviews[0])
+    assert name.sources[0].startswith("王站长\n设备 Device phone-a")  # the name, not the login
+    assert name.sources[1].startswith("stranger\n")  # no name known: the login, never hidden
 
 async def test_a_receipt_names_the_agent_who_took_the_application(tmp_path: Path) -> None:
     """Opened again by the township staff, the receipt still names the agent the citizen met,
