@@ -12,6 +12,7 @@ import pytest
 from shared.workdays import WorkCalendar
 from sync_server.couch import Couch
 from sync_server.provision import SERVER_DB, ensure_db
+from sync_server.workers import api as workers_api
 from sync_server.workers.conflicts import resolve_case
 from sync_server.workers.deadlines import Deadlines
 from tests.integration.sync_server.server_fixtures import (
@@ -31,7 +32,7 @@ NOON_TODAY = 1_795_752_000.0 + 4 * 3600  # 2026-11-27T04:00:00Z = 12:00 in China
 @pytest.fixture(scope="module")
 def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(
-        tmp_path_factory.mktemp("workers-api"), couchdb_url, (*MY_ROUTES, "sync_server.workers.api")
+        tmp_path_factory.mktemp("workers-api"), couchdb_url, (*MY_ROUTES, workers_api.routes)
     )
     try:
         yield running
