@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TypedDict
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -90,10 +91,19 @@ def noise_photo(path: Path, width: int, height: int, quality: int, seed: int = 1
     image.save(path, "JPEG", quality=quality)
 
 
-def measure(path: Path, how: str) -> dict[str, float]:
+class Measured(TypedDict):
+    """What the child process prints: seconds, peak memory growth, stored size."""
+
+    seconds: float
+    mb: float
+    kb: float
+    size: list[int]
+
+
+def measure(path: Path, how: str) -> Measured:
     done = subprocess.run([sys.executable, "-c", _CHILD, str(path), how],
                           capture_output=True, text=True, check=True)
-    result: dict[str, float] = json.loads(done.stdout)
+    result: Measured = json.loads(done.stdout)
     return result
 
 

@@ -13,6 +13,7 @@ import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 import schemathesis
@@ -34,6 +35,9 @@ from tests.integration.sync_server.server_fixtures import (
     token_for,
 )
 from tests.soak.fuzz_seed import SEED
+
+if TYPE_CHECKING:  # schemathesis names its OpenAPI case type for type checkers only
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 # The multipart/related form of `PUT /sync/{db}/{docid}` has no serializer in schemathesis:
 # those cases are skipped (its JSON form is fuzzed; tests/integration covers multipart uploads).
@@ -81,8 +85,7 @@ def caller(request: pytest.FixtureRequest, callers: dict[str, Caller]) -> Caller
 @schema.parametrize()
 @seed(SEED)
 @settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck), deadline=None)
-def test_api_answers_as_documented(case: schemathesis.Case, full_server: RunningServer,
-                                   caller: Caller) -> None:
+def test_api_answers_as_documented(case: OpenApiCase, full_server: RunningServer, caller: Caller) -> None:
     db = case.path_parameters.get("db") if case.path_parameters else None
     if isinstance(db, str) and len(db) % 2 == 0:  # half of the cases reach a real village database
         case.path_parameters["db"] = caller.databases[len(db) % 4 // 2]

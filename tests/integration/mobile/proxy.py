@@ -76,7 +76,7 @@ class FaultProxy:
             pass
         finally:
             writer.close()
-            self._handlers.discard(task)  # type: ignore[arg-type]
+            self._handlers.discard(task)
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,7 +71,7 @@ def write_case(path: Path, village: str, agent: str) -> tuple[str, bytes]:
     scan = b"\xff\xd8\xff\xe0" + payload(30_000, 9)
     ulid = str(ULID())
     store = LocalStore(path)
-    doc = {
+    doc: dict[str, Any] = {
         "_id": case_id(ulid),
         "type": "case",
         "item_code": "330212-001",

@@ -121,7 +121,7 @@ async def test_every_status_is_seeded(seeded: dict[str, Any]) -> None:
 async def test_deadline_cards_and_the_one_time_list(seeded: dict[str, Any]) -> None:
     couch: Couch = seeded["couch"]
     today, calendar = china_date(seeded["now"]), default_calendar()
-    cards = {}
+    cards: dict[str, set[Card]] = {}
     for case in seeded["demo"]["cases"]:
         if case["story"] in ("accepted", "due_soon", "overdue"):
             doc = await couch.get_doc(case["database"], case["id"])

@@ -4,6 +4,7 @@ reconciled with CouchDB when their write was never answered, adopted after a cra
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -52,7 +53,7 @@ async def test_records_of_many_requests_reach_ot_server_in_one_write(
     await asyncio.gather(*(journal.append(r, final=True) for r in records))
     assert await journal.counts() == {"unshipped": 20}
     for record in records:
-        doc = await wait_until(lambda r=record: stored(couch, r["_id"]), what="shipped record")
+        doc = await wait_until(functools.partial(stored, couch, record["_id"]), what="shipped record")
         assert doc["writes"] == record["writes"] and doc["user"] == USER.username
     assert len(writes) == 1
     assert await journal.counts() == {}

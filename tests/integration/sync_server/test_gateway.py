@@ -25,7 +25,8 @@ from tests.integration.sync_server.server_fixtures import RunningServer, Townshi
 from tests.waiting import wait_until
 
 
-def bulk(c: httpx.Client, db: str, docs: list[dict[str, Any]], **extra: Any) -> httpx.Response:
+def bulk(c: httpx.Client, db: str, docs: list[Any], **extra: Any) -> httpx.Response:
+    """`docs` is any JSON: some tests send what is not a document at all."""
     return c.post(f"/{db}/_bulk_docs", json={"docs": docs, **extra})
 
 
@@ -133,7 +134,7 @@ async def test_mixed_batch_writes_the_valid_and_refuses_the_rest(
     village = township.villages[0]
     agent = client(api_server.url, token_for(api_server.url, township.agents[0]))
     good = make_case(village, _attachments={"signature.png": attachment(PNG, "image/png")})
-    docs = [
+    docs: list[Any] = [  # documents, and one that is not
         good,
         make_case(township.villages[1]),  # another village
         make_case(village, status="accepted"),  # a new case cannot start accepted

@@ -115,8 +115,8 @@ async def test_staff_cannot_approve_a_county_item_nor_forward_a_township_one(
     a = Actors(api_server, township)
     county_item, township_item = f"T{ULID()}", f"T{ULID()}"
     for code, level in ((county_item, "county"), (township_item, "township")):
-        item = {"_id": item_doc_id(code), "type": "item", "code": code, "level": level}
-        await couch.put_doc(CATALOG_DB, item)
+        await couch.put_doc(CATALOG_DB, {"_id": item_doc_id(code), "type": "item", "code": code,
+                                         "level": level})
     for item, refused, allowed in ((county_item, "approved", "forwarded"),
                                    (township_item, "forwarded", "approved")):
         submitted = write(a.agent, a.db, make_case(a.village, "submitted", item_code=item))

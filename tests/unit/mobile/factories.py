@@ -8,7 +8,7 @@ from typing import Any
 
 from mobile.services.device_state import Account
 from mobile.store import LocalStore
-from mobile.viewmodels.casebook import CaseBook
+from mobile.viewmodels.casebook import CaseBook, DocStore
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation
 from shared.idnumber import make_id_number
 from tests.unit.mobile.fakes import AGENT
@@ -31,7 +31,7 @@ def make_store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "agent.sqlite")
 
 
-def make_book(store: LocalStore, account: Account = AGENT, clock: Clock | None = None) -> CaseBook:
+def make_book(store: DocStore, account: Account = AGENT, clock: Clock | None = None) -> CaseBook:
     return CaseBook(store, account, "dev-test", clock or Clock())
 
 

@@ -62,5 +62,5 @@ def test_by_bytes_groups_documents_under_the_limit() -> None:
 
     docs = [doc(0, 10), doc(1, 10), doc(2, 30), doc(3, 5), doc(4, 0)]
     lacking = {(f"d{n}", "1-a", "a") for n in range(4)}
-    groups = by_bytes(docs, lacking, 25)  # type: ignore[arg-type]
+    groups = by_bytes(docs, lacking, 25)
     assert [[d["_id"] for d in g] for g in groups] == [["d0", "d1"], ["d2"], ["d3", "d4"]]

@@ -7,6 +7,7 @@ import email
 import email.policy
 import gzip
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -33,7 +34,7 @@ async def test_401_is_raised_at_once() -> None:
 
 
 async def test_5xx_and_network_errors_are_retried_then_succeed() -> None:
-    answers = iter([httpx.ConnectError("down"), httpx.Response(503),
+    answers: Iterator[httpx.Response | Exception] = iter([httpx.ConnectError("down"), httpx.Response(503),
                     httpx.Response(200, json={"db_name": "db"})])
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -47,14 +47,14 @@ def merged(tree: dict[str, RevNode], *branches: tuple[int, Nested], depth: int =
     return tree
 
 
-ONE = (1, ("1", []))
-TWO_SIBS = [(1, ("1", [])), (1, ("2", []))]
-THREE = (1, ("3", []))
-TWO_CHILD = (1, ("1", [("1a", [("1aa", [])])]))
-TWO_CHILD_SIBS = (1, ("1", [("1a", []), ("1b", [])]))
-TWO_CHILD_PLUS_SIBS = (1, ("1", [("1a", [("1aa", [])]), ("1b", [])]))
-ONE_CHILD = (1, ("1", [("1a", [])]))
-STEMMED_1AA = (3, ("1aa", []))
+ONE: tuple[int, Nested] = (1, ("1", []))
+TWO_SIBS: list[tuple[int, Nested]] = [(1, ("1", [])), (1, ("2", []))]
+THREE: tuple[int, Nested] = (1, ("3", []))
+TWO_CHILD: tuple[int, Nested] = (1, ("1", [("1a", [("1aa", [])])]))
+TWO_CHILD_SIBS: tuple[int, Nested] = (1, ("1", [("1a", []), ("1b", [])]))
+TWO_CHILD_PLUS_SIBS: tuple[int, Nested] = (1, ("1", [("1a", [("1aa", [])]), ("1b", [])]))
+ONE_CHILD: tuple[int, Nested] = (1, ("1", [("1a", [])]))
+STEMMED_1AA: tuple[int, Nested] = (3, ("1aa", []))
 
 # (name, starting tree, merged-in tree, expected) — couch_key_tree_tests.erl, positions from 1
 MERGE_CASES: list[tuple[str, list[Any], list[Any], list[Any]]] = [
@@ -101,7 +101,7 @@ def test_merge_cases(name: str, start: list[Any], incoming: list[Any], expected:
 
 # PouchDB's stemming cases (test.merge.js), with CouchDB 3's stemming rule: a revision is kept
 # while a leaf below it is fewer than `depth` generations away.
-NEW_BRANCH_LEAF_BRANCH = (1, ("1", [("2_0", [("3", []), ("3_1", [])]), ("2_1", [])]))
+NEW_BRANCH_LEAF_BRANCH: tuple[int, Nested] = (1, ("1", [("2_0", [("3", []), ("3_1", [])]), ("2_1", [])]))
 STEM_CASES: list[tuple[str, list[Any], int, list[Any]]] = [
     ("simple", [(1, ("1", [("2_0", [("3", [])])]))], 2, [(2, ("2_0", [("3", [])]))]),
     ("branches of unequal length", [NEW_BRANCH_LEAF_BRANCH], 2, [NEW_BRANCH_LEAF_BRANCH]),

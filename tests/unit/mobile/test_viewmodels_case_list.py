@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mobile.services.i18n import Translator
+from mobile.store import LocalStore
 from mobile.viewmodels.badges import BadgeLevel, deadline_badge
 from mobile.viewmodels.case_list import CaseFilter, CaseListViewModel
 from mobile.viewmodels.sync import SyncSnapshot, SyncViewModel
@@ -17,7 +19,7 @@ T = Translator("zh")
 TODAY = date(2026, 11, 24)  # a Tuesday
 
 
-def make_vm(store, **kw):  # type: ignore[no-untyped-def]
+def make_vm(store: LocalStore, **kw: Any) -> CaseListViewModel:
     return CaseListViewModel(
         store, T, SyncViewModel(T), item_name=lambda code: f"item {code}", today=lambda: TODAY, **kw
     )

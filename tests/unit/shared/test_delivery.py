@@ -44,7 +44,7 @@ def raw(token: str) -> bytearray:
     return bytearray(base64.b32decode(token + "=" * (-len(token) % 8)))
 
 
-def encode(data: bytes) -> str:
+def encode(data: bytes | bytearray) -> str:
     return base64.b32encode(bytes(data)).decode().rstrip("=")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.workdays import CalendarError
+from shared.errors import CalendarError
 from sync_server.calendar import load_calendar
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.jsontypes import JSON
-from sync_server.citizen.summary import STATUS_WORDS, Coded, build_summary, mask_name
+from sync_server.citizen.summary import STATUS_WORDS, Coded, Text, build_summary, mask_name
 
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)  # 14:30 in China
 ITEM: Coded = {"code": "V-OLDAGE", "zh": "高龄津贴申领", "en": "Old-age allowance"}
@@ -90,7 +90,7 @@ def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
 
 
-MATERIALS = {"hukou": {"zh": "户口簿", "en": "Household register"},
+MATERIALS: dict[str, Text] = {"hukou": {"zh": "户口簿", "en": "Household register"},
              "photo": {"zh": "近期免冠照片", "en": "Recent photo"}}
 
 

@@ -32,7 +32,7 @@ def test_other_algorithms_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidToken):
         verify_access(key, jwt.encode(claims, "secret-secret-secret-secret-secret", algorithm="HS256"))
     with pytest.raises(InvalidToken):
-        verify_access(key, jwt.encode(claims, None, algorithm="none"))
+        verify_access(key, jwt.encode(claims, "", algorithm="none"))
 
 
 def test_a_cached_token_is_checked_again_for_what_time_changes(tmp_path: Path,

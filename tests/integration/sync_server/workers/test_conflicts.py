@@ -111,7 +111,7 @@ async def review_exists(couch: Couch, db: str, case_id: str) -> bool:
     return await couch.get_doc(db, f"review:{case_id.split(':')[1]}") is not None
 
 
-async def events_of(couch: Couch, db: str, case_id: str) -> list[dict[str, object]]:
+async def events_of(couch: Couch, db: str, case_id: str) -> list[dict[str, Any]]:
     ulid = case_id.split(":")[1]
     rows = (
         await couch.get_json(
@@ -181,7 +181,7 @@ async def test_answers_on_the_case_id_are_placed_by_parent(couch: Couch, make_db
               for h in ("aa", "bb")]
     await couch.bulk_docs(db, leaves, new_edits=False)
     deleted = (await couch.bulk_docs(db, [{"_id": "case:x", "_rev": "2-bb", "_deleted": True}]))[0]
-    docs = [{"_id": "case:x", "_rev": "2-aa", "v": 1},
+    docs: list[dict[str, Any]] = [{"_id": "case:x", "_rev": "2-aa", "v": 1},
             {"_id": "case:x", "_rev": "2-bb", "_deleted": True}, {"_id": "event:x:1"}]
     refused = {"id": "case:x", "error": "conflict", "reason": "Document update conflict."}
     arrived = [deleted, refused, {"ok": True, "id": "event:x:1", "rev": "1-e"}]  # the case's two swapped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sync_server.county.eligibility import handoff_ready, not_ready_reason
 from tests.unit.sync_server.county.factories import make_case
 
@@ -11,7 +13,7 @@ def test_a_forwarded_complete_case_is_ready() -> None:
 
 
 def test_each_missing_condition_is_named() -> None:
-    table = [
+    table: list[tuple[dict[str, Any], str]] = [
         ({"status": "accepted"}, "status"),
         ({"status": "approved"}, "status"),
         ({"needs_review": True}, "review"),

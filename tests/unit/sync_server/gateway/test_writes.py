@@ -6,14 +6,16 @@ import base64
 import io
 import json
 
+from shared.jsontypes import JSON
 from sync_server.gateway import multipart
 from sync_server.gateway.writes import merge_answers
 
-DOCS = [{"_id": "a", "_rev": "1-a"}, {"_id": "b", "_rev": "1-b"}, {"_id": "c", "_rev": "1-c"}]
+DOCS: list[JSON] = [{"_id": "a", "_rev": "1-a"}, {"_id": "b", "_rev": "1-b"}, {"_id": "c", "_rev": "1-c"}]
 
 
 def test_merge_with_new_edits() -> None:
-    upstream = [{"ok": True, "id": "a", "rev": "1-x"}, {"id": "c", "error": "conflict", "reason": "c"}]
+    upstream: list[JSON] = [{"ok": True, "id": "a", "rev": "1-x"},
+                            {"id": "c", "error": "conflict", "reason": "c"}]
     answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=True)
     assert [a.get("error") for a in answers] == [None, "forbidden", "conflict"]
     assert answers[1] == {"id": "b", "rev": "1-b", "error": "forbidden", "reason": "nope"}
@@ -22,7 +24,8 @@ def test_merge_with_new_edits() -> None:
 
 def test_merge_with_new_edits_matches_answers_by_id() -> None:
     """pouchdb-server answers a batch with attachments out of order; each document gets its own answer."""
-    upstream = [{"id": "c", "error": "conflict", "reason": "c"}, {"ok": True, "id": "a", "rev": "1-x"}]
+    upstream: list[JSON] = [{"id": "c", "error": "conflict", "reason": "c"},
+                            {"ok": True, "id": "a", "rev": "1-x"}]
     answers, accepted = merge_answers(DOCS, [None, "nope", None], upstream, new_edits=True)
     assert [(a["id"], a.get("error")) for a in answers] == [
         ("a", None), ("b", "forbidden"), ("c", "conflict")]
@@ -50,7 +53,7 @@ def test_multipart_scan_and_rebuild() -> None:
 
 
 def test_inline_keeps_stubs_and_the_revpos_sent() -> None:
-    doc = {"_id": "case:1", "_rev": "3-x", "_attachments": {
+    doc: JSON = {"_id": "case:1", "_rev": "3-x", "_attachments": {
         "old.png": {"stub": True, "digest": "md5-x", "revpos": 0, "content_type": "image/png", "length": 3},
         "a.jpg": {"follows": True, "content_type": "image/jpeg", "length": 3, "revpos": 3,
                   "digest": "md5-y"}}}
