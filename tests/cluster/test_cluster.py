@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -106,7 +107,7 @@ async def test_two_devices_through_two_servers_while_nodes_restart(
     for i in range(3):
         node = Couch(cluster.url(i))
         try:
-            await wait_until(lambda node=node: _all_on(node, db, ids),  # type: ignore[misc]
+            await wait_until(functools.partial(_all_on, node, db, ids),
                              timeout=60, what=f"every case on node {i + 1}")
         finally:
             await node.aclose()

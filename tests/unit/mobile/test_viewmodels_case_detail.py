@@ -11,6 +11,7 @@ import pytest
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
 from mobile.viewmodels.case_detail import CaseDetailViewModel
+from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.items import ItemChoice
 from shared.status import Status
 from tests.unit.mobile.factories import Clock, make_book, make_case, make_store, sample_items
@@ -26,7 +27,7 @@ def plus_days(start: date, days: int) -> date:
     return start + timedelta(days=days)
 
 
-def detail(book) -> CaseDetailViewModel:  # type: ignore[no-untyped-def]
+def detail(book: CaseBook) -> CaseDetailViewModel:
     return CaseDetailViewModel(book, sample_items(), T, today=lambda: TODAY, deadline_of=plus_days)
 
 

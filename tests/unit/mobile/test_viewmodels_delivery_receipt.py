@@ -6,6 +6,7 @@ import base64
 import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,6 +15,7 @@ from PIL import Image
 
 from mobile.services.i18n import Translator
 from mobile.services.qr import qr_png, read_qr
+from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.delivery import DeliveryViewModel
 from mobile.viewmodels.receipt import ReceiptViewModel
 from shared.delivery import delivery_url, issue_token
@@ -28,11 +30,11 @@ KEY = Ed25519PrivateKey.generate()
 PUBLIC = base64.b64encode(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
-def token_for(case: dict, now: datetime = NOW, token_id: bytes = b"\x01" * 8) -> str:  # type: ignore[type-arg]
+def token_for(case: dict[str, Any], now: datetime = NOW, token_id: bytes = b"\x01" * 8) -> str:
     return issue_token(KEY, case_id=case["_id"], tracking_code=CODE, now=now, token_id=token_id)
 
 
-def make_vm(book, key: str = PUBLIC) -> DeliveryViewModel:  # type: ignore[no-untyped-def]
+def make_vm(book: CaseBook, key: str = PUBLIC) -> DeliveryViewModel:
     return DeliveryViewModel(
         book, T, public_key=lambda: key, now=lambda: NOW, item_name=lambda c: f"item {c}"
     )

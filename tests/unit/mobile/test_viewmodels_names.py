@@ -56,6 +56,10 @@ def test_the_directory_survives_a_restart(tmp_path: Path) -> None:
     assert pairs({"b": "乙", "a": "甲", "c": " "}) == (("a", "甲"), ("b", "乙"))  # no blank names
 
 
+# `lambda: None` for the date and for the staff API below: these tests check names only, and
+# the supervision ones set `vm.data` themselves instead of asking the server.
+
+
 def test_timeline_says_who_by_name_and_role(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     case = make_case(make_book(store), status="submitted", situation="first")

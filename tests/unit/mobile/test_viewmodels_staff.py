@@ -6,6 +6,8 @@ the shapes documented in sync_server/workers/api.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -22,7 +24,7 @@ REVIEW = {
 }
 
 
-def server(decided: list[dict]) -> httpx.MockTransport:  # type: ignore[type-arg]
+def server(decided: list[dict[str, Any]]) -> httpx.MockTransport:
     def handle(request: httpx.Request) -> httpx.Response:
         assert request.headers["Authorization"] == "Bearer tok"
         if request.url.path == "/api/reviews":
@@ -49,12 +51,12 @@ def server(decided: list[dict]) -> httpx.MockTransport:  # type: ignore[type-arg
     return httpx.MockTransport(handle)
 
 
-def api_for(transport: httpx.AsyncBaseTransport):  # type: ignore[no-untyped-def]
+def api_for(transport: httpx.AsyncBaseTransport) -> Callable[[], StaffApi]:
     return lambda: StaffApi("http://server", "tok", transport)
 
 
 async def test_review_needs_a_choice_for_every_field() -> None:
-    decided: list[dict] = []  # type: ignore[type-arg]
+    decided: list[dict[str, Any]] = []
     vm = ReviewsViewModel(api_for(server(decided)), "330212001", T)
     await vm.load()
     review = vm.reviews[0]

@@ -39,7 +39,7 @@ def make_vm(store: DocStore, recent: list[str] | None = None) -> WizardViewModel
         remember_item=remembered.append,
         random_bytes=lambda n: bytes(range(n)),
     )
-    vm.remembered = remembered  # type: ignore[attr-defined]
+    vm.remembered = remembered  # type: ignore[attr-defined]  # the test's window on remember_item
     return vm
 
 
@@ -77,7 +77,8 @@ def test_whole_flow_to_submit(tmp_path: Path) -> None:
     summary = dict(vm.summary())
     assert "********" in summary["身份证号 ID number"]
     assert vm.submit() and step_of(vm) is Step.DONE
-    case = store.get(vm.case["_id"])  # type: ignore[index]
+    assert vm.case is not None
+    case = store.get(vm.case["_id"])
     assert case["status"] == "submitted" and case["missing"] == ["bank_card"]
     assert len(case["tracking_code"]) == 14 and case["submitted_at"]
     assert "signature.png" in case["_attachments"]
@@ -125,7 +126,8 @@ def test_blurred_photo_warns_and_retake_replaces(tmp_path: Path) -> None:
     assert not second.blurry and second.material_id != first.material_id
     # The case now points at the retake; the blurred capture stays an unreferenced material
     # (materials are immutable, a deletion would be refused by the gateway: ADR 0064).
-    assert [m["material_id"] for m in vm.case["materials"]] == [second.material_id]  # type: ignore[index]
+    assert vm.case is not None
+    assert [m["material_id"] for m in vm.case["materials"]] == [second.material_id]
     assert not vm.add_scan("bank_card", b"not a picture")
     row = next(r for r in vm.material_rows() if r.requirement.code == "bank_card")
     assert not row.received and "图片" in row.error
@@ -161,7 +163,8 @@ def test_draft_survives_restart_at_every_step(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite"
     vm = make_vm(LocalStore(path))
     vm.choose_item("pension-enrol")
-    case_id = vm.case["_id"]  # type: ignore[index]
+    assert vm.case is not None
+    case_id = vm.case["_id"]
 
     def reopened() -> WizardViewModel:
         again = make_vm(LocalStore(path))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.receipt import ReceiptViewModel
-from mobile.viewmodels.wizard import Step, WizardViewModel
+from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from shared.idnumber import make_id_number, mask_id_number
 from tests.unit.mobile.factories import make_store, sample_items
 from tests.unit.mobile.images import big_photo, jpeg_bytes, text_page
@@ -33,7 +33,7 @@ def at_signature(tmp_path: Path) -> WizardViewModel:
     return vm
 
 
-def row(vm: WizardViewModel, code: str) -> object:
+def row(vm: WizardViewModel, code: str) -> MaterialRow:
     return next(r for r in vm.material_rows() if r.requirement.code == code)
 
 
@@ -42,10 +42,10 @@ def test_a_big_photo_file_shows_progress_then_is_stored(tmp_path: Path) -> None:
     photo = tmp_path / "IMG_48MP.jpg"
     big_photo(photo, 8000, 6000, quality=40)
     vm.scan_arriving("id_card", 0.4)
-    assert row(vm, "id_card").progress == 0.4 and vm.busy  # type: ignore[attr-defined]
+    assert row(vm, "id_card").progress == 0.4 and vm.busy
     assert asyncio.run(vm.add_scan_async("id_card", photo))
     stored = row(vm, "id_card")
-    assert stored.received and stored.progress is None and not vm.busy  # type: ignore[attr-defined]
+    assert stored.received and stored.progress is None and not vm.busy
     assert photo.exists()  # the caller's file: the view-model never deletes it
 
 
@@ -56,12 +56,12 @@ def test_a_refused_file_or_a_failed_upload_leaves_the_row_usable(tmp_path: Path)
     vm.scan_arriving("id_card", 1.0)
     assert not asyncio.run(vm.add_scan_async("id_card", pdf))
     refused = row(vm, "id_card")
-    assert not refused.received and "不是图片" in refused.error and not vm.busy  # type: ignore[attr-defined]
+    assert not refused.received and "不是图片" in refused.error and not vm.busy
     vm.scan_arriving("id_card", 0.3)
     vm.scan_failed("id_card", "照片上传中断，请重试 The photo stopped arriving: try again")
-    assert "上传中断" in row(vm, "id_card").error and not vm.busy  # type: ignore[attr-defined]
+    assert "上传中断" in row(vm, "id_card").error and not vm.busy
     vm.scan_arriving("id_card", 0.1)  # a new try clears the old message
-    assert row(vm, "id_card").error == "" and vm.busy  # type: ignore[attr-defined]
+    assert row(vm, "id_card").error == "" and vm.busy
     vm.scan_cancelled("id_card")
     assert not vm.busy
 
@@ -76,7 +76,8 @@ def test_fingerprint_instead_of_a_signature(tmp_path: Path) -> None:
     assert vm.next() and vm.step is Step.REVIEW
     assert "按手印" in dict(vm.summary())["签署 Signed"]
     assert vm.submit()
-    case = vm.book.get(vm.case["_id"])  # type: ignore[index]
+    assert vm.case is not None
+    case = vm.book.get(vm.case["_id"])
     assert case["signing"] == {"method": "fingerprint"} and "fingerprint.jpg" in case["_attachments"]
 
 
@@ -97,7 +98,8 @@ def test_proxy_signs_with_name_and_valid_id_number(tmp_path: Path) -> None:
     shown = dict(vm.summary())["签署 Signed"]
     assert "代签" in shown and "李卫东" in shown and PROXY_ID not in shown and PROXY_ID[-4:] in shown
     assert vm.submit()
-    case = vm.book.get(vm.case["_id"])  # type: ignore[index]
+    assert vm.case is not None
+    case = vm.book.get(vm.case["_id"])
     assert case["signing"] == {
         "method": "proxy",
         "proxy": {"name": "李卫东", "id_number": PROXY_ID, "relation": "侄子"},
@@ -110,7 +112,8 @@ def test_a_resumed_proxy_draft_keeps_the_drawn_signature(tmp_path: Path) -> None
     vm.choose_signing(vm.signing.PROXY)
     assert vm.sign_by_proxy(STROKES, 400, 200, name="李卫东", id_number=PROXY_ID)
     again = make_vm(vm.book.store)
-    again.resume(vm.case["_id"])  # type: ignore[index]
+    assert vm.case is not None
+    again.resume(vm.case["_id"])
     assert again.step is Step.REVIEW and again.proxy["name"] == "李卫东"
     again.back()
     assert again.sign_by_proxy([], 400, 200, name="李卫东", id_number=PROXY_ID)  # no new strokes
@@ -130,7 +133,8 @@ def test_the_receipt_and_the_case_detail_say_who_signed_with_the_id_masked(tmp_p
     vm.choose_signing(vm.signing.PROXY)
     assert vm.sign_by_proxy(STROKES, 400, 200, name="李卫东", id_number=PROXY_ID, relation="村委会")
     assert vm.next() and vm.submit()
-    case = vm.book.get(vm.case["_id"])  # type: ignore[index]
+    assert vm.case is not None
+    case = vm.book.get(vm.case["_id"])
     receipt = ReceiptViewModel(
         case, sample_items(), server_url="http://t.example", agent="张代办", contact="138", folder=tmp_path
     )

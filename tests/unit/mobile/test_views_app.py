@@ -216,6 +216,7 @@ class _StaffNav:
 
     def render(self) -> None:
         self.page.views.clear()
+        # A stand-in for the app's navigator, with only what the supervision screen uses.
         self.page.views.append(staff_views.supervision(self, self.vm))  # type: ignore[arg-type]
 
     def refresh(self) -> None:
@@ -226,6 +227,7 @@ class _StaffNav:
 
 
 async def test_a_supervision_figure_opens_its_cases_and_a_case_opens_its_detail() -> None:
+    # No staff API: the test sets `vm.data` itself.
     vm = SupervisionViewModel(lambda: None, "330212001")  # type: ignore[arg-type, return-value]
     vm.data = {
         "overdue": [{"case_id": "case:01RED"}], "due_soon": [], "villages": {}, "staff": {},

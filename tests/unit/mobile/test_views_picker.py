@@ -32,6 +32,9 @@ async def wait_with(photo: PhotoPicker, events: list[ft.FilePickerUploadEvent]) 
     return seen
 
 
+# PhotoPicker(None, ...) below: no page, on purpose; these tests feed upload events by hand.
+
+
 def test_progress_is_reported_until_the_whole_file_arrived(tmp_path: Path) -> None:
     photo = PhotoPicker(None, tmp_path)  # type: ignore[arg-type]
     seen = asyncio.run(wait_with(photo, [event(0.0), event(0.5), event(1.0), event(0.2)]))

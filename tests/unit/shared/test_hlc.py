@@ -36,7 +36,7 @@ def test_string_order_equals_clock_order(a: Hlc, b: Hlc) -> None:
 )
 def test_parse_refuses_malformed(text: object) -> None:
     with pytest.raises(HlcError):
-        parse(text)  # type: ignore[arg-type]
+        parse(text)  # type: ignore[arg-type]  # malformed on purpose, None and int included
     assert parse_or_none(text) is None
 
 

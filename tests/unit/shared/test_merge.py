@@ -425,6 +425,7 @@ SOAK = settings(
 @pytest.mark.soak
 @SOAK
 @given(leaf_sets(), st.randoms(use_true_random=False))
+# `.hypothesis.inner_test` is set by @given at run time; hypothesis does not declare it.
 def test_merge_properties_soak(leaves: list[dict[str, Any]], rnd: random.Random) -> None:
     test_merge_does_not_depend_on_leaf_order.hypothesis.inner_test(leaves, rnd)  # type: ignore[attr-defined]
     test_merge_is_idempotent.hypothesis.inner_test(leaves)  # type: ignore[attr-defined]

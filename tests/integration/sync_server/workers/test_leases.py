@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -81,7 +82,7 @@ async def test_two_runners_resolve_each_conflict_exactly_once(
         async with running(couch, config_for(prefix, server_db), conflicts_only) as two:
             for db in dbs:
                 await wait_until(
-                    lambda db=db: caught_up(couch, server_db, db), what=f"checkpoint of {db}"  # type: ignore[misc]
+                    functools.partial(caught_up, couch, server_db, db), what=f"checkpoint of {db}"
                 )
             assert one.holding.isdisjoint(two.holding)
             assert one.holding | two.holding == set(dbs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -65,7 +66,7 @@ async def test_two_processes_then_one_is_killed(
     processes = [spawn(prefix, server_db), spawn(prefix, server_db)]
     for db in dbs:
         await wait_until(
-            lambda db=db: caught_up(couch, server_db, db), timeout=60, what=f"checkpoint of {db}"  # type: ignore[misc]
+            functools.partial(caught_up, couch, server_db, db), timeout=60, what=f"checkpoint of {db}"
         )
         assert len(await resolved_events(couch, db)) == len(cases[db])
     lease = await couch.get_doc(server_db, f"lease:{dbs[0]}")

@@ -122,7 +122,7 @@ def test_a_draft_may_leave_required_questions_empty_but_nothing_else() -> None:
 
 
 def test_answers_must_be_an_object() -> None:
-    assert problems([1]) == [("", "answers must be an object")]  # type: ignore[arg-type]
+    assert problems([1]) == [("", "answers must be an object")]  # type: ignore[arg-type]  # bad input on purpose
 
 
 def test_field_state_for_the_app() -> None:
