@@ -419,13 +419,19 @@ class WizardViewModel:
     def sign(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
         """The applicant's own signature."""
         assert self.case is not None
+        if not self._put_signature(strokes, width, height):
+            return False
+        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
+        return True
+
+    def _put_signature(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
+        """The strokes drawn into the case's signature picture; a refusal goes to `error`."""
         try:
             png = render_signature(strokes, width, height)
         except SignatureError as error:
             self.error = str(error)
             return False
         self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
-        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
         return True
 
     def sign_by_proxy(
@@ -448,13 +454,10 @@ class WizardViewModel:
         self.error = self._proxy_error(name, id_number)
         if self.error:
             return False
-        if strokes or not self._has_mark(SIGNATURE_ATTACHMENT):
-            try:
-                png = render_signature(strokes, width, height)
-            except SignatureError as error:
-                self.error = str(error)
-                return False
-            self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        if (strokes or not self._has_mark(SIGNATURE_ATTACHMENT)) and not self._put_signature(
+            strokes, width, height
+        ):
+            return False
         self.proxy_typed, self.strokes_drawn = None, []
         number = normalize_id_number(id_number)
         proxy = {"name": name.strip(), "id_number": number, "relation": relation.strip()}
