@@ -56,10 +56,13 @@ def seed_device(data: Path, account: Account, device_id: str, **state: Any) -> N
     )
 
 
+STARTUP_SECONDS = 180
+
+
 @contextlib.contextmanager
 def web_app(data: Path, server_url: str = OFFLINE) -> Iterator[RunningApp]:
     """The app in web mode on the device folder `data`, stopped when the block ends; its output
-    goes to `data/app.log`. The block starts once the app answers, or after 30 s of starting."""
+    goes to `data/app.log`. The block starts once the app answers its page."""
     port = free_port()
     env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": server_url}
     with (data / "app.log").open("wb") as log:
@@ -80,7 +83,8 @@ def web_app(data: Path, server_url: str = OFFLINE) -> Iterator[RunningApp]:
 
 
 def _wait_until_answering(url: str, proc: subprocess.Popen[bytes], data: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Its first start makes the web font: slow on a loaded 2-core machine, so a generous bound.
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=1).status_code == 200:
@@ -90,8 +94,8 @@ def _wait_until_answering(url: str, proc: subprocess.Popen[bytes], data: Path) -
         if proc.poll() is not None:
             raise RuntimeError((data / "app.log").read_text())
         time.sleep(0.2)  # polling the app's start-up, not waiting out a duration
-    # Still starting (its first start makes the web font, slow on a loaded machine): the page's
-    # own waits give it more time.
+    raise RuntimeError(f"the app did not answer {url} within {STARTUP_SECONDS} s:\n"
+                       + (data / "app.log").read_text(errors="replace")[-4000:])
 
 
 def shot(page: Any, name: str) -> None:
