@@ -28,6 +28,7 @@ from typing import TypedDict
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.photos import big_photo
 from mobile.services.scan import BYTE_BUDGET, ScanMode, process_scan
 
 WIDTH, HEIGHT = 4000, 3000
@@ -79,18 +80,6 @@ print(json.dumps({"seconds": seconds, "mb": growth / 1024, "kb": len(scan.jpeg) 
 """
 
 
-def noise_photo(path: Path, width: int, height: int, quality: int, seed: int = 1) -> None:
-    """Sensor-like noise: a 509-px random tile repeated (prime, so it never lines up with
-    JPEG's 8-px blocks) costs JPEG as much as real noise and is made in a fraction of the time."""
-    rng = random.Random(seed)
-    tile = Image.frombytes("RGB", (509, 509), rng.randbytes(509 * 509 * 3))
-    image = Image.new("RGB", (width, height))
-    for y in range(0, height, 509):
-        for x in range(0, width, 509):
-            image.paste(tile, (x, y))
-    image.save(path, "JPEG", quality=quality)
-
-
 class Measured(TypedDict):
     """What the child process prints: seconds, peak memory growth, stored size."""
 
@@ -111,7 +100,7 @@ def big_photos() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name, (width, height, quality) in BIG.items():
             path = Path(folder) / "photo.jpg"
-            noise_photo(path, width, height, quality)
+            big_photo(path, width, height, quality)
             whole, streamed = measure(path, "bytes"), measure(path, "path")
             print(f"{name:12s} ({path.stat().st_size / 1e6:.1f} MB, {width}×{height}): "
                   f"bytes {whole['seconds']:.2f} s +{whole['mb']:.0f} MB | "

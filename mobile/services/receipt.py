@@ -43,28 +43,36 @@ class ReceiptData:
 
 def render_receipt(data: ReceiptData) -> bytes:
     """Draws the receipt and returns PNG bytes."""
+    out = io.BytesIO()
+    render_page(data.title, data.tracking_code, data.tracking_url, _lines(data), qr_box=12).save(
+        out, "PNG", optimize=True
+    )
+    return out.getvalue()
+
+
+def render_page(title: str, tracking_code: str, qr_text: str, lines: list[tuple[str, bool]], *,
+                qr_box: int) -> Image.Image:
+    """The page the receipt and the result slip share: title, tracking code, QR code, then the
+    lines (bold ones black), each wrapped to the width."""
     body, cjk = load_font(34)
     big, _ = load_font(64)
-    lines = _lines(data)
-    qr = draw_qr(data.tracking_url, box_size=12).convert("RGB")
+    wrapped = [(part, bold) for text, bold in lines for part in _wrap(_fit(text, cjk), body)]
+    qr = draw_qr(qr_text, box_size=qr_box).convert("RGB")
     line_height = 50
-    height = MARGIN * 2 + 90 + 100 + qr.height + 30 + line_height * sum(len(_wrap(t, body)) for t, _ in lines)
+    height = MARGIN * 2 + 90 + 100 + qr.height + 30 + line_height * len(wrapped)
     image = Image.new("RGB", (WIDTH, height), "white")
     draw = ImageDraw.Draw(image)
     y = MARGIN
-    draw.text((MARGIN, y), _fit(data.title, cjk), fill="black", font=big)
+    draw.text((MARGIN, y), _fit(title, cjk), fill="black", font=big)
     y += 90
-    draw.text((MARGIN, y), data.tracking_code, fill="black", font=big)
+    draw.text((MARGIN, y), tracking_code, fill="black", font=big)
     y += 100
     image.paste(qr, ((WIDTH - qr.width) // 2, y))
     y += qr.height + 30
-    for text, bold in lines:
-        for part in _wrap(_fit(text, cjk), body):
-            draw.text((MARGIN, y), part, fill="black" if bold else (40, 40, 40), font=body)
-            y += line_height
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
-    return out.getvalue()
+    for text, bold in wrapped:
+        draw.text((MARGIN, y), text, fill="black" if bold else (40, 40, 40), font=body)
+        y += line_height
+    return image
 
 
 def _lines(data: ReceiptData) -> list[tuple[str, bool]]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from mobile.services.fonts import load_font
-from mobile.services.qr import draw_qr
-from mobile.services.receipt import MARGIN, WIDTH, _fit, _wrap
+from mobile.services.receipt import render_page
 
 
 @dataclass(frozen=True)
@@ -46,25 +44,7 @@ def slip_lines(data: SlipData) -> list[tuple[str, bool]]:
 
 
 def render_slip(data: SlipData) -> Image.Image:
-    body, cjk = load_font(34)
-    big, _ = load_font(64)
-    lines = [(part, bold) for text, bold in slip_lines(data) for part in _wrap(_fit(text, cjk), body)]
-    qr = draw_qr(data.delivery_url, box_size=10).convert("RGB")
-    line_height = 50
-    height = MARGIN * 2 + 90 + 100 + qr.height + 30 + line_height * len(lines)
-    image = Image.new("RGB", (WIDTH, height), "white")
-    draw = ImageDraw.Draw(image)
-    y = MARGIN
-    draw.text((MARGIN, y), _fit(data.title, cjk), fill="black", font=big)
-    y += 90
-    draw.text((MARGIN, y), data.tracking_code, fill="black", font=big)
-    y += 100
-    image.paste(qr, ((WIDTH - qr.width) // 2, y))
-    y += qr.height + 30
-    for text, bold in lines:
-        draw.text((MARGIN, y), text, fill="black" if bold else (40, 40, 40), font=body)
-        y += line_height
-    return image
+    return render_page(data.title, data.tracking_code, data.delivery_url, slip_lines(data), qr_box=10)
 
 
 def slip_png(data: SlipData) -> bytes:

@@ -322,14 +322,10 @@ class WizardViewModel:
         assert self.case is not None
         self.row_errors.pop(requirement, None)
         try:
-            scan = process_scan(data, mode)
-        except ScanError as error:
-            self.row_errors[requirement] = str(error)
-            return False
+            outcome = _try_scan(data, mode)
         finally:
             self.arriving.pop(requirement, None)
-        self._store_scan(requirement, scan)
-        return True
+        return self._keep_scan(requirement, outcome)
 
     async def add_scan_async(
         self, requirement: str, source: ScanSource, mode: ScanMode = ScanMode.DOCUMENT
@@ -339,13 +335,17 @@ class WizardViewModel:
         assert self.case is not None
         self.scan_arriving(requirement, 1.0)
         try:
-            scan = await asyncio.to_thread(process_scan, source, mode)
-        except ScanError as error:
-            self.row_errors[requirement] = str(error)
-            return False
+            outcome = await asyncio.to_thread(_try_scan, source, mode)
         finally:
             self.arriving.pop(requirement, None)
-        self._store_scan(requirement, scan)
+        return self._keep_scan(requirement, outcome)
+
+    def _keep_scan(self, requirement: str, outcome: Scan | ScanError) -> bool:
+        """The scan stored, or its refusal shown on the row."""
+        if isinstance(outcome, ScanError):
+            self.row_errors[requirement] = str(outcome)
+            return False
+        self._store_scan(requirement, outcome)
         return True
 
     def _store_scan(self, requirement: str, scan: Scan) -> None:
@@ -419,13 +419,19 @@ class WizardViewModel:
     def sign(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
         """The applicant's own signature."""
         assert self.case is not None
+        if not self._put_signature(strokes, width, height):
+            return False
+        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
+        return True
+
+    def _put_signature(self, strokes: Sequence[Stroke], width: int, height: int) -> bool:
+        """The strokes drawn into the case's signature picture; a refusal goes to `error`."""
         try:
             png = render_signature(strokes, width, height)
         except SignatureError as error:
             self.error = str(error)
             return False
         self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
-        self._save({"signing": {"method": SigningMethod.SIGNATURE.value}})
         return True
 
     def sign_by_proxy(
@@ -448,13 +454,10 @@ class WizardViewModel:
         self.error = self._proxy_error(name, id_number)
         if self.error:
             return False
-        if strokes or not self._has_mark(SIGNATURE_ATTACHMENT):
-            try:
-                png = render_signature(strokes, width, height)
-            except SignatureError as error:
-                self.error = str(error)
-                return False
-            self._put_mark(SIGNATURE_ATTACHMENT, png, "image/png")
+        if (strokes or not self._has_mark(SIGNATURE_ATTACHMENT)) and not self._put_signature(
+            strokes, width, height
+        ):
+            return False
         self.proxy_typed, self.strokes_drawn = None, []
         number = normalize_id_number(id_number)
         proxy = {"name": name.strip(), "id_number": number, "relation": relation.strip()}
@@ -574,3 +577,11 @@ def _months_later(day: date, months: int) -> str:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+def _try_scan(source: ScanSource, mode: ScanMode) -> Scan | ScanError:
+    """The scan pipeline's result, or its refusal as a value (it may run in a worker thread)."""
+    try:
+        return process_scan(source, mode)
+    except ScanError as error:
+        return error

@@ -59,19 +59,11 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
 
     async def fingerprint(e: ft.Event[ft.Button]) -> None:
         """The receiver cannot sign: a photo of their fingerprint delivers instead."""
-        try:
-            source = await nav.take_photo()
-        except PickError as error:
-            vm.error = str(error)
-            nav.refresh()
-            return
-        if source is None:
-            return
-        try:
+
+        async def deliver(source: ScanSource) -> None:
             await vm.confirm_with_fingerprint(source, receiver=receiver.value or "")
-        finally:
-            nav.release(source)
-        nav.refresh()
+
+        await _with_photo(nav, vm, nav.take_photo, deliver)
 
     body += [
         ui.message("二维码有效 QR code is valid", kind="ok"),
@@ -100,7 +92,22 @@ def build(nav: Nav, vm: DeliveryViewModel) -> ft.View:
 async def _scan_from(
     nav: Nav, vm: DeliveryViewModel, get: Callable[[], Awaitable[ScanSource | None]]
 ) -> None:
-    """A photo of the QR code, from the camera or a file; a failed pick says so."""
+    """A photo of the QR code, from the camera or a file."""
+
+    async def scan(source: ScanSource) -> None:
+        vm.scan(source if isinstance(source, bytes) else Path(source).read_bytes())
+
+    await _with_photo(nav, vm, get, scan)
+
+
+async def _with_photo(
+    nav: Nav,
+    vm: DeliveryViewModel,
+    get: Callable[[], Awaitable[ScanSource | None]],
+    use: Callable[[ScanSource], Awaitable[None]],
+) -> None:
+    """A photo from `get` given to `use`, then released; a failed pick says so, a cancelled one
+    does nothing."""
     try:
         source = await get()
     except PickError as error:
@@ -110,7 +117,7 @@ async def _scan_from(
     if source is None:
         return
     try:
-        vm.scan(source if isinstance(source, bytes) else Path(source).read_bytes())
+        await use(source)
     finally:
         nav.release(source)
     nav.refresh()

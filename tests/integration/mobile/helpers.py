@@ -1,16 +1,33 @@
-"""Factories and comparisons shared by the replication tests."""
+"""Factories and comparisons shared by the replication tests; the app signed in to a test server."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from mobile.config import load_config
 from mobile.replication.endpoint import JSON
+from mobile.viewmodels.context import AppContext
+from shared.ids import new_tracking_code
+from sync_server import citizen
+from sync_server.app import RoutePart
+from sync_server.citizen import index_case
+from sync_server.couch import Couch
+from sync_server.county import callback as county_callback
+from sync_server.county import outbox as ob
+from tests.integration.sync_server.server_fixtures import MY_ROUTES, PASSWORD
+from tests.unit.sync_server.county import factories as county_factories
 
 VILLAGE = "330212001001"
+APP_PIN = "135790"  # the PIN `signed_in` sets
+# The routes the app needs against the county: sign-in, sync, delivery tokens, the county outbox API.
+MODULES: tuple[RoutePart, ...] = (*MY_ROUTES, citizen.routes, county_callback.routes)
 
 
 def make_case(n: int, **overrides: Any) -> JSON:
@@ -71,3 +88,49 @@ async def put_docs(url: str, docs: list[JSON], *, new_edits: bool = True) -> lis
         response.raise_for_status()
         result: list[JSON] = response.json()
         return result
+
+
+async def signed_in(folder: Path, server_url: str, username: str) -> AppContext:
+    """The app on the device folder `folder`, signed in online as `username`, with `APP_PIN` set."""
+    config = replace(load_config(environ={}), data_dir=folder, server_url=server_url)
+    ctx = AppContext(config)
+    ctx.session.username, ctx.session.password = username, PASSWORD
+    assert await ctx.session.sign_in(), ctx.session.error
+    ctx.session.pin = ctx.session.pin_confirm = APP_PIN
+    assert ctx.session.set_pin()
+    return ctx
+
+
+async def put_case(couchdb_url: str, db: str, **overrides: Any) -> dict[str, Any]:
+    """A case of the village database `db` on the server, indexed for the citizen page."""
+    couch = Couch(couchdb_url)
+    try:
+        case = county_factories.make_case(village=db.removeprefix("ot-v-"),
+                                          tracking_code=new_tracking_code(os.urandom(7)), **overrides)
+        await couch.put_doc(db, case)
+        await index_case(couch, db, case)
+        return case
+    finally:
+        await couch.aclose()
+
+
+async def hand_off(
+    couchdb_url: str, db: str, *, pending: JSON, dead: JSON, acked: JSON, county_ref: str
+) -> None:
+    """The county outbox holding three cases of `db`: `pending` queued, `dead` given up after
+    8 tries (HTTP 422), `acked` by the county as `county_ref`."""
+    couch = Couch(couchdb_url)
+    now = datetime.now(UTC)
+    try:
+        await ob.prepare(couch)
+        for case in (pending, dead, acked):
+            assert await ob.enqueue(couch, case["_id"], db, now)
+        entry = await ob.get_entry(couch, dead["_id"])
+        assert entry is not None
+        await ob.save(couch, {**entry, "state": "dead", "attempts": 8,
+                              "last_error": "HTTP 422: id_number invalid"}, now)
+        entry = await ob.get_entry(couch, acked["_id"])
+        assert entry is not None
+        await ob.save(couch, {**entry, "state": "acked", "county_ref": county_ref}, now)
+    finally:
+        await couch.aclose()

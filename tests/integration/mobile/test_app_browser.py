@@ -5,74 +5,59 @@ and saves screenshots of each screen to test-artifacts/ (a person looks at them)
 from __future__ import annotations
 
 import base64
-import contextlib
 import itertools
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from mobile.services.device_state import DeviceState, DeviceStateFile
-from mobile.services.pin import create_pin
 from mobile.store import LocalStore
 from mobile.viewmodels.casebook import CaseBook
 from shared.delivery import delivery_url, issue_token
 from shared.idnumber import make_id_number
 from shared.ids import new_tracking_code
-from sync_server.engine import free_port
+from tests.integration.mobile.browser import (
+    ARTIFACTS,
+    BROWSER,
+    PIN,
+    RunningApp,
+    click,
+    draw_signature,
+    fill,
+    open_app,
+    receipt_code,
+    seed_device,
+    shot,
+    text_of,
+    unlock,
+    web_app,
+)
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import AGENT
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[3]
-ARTIFACTS = ROOT / "test-artifacts" / "app"
-PIN = "246810"
 PAD = 12  # the screens' padding (mobile/views/ui.py)
 KEY = Ed25519PrivateKey.generate()
 RESULT_CODE = new_tracking_code(b"\x05" * 7)
 
-
-@dataclass(frozen=True)
-class RunningApp:
-    url: str
-    data: Path
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The app in web mode, for an agent who signed in online earlier and set a PIN."""
     data = tmp_path_factory.mktemp("device")
-    state = DeviceState(device_id="dev-browser", server_url="http://127.0.0.1:9")
-    state = replace(
-        state,
-        account=AGENT,
-        access_token="a",
-        refresh_token="r",
-        pin=create_pin(PIN).to_json(),
+    seed_device(
+        data, AGENT, "dev-browser",
         public_key=base64.b64encode(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
     )
-    DeviceStateFile(data).save(state)
     # A result waiting for delivery, pulled on an earlier sync.
     store = LocalStore(data / "store.sqlite")
     book = CaseBook(store, AGENT, "dev-browser", lambda: datetime.now(UTC))
@@ -100,92 +85,15 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     )
     store.close()
     (data / "result-case.txt").write_text(result["_id"])
-    port = free_port()
-    # Port 9 (discard) has no server: the app is offline, as in a village.
-    env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
-    log = (data / "app.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError((data / "app.log").read_text())
-        time.sleep(0.2)
-    try:
-        yield RunningApp(url, data)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            viewport={"width": 360, "height": 760},
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield ctx.pages[0]
-        finally:
-            # The last screen, kept for the person reading a failure.
-            with contextlib.suppress(Exception):
-                ctx.pages[0].screenshot(path=str(ARTIFACTS / "last.png"))
-            ctx.close()
-
-
-def shot(page: Any, name: str) -> None:
-    # Pixels lag behind the DOM (docs/design.md §Flet notes): give CanvasKit a moment before the screenshot.
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def click(page: Any, name: str) -> None:
-    page.get_by_role("button", name=name).first.click()
-
-
-def fill(page: Any, label: str, value: str) -> None:
-    box = page.get_by_role("textbox", name=label)
-    box.click()
-    box.fill(value)
+    with web_app(data) as running:
+        yield running
 
 
 def test_offline_unlock_and_new_application_to_receipt(
     app: RunningApp, browser_page: Any, tmp_path: Path
 ) -> None:
     page = browser_page
-    page.goto(app.url)
-    page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
-    page.locator("flt-semantics-placeholder").dispatch_event("click")
+    open_app(page, app.url)
 
     page.get_by_role("textbox", name="解锁密码 PIN").wait_for(timeout=20000)
     shot(page, "01-unlock")
@@ -255,9 +163,7 @@ def test_offline_unlock_and_new_application_to_receipt(
     shot(page, "10-review")
     click(page, "提交 Submit")
 
-    page.locator('[flt-semantics-identifier="tracking-code"]').wait_for(timeout=15000)
-    node = page.locator('[flt-semantics-identifier="tracking-code"]')
-    code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
+    code = receipt_code(page)
     shot(page, "11-receipt")
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", code), code
     # The receipt says when the case is due and how the citizen looks it up.
@@ -277,39 +183,6 @@ def test_offline_unlock_and_new_application_to_receipt(
     page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=10000)
     page.get_by_text("王秀英", exact=False).first.wait_for(timeout=10000)
     shot(page, "12-case-list-after")
-
-
-def text_of(node: Any) -> str:
-    """What a screen reader reads of a Flutter semantics node."""
-    return f"{node.get_attribute('aria-label') or ''} {node.inner_text()}"
-
-
-def unlock(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
-    page.locator("flt-semantics-placeholder").dispatch_event("click")
-    page.get_by_role("textbox", name="解锁密码 PIN").wait_for(timeout=20000)
-    fill(page, "解锁密码 PIN", PIN)
-    click(page, "解锁 Unlock")
-    page.locator('[flt-semantics-identifier="case-list"]').wait_for(timeout=20000)
-
-
-def draw_signature(page: Any) -> None:
-    pad = page.locator('[flt-semantics-identifier="signature-pad"]')
-    pad.wait_for(timeout=10000)
-    box = pad.bounding_box()
-    assert box is not None
-    x, y = box["x"], box["y"]
-    for stroke in (
-        [(40, 60), (120, 70), (200, 60), (280, 80)],
-        [(150, 30), (150, 170)],
-        [(60, 140), (290, 150)],
-    ):
-        page.mouse.move(x + stroke[0][0], y + stroke[0][1])
-        page.mouse.down()
-        for px, py in stroke[1:]:
-            page.mouse.move(x + px, y + py, steps=8)
-        page.mouse.up()
 
 
 def test_delivery_with_typed_qr_text_and_receiver_signature(app: RunningApp, browser_page: Any) -> None:

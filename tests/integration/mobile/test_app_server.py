@@ -7,28 +7,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mobile.config import load_config
 from mobile.services.qr import qr_png
-from mobile.viewmodels.context import AppContext
 from mobile.viewmodels.sync import SyncLevel
 from mobile.viewmodels.wizard import Step
 from shared.delivery import delivery_url, issue_token
 from shared.idnumber import make_id_number
 from shared.status import Status
-from tests.integration.sync_server.server_fixtures import (
-    PASSWORD,
-    RunningServer,
-    Township,
-    make_township,
-    start_server,
-)
+from tests.integration.mobile.helpers import signed_in
+from tests.integration.sync_server.server_fixtures import RunningServer, Township, running_server
 from tests.unit.mobile.images import jpeg_bytes, text_page
 
 STROKES = [[(40.0 + i * 10, 80.0) for i in range(20)], [(140.0, 30.0 + i * 8) for i in range(15)]]
@@ -36,26 +28,8 @@ STROKES = [[(40.0 + i * 10, 80.0) for i in range(20)], [(140.0, 30.0 + i * 8) fo
 
 @pytest.fixture(scope="module")
 def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("server-data"), couchdb_url)
-    try:
+    with running_server(tmp_path_factory.mktemp("server-data"), couchdb_url) as running:
         yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def township(couchdb_url: str) -> Township:
-    return await make_township(couchdb_url)
-
-
-async def signed_in(folder: Path, server_url: str, username: str) -> AppContext:
-    config = replace(load_config(environ={}), data_dir=folder, server_url=server_url)
-    ctx = AppContext(config)
-    ctx.session.username, ctx.session.password = username, PASSWORD
-    assert await ctx.session.sign_in(), ctx.session.error
-    ctx.session.pin = ctx.session.pin_confirm = "135790"
-    assert ctx.session.set_pin()
-    return ctx
 
 
 def server_doc(couchdb_url: str, db: str, doc_id: str) -> dict:  # type: ignore[type-arg]

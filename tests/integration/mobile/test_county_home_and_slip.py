@@ -11,74 +11,23 @@ real server and engine (issue 17, item 10).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mobile.config import load_config
 from mobile.services.qr import ZxingReader
-from mobile.viewmodels.context import AppContext
 from shared.delivery import read_token, token_from_url
-from shared.ids import new_tracking_code
-from sync_server import citizen
-from sync_server.app import RoutePart
-from sync_server.citizen import index_case
 from sync_server.couch import Couch
-from sync_server.county import callback as county_callback
 from sync_server.county import outbox as ob
-from tests.integration.sync_server.server_fixtures import (
-    MY_ROUTES,
-    PASSWORD,
-    RunningServer,
-    Township,
-    make_township,
-    start_server,
-)
-from tests.unit.sync_server.county.factories import make_case
-
-# The routes the app needs here: sign-in, sync, delivery tokens and the county outbox API.
-MODULES: tuple[RoutePart, ...] = (*MY_ROUTES, citizen.routes, county_callback.routes)
+from tests.integration.mobile.helpers import MODULES, hand_off, put_case, signed_in
+from tests.integration.sync_server.server_fixtures import RunningServer, Township, running_server
 
 
 @pytest.fixture(scope="module")
 def server(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = start_server(tmp_path_factory.mktemp("server-data"), couchdb_url, MODULES)
-    try:
+    with running_server(tmp_path_factory.mktemp("server-data"), couchdb_url, MODULES) as running:
         yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-async def township(couchdb_url: str) -> Township:
-    return await make_township(couchdb_url)
-
-
-async def signed_in(folder: Path, server_url: str, username: str) -> AppContext:
-    config = replace(load_config(environ={}), data_dir=folder, server_url=server_url)
-    ctx = AppContext(config)
-    ctx.session.username, ctx.session.password = username, PASSWORD
-    assert await ctx.session.sign_in(), ctx.session.error
-    ctx.session.pin = ctx.session.pin_confirm = "135790"
-    assert ctx.session.set_pin()
-    return ctx
-
-
-async def put_case(couchdb_url: str, db: str, **overrides: Any) -> dict[str, Any]:
-    couch = Couch(couchdb_url)
-    try:
-        case = make_case(village=db.removeprefix("ot-v-"),
-                         tracking_code=new_tracking_code(os.urandom(7)), **overrides)
-        await couch.put_doc(db, case)
-        await index_case(couch, db, case)
-        return case
-    finally:
-        await couch.aclose()
 
 
 async def test_staff_issue_and_print_the_result_slip(
@@ -131,20 +80,9 @@ async def test_county_operator_home_shows_hand_offs_dead_letters_and_results(
     forwarded = await put_case(couchdb_url, db, status="forwarded")
     dead = await put_case(couchdb_url, db, status="forwarded")
     result = await put_case(couchdb_url, db, status="result_ready", county_ref="C-2026-7")
+    await hand_off(couchdb_url, db, pending=forwarded, dead=dead, acked=result, county_ref="C-2026-7")
     couch = Couch(couchdb_url)
-    now = datetime.now(UTC)
     try:
-        await ob.prepare(couch)
-        for case in (forwarded, dead, result):
-            assert await ob.enqueue(couch, case["_id"], db, now)
-        entry = await ob.get_entry(couch, dead["_id"])
-        assert entry is not None
-        await ob.save(couch, {**entry, "state": "dead", "attempts": 8,
-                              "last_error": "HTTP 422: id_number invalid"}, now)
-        entry = await ob.get_entry(couch, result["_id"])
-        assert entry is not None
-        await ob.save(couch, {**entry, "state": "acked", "county_ref": "C-2026-7"}, now)
-
         operator = await signed_in(tmp_path / "county", server.url, township.county)
         assert operator.is_county and not operator.is_staff
         home = operator.county()

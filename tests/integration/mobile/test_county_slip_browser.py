@@ -6,37 +6,27 @@ Screenshots go to test-artifacts/app/ (a person looks at them)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sync_server.couch import Couch
 from sync_server.county import outbox as ob
-from sync_server.engine import free_port
 from sync_server.provision import SERVER_DB
-from tests.integration.mobile import test_app_browser
-from tests.integration.mobile.test_app_browser import CHROMIUM, ROOT, click, fill, shot
-from tests.integration.mobile.test_county_home_and_slip import MODULES, put_case, signed_in
-from tests.integration.sync_server.server_fixtures import RunningServer, Township, make_township, start_server
+from tests.integration.mobile.browser import BROWSER, fill, shot, unlock, web_app
+from tests.integration.mobile.helpers import APP_PIN, MODULES, hand_off, put_case, signed_in
+from tests.integration.sync_server.server_fixtures import (
+    RunningServer,
+    Township,
+    make_township,
+    running_server,
+)
 
-PIN = "135790"  # the PIN `signed_in` sets
-browser_page = test_app_browser.browser_page  # the same 360×760 headless Chromium fixture
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER
 
 
 @dataclass(frozen=True)
@@ -55,21 +45,8 @@ async def seed(couchdb_url: str, server: RunningServer, township: Township, root
     forwarded = await put_case(couchdb_url, township.dbs[1], status="forwarded")
     dead = await put_case(couchdb_url, township.dbs[1], status="forwarded")
     result = await put_case(couchdb_url, township.dbs[1], status="approved", county_ref="C-2026-9")
-    couch = Couch(couchdb_url)
-    now = datetime.now(UTC)
-    try:
-        await ob.prepare(couch)
-        for case in (forwarded, dead, result):
-            await ob.enqueue(couch, case["_id"], township.dbs[1], now)
-        entry = await ob.get_entry(couch, dead["_id"])
-        assert entry is not None
-        await ob.save(couch, {**entry, "state": "dead", "attempts": 8,
-                              "last_error": "HTTP 422: id_number invalid"}, now)
-        entry = await ob.get_entry(couch, result["_id"])
-        assert entry is not None
-        await ob.save(couch, {**entry, "state": "acked", "county_ref": "C-2026-9"}, now)
-    finally:
-        await couch.aclose()
+    await hand_off(couchdb_url, township.dbs[1], pending=forwarded, dead=dead, acked=result,
+                   county_ref="C-2026-9")
     staff = await signed_in(root / "staff", server.url, township.staff)
     await staff.sync_once()  # the result-ready case is on the staff member's device
     assert staff.sync.snapshot.error == "", staff.sync.snapshot
@@ -81,46 +58,16 @@ async def seed(couchdb_url: str, server: RunningServer, township: Township, root
 
 @pytest.fixture(scope="module")
 def world(couchdb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    server = start_server(tmp_path_factory.mktemp("server-data"), couchdb_url, MODULES)
-    try:
+    with running_server(tmp_path_factory.mktemp("server-data"), couchdb_url, MODULES) as server:
         township = asyncio.run(make_township(couchdb_url))
         yield asyncio.run(seed(couchdb_url, server, township, tmp_path_factory.mktemp("devices")))
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def run_app() -> Iterator[Any]:
     """`run_app(data, server_url)`: the app in web mode on that device folder; its URL."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(data: Path, server_url: str) -> str:
-        port = free_port()
-        env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": server_url}
-        log = (data / "app.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError((data / "app.log").read_text())
-            time.sleep(0.2)
-        raise RuntimeError("the app did not start")
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with ExitStack() as apps:
+        yield lambda data, server_url: apps.enter_context(web_app(data, server_url)).url
 
 
 def shows(page: Any, text: str) -> None:
@@ -131,19 +78,9 @@ def shows(page: Any, text: str) -> None:
         arg=text, timeout=20000)
 
 
-def unlock(page: Any, url: str, home: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => !document.getElementById('loading')", timeout=30000)
-    page.locator("flt-semantics-placeholder").dispatch_event("click")
-    page.get_by_role("textbox", name="解锁密码 PIN").wait_for(timeout=20000)
-    fill(page, "解锁密码 PIN", PIN)
-    click(page, "解锁 Unlock")
-    page.locator(f'[flt-semantics-identifier="{home}"]').wait_for(timeout=20000)
-
-
 def test_staff_print_the_result_slip(world: World, run_app: Any, browser_page: Any, tmp_path: Path) -> None:
     page = browser_page
-    unlock(page, run_app(world.staff_data, world.server.url), "case-list")
+    unlock(page, run_app(world.staff_data, world.server.url), pin=APP_PIN)
     fill(page, "搜索姓名、拼音、身份证号、查询码 Name, pinyin, ID, code", world.ready["tracking_code"])
     # Staff start on "submitted": swipe the filter line to the results waiting for delivery.
     chips = page.locator('[flt-semantics-identifier^="filter-"]')
@@ -182,7 +119,7 @@ def test_staff_print_the_result_slip(world: World, run_app: Any, browser_page: A
 
 def test_county_operator_home_and_retry(world: World, run_app: Any, browser_page: Any) -> None:
     page = browser_page
-    unlock(page, run_app(world.county_data, world.server.url), "county-home")
+    unlock(page, run_app(world.county_data, world.server.url), pin=APP_PIN, home="county-home")
     results = page.locator('[flt-semantics-identifier="county-results"]')
     results.wait_for(timeout=20000)
     shows(page, "C-2026-9")

@@ -9,32 +9,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from shared.idnumber import make_id_number
-from tests.integration.mobile.test_app_browser import (
+from tests.integration.mobile.browser import (
     ARTIFACTS,
-    CHROMIUM,
+    BROWSER,
     RunningApp,
-    app,
-    browser_page,
     click,
     draw_signature,
     fill,
+    receipt_code,
     shot,
     text_of,
     unlock,
 )
+from tests.integration.mobile.test_app_browser import app
 from tests.unit.mobile.images import big_photo, jpeg_bytes, text_page
 
-__all__ = ["app", "browser_page"]  # fixtures, used by name
+__all__ = ["app"]  # the agent's device of test_app_browser, a fixture used by name
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER
 
 
 def start_application(page: Any, url: str, name: str, number: str) -> None:
@@ -53,6 +46,14 @@ def start_application(page: Any, url: str, name: str, number: str) -> None:
     fill(page, "姓名 Name", name)  # typed again into the settled step (see test_app_browser)
     click(page, "下一步 Next")
     page.locator('[flt-semantics-identifier="wizard-materials"]').wait_for(timeout=10000)
+
+
+def to_signature_step(page: Any) -> None:
+    """From the materials checklist past the one-time notice to the signature step."""
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
+    click(page, "下一步 Next")
+    page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
 
 
 def pick_file(page: Any, ident: str, path: Path) -> None:
@@ -97,10 +98,7 @@ def test_a_20_mb_photo_arrives_with_progress_and_a_pdf_is_refused(
 def test_a_proxy_signs_for_an_applicant_who_cannot(app: RunningApp, browser_page: Any) -> None:
     page = browser_page
     start_application(page, app.url, "赵老汉", make_id_number("330212", date(1938, 2, 14), 71))
-    click(page, "下一步 Next")
-    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
-    click(page, "下一步 Next")
-    page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
+    to_signature_step(page)
     page.locator('[flt-semantics-identifier="signing-proxy"]').click()
     page.get_by_role("textbox", name="代签人姓名 Proxy's name").wait_for(timeout=10000)
     proxy_id = make_id_number("330212", date(1969, 6, 30), 19)
@@ -130,9 +128,7 @@ def test_a_proxy_signs_for_an_applicant_who_cannot(app: RunningApp, browser_page
     assert "代签" in text_of(review) and proxy_id not in text_of(review)
     shot(page, "45-proxy-review")
     click(page, "提交 Submit")
-    page.locator('[flt-semantics-identifier="tracking-code"]').wait_for(timeout=15000)
-    node = page.locator('[flt-semantics-identifier="tracking-code"]')
-    code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
+    code = receipt_code(page)
     shot(page, "46-proxy-receipt")
     image = app.data / "receipts" / f"receipt-{code}.png"
     assert image.exists()
@@ -144,10 +140,7 @@ def test_a_fingerprint_photo_instead_of_a_signature(
 ) -> None:
     page = browser_page
     start_application(page, app.url, "钱秀兰", make_id_number("330212", date(1941, 11, 3), 88))
-    click(page, "下一步 Next")
-    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
-    click(page, "下一步 Next")
-    page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
+    to_signature_step(page)
     shot(page, "47-signing-choices")
     page.locator('[flt-semantics-identifier="signing-fingerprint"]').click()
     page.locator('[flt-semantics-identifier="pick-fingerprint"]').wait_for(timeout=10000)

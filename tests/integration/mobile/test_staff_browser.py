@@ -4,47 +4,22 @@ and a sign-out confirmation whose words are not cut. Screenshots go to test-arti
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from mobile.services.device_state import DeviceState, DeviceStateFile
-from mobile.services.pin import create_pin
 from mobile.store import LocalStore
 from mobile.viewmodels.casebook import CaseBook
 from shared.idnumber import make_id_number
 from shared.ids import new_tracking_code
-from sync_server.engine import free_port
-from tests.integration.mobile.test_app_browser import (
-    CHROMIUM,
-    PIN,
-    ROOT,
-    RunningApp,
-    browser_page,
-    shot,
-    text_of,
-    unlock,
-)
+from tests.integration.mobile.browser import BROWSER, RunningApp, seed_device, shot, text_of, unlock, web_app
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import AGENT, STAFF
 
-__all__ = ["browser_page"]  # the fixture, shared with the agent's browser tests
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER
 
 # What the server's directory gave at sign-in (sync_server/auth/directory.py).
 NAMED_STAFF = replace(
@@ -63,14 +38,7 @@ NAMED_STAFF = replace(
 def staff_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The app in web mode for a township staff member with a submitted case from agent1."""
     data = tmp_path_factory.mktemp("staff-device")
-    state = replace(
-        DeviceState(device_id="dev-staff-browser", server_url="http://127.0.0.1:9"),
-        account=NAMED_STAFF,
-        access_token="a",
-        refresh_token="r",
-        pin=create_pin(PIN).to_json(),
-    )
-    DeviceStateFile(data).save(state)
+    seed_device(data, NAMED_STAFF, "dev-staff-browser")
     store = LocalStore(data / "store.sqlite")
     agent = CaseBook(store, AGENT, "dev-agent", lambda: datetime.now(UTC))
     case = make_case(
@@ -88,33 +56,8 @@ def staff_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     agent.add_event(case, "submitted", {"tracking_code": case["tracking_code"]})
     store.close()
     (data / "case.txt").write_text(case["_id"])
-    port = free_port()
-    env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
-    log = (data / "app.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError((data / "app.log").read_text())
-        time.sleep(0.2)
-    try:
-        yield RunningApp(url, data)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with web_app(data) as running:
+        yield running
 
 
 def ident(page: Any, name: str) -> Any:

@@ -4,44 +4,25 @@ and 取消 Cancel changes nothing. Screenshots go to test-artifacts/app/ for a p
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from mobile.services.device_state import DeviceState, DeviceStateFile
-from mobile.services.pin import create_pin
 from mobile.store import LocalStore
 from mobile.viewmodels.casebook import CaseBook
 from shared.idnumber import make_id_number
-from sync_server.engine import free_port
-from tests.integration.mobile.test_app_browser import (
-    CHROMIUM,
-    PIN,
-    ROOT,
-    RunningApp,
-    browser_page,  # noqa: F401  (the fixture, taken with request.getfixturevalue)
-    shot,
-    unlock,
-)
+from tests.integration.mobile.browser import BROWSER, RunningApp, seed_device, shot, text_of, unlock, web_app
 from tests.unit.mobile.factories import make_case
 from tests.unit.mobile.fakes import STAFF
 
 COLLEAGUE = replace(STAFF, username="staff9", display_name="赵科员")
 MINE, THEIRS = "钱受理", "孙审批"  # applicants of the case I accepted / a colleague accepted
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
-]
+pytestmark = BROWSER
 
 
 def accepted_case(store: LocalStore, acceptor: CaseBook, name: str, born: date, serial: int) -> None:
@@ -56,39 +37,14 @@ def staff_app(tmp_path: Path) -> Iterator[RunningApp]:
     """The app offline for township staff member staff1, with two accepted cases pulled earlier."""
     data = tmp_path / "staff-device"
     data.mkdir()
-    state = replace(DeviceState(device_id="dev-staff", server_url="http://127.0.0.1:9"), account=STAFF,
-                    access_token="a", refresh_token="r", pin=create_pin(PIN).to_json())
-    DeviceStateFile(data).save(state)
+    seed_device(data, STAFF, "dev-staff")
     store = LocalStore(data / "store.sqlite")
     now = lambda: datetime.now(UTC)  # noqa: E731
     accepted_case(store, CaseBook(store, STAFF, "dev-staff", now), MINE, date(1952, 3, 4), 13)
     accepted_case(store, CaseBook(store, COLLEAGUE, "dev-colleague", now), THEIRS, date(1960, 5, 6), 27)
     store.close()
-    port = free_port()
-    env = {"ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
-    log = (data / "app.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError((data / "app.log").read_text())
-        time.sleep(0.2)  # polling the app's start-up, not waiting out a duration
-    try:
-        yield RunningApp(url, data)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with web_app(data) as running:
+        yield running
 
 
 def open_case(page: Any, applicant: str) -> None:
@@ -97,14 +53,14 @@ def open_case(page: Any, applicant: str) -> None:
 
 
 def test_the_acceptor_is_told_why_there_is_no_approve_and_decisions_ask_first(
-    staff_app: RunningApp, request: pytest.FixtureRequest
+    staff_app: RunningApp, browser_page: Any
 ) -> None:
-    page = request.getfixturevalue("browser_page")
+    page = browser_page
     unlock(page, staff_app.url)
     open_case(page, MINE)
     note = page.locator('[flt-semantics-identifier="separation-note"]')
     note.wait_for(timeout=20000)
-    assert "受审分离" in f"{note.get_attribute('aria-label') or ''} {note.inner_text()}"
+    assert "受审分离" in text_of(note)
     assert page.locator('[flt-semantics-identifier="action-approved"]').count() == 0
     assert page.locator('[flt-semantics-identifier="action-rejected"]').count() == 0
     page.locator('[flt-semantics-identifier="action-needs_materials"]').wait_for(timeout=5000)
@@ -123,7 +79,7 @@ def test_the_acceptor_is_told_why_there_is_no_approve_and_decisions_ask_first(
     approve.click()
     dialog = page.locator('[flt-semantics-identifier="confirm-dialog"]')
     dialog.wait_for(timeout=10000)
-    assert "确定办结" in f"{dialog.get_attribute('aria-label') or ''} {dialog.inner_text()}"
+    assert "确定办结" in text_of(dialog)
     shot(page, "32-staff-approve-confirm")
     page.locator('[flt-semantics-identifier="confirm-no"]').click()
     dialog.wait_for(state="detached", timeout=10000)

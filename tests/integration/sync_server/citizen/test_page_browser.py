@@ -104,6 +104,21 @@ async def seed(couchdb_url: str, site: Site) -> dict[str, Any]:
         await couch.aclose()
 
 
+@contextlib.asynccontextmanager
+async def phone_page() -> AsyncIterator[Any]:
+    """A 360×760 page of headless Chromium in Chinese and China's time (screenshots: ARTIFACTS)."""
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield await browser.new_page(viewport={"width": 360, "height": 760}, locale="zh-CN",
+                                         timezone_id="Asia/Shanghai")
+        finally:
+            await browser.close()
+
+
 async def test_tracking_page_in_chromium(couchdb_url: str, site: Site, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -177,7 +192,7 @@ async def test_tracking_page_in_chromium(couchdb_url: str, site: Site, tmp_path:
 
 async def test_page_says_what_the_citizen_must_do(couchdb_url: str, site: Site, tmp_path: Path) -> None:
     """一次性告知 on the page: the missing materials by name; a refusal with its reason."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     couch = Couch(couchdb_url)
     try:
@@ -197,36 +212,29 @@ async def test_page_says_what_the_citizen_must_do(couchdb_url: str, site: Site, 
             await index_case(couch, site.village, case, server_db=site.server_db)
     finally:
         await couch.aclose()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 360, "height": 760}, locale="zh-CN",
-                                          timezone_id="Asia/Shanghai")
-            await page.goto(f"{site.url}/t/{needs['tracking_code']}")
-            await page.fill("#last4", ID_NUMBER[-4:])
-            await page.get_by_role("button", name="查询").click()
-            await expect(page.locator("#todo")).to_be_visible()
-            await expect(page.locator("#missing li")).to_have_text(["户口簿", "本人银行卡或存折"])
-            await expect(page.locator("#todov")).to_contain_text("村代办员")
-            await expect(page.locator("#missing")).to_be_in_viewport()  # seen without scrolling
-            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
-            await page.screenshot(path=str(ARTIFACTS / "9-needs-materials.png"))
-            await page.click("#lang")
-            english = ["Household register", "Bank card or passbook"]
-            await expect(page.locator("#missing li")).to_have_text(english)
-            await page.click("#lang")
+    async with phone_page() as page:
+        await page.goto(f"{site.url}/t/{needs['tracking_code']}")
+        await page.fill("#last4", ID_NUMBER[-4:])
+        await page.get_by_role("button", name="查询").click()
+        await expect(page.locator("#todo")).to_be_visible()
+        await expect(page.locator("#missing li")).to_have_text(["户口簿", "本人银行卡或存折"])
+        await expect(page.locator("#todov")).to_contain_text("村代办员")
+        await expect(page.locator("#missing")).to_be_in_viewport()  # seen without scrolling
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        await page.screenshot(path=str(ARTIFACTS / "9-needs-materials.png"))
+        await page.click("#lang")
+        english = ["Household register", "Bank card or passbook"]
+        await expect(page.locator("#missing li")).to_have_text(english)
+        await page.click("#lang")
 
-            await page.goto(f"{site.url}/t/{refused['tracking_code']}")
-            await page.fill("#last4", ID_NUMBER[-4:])
-            await page.get_by_role("button", name="查询").click()
-            await expect(page.locator("#status")).to_have_text("未予批准")
-            await expect(page.locator("#reason")).to_contain_text("申请人未满80周岁，不符合高龄津贴条件")
-            await expect(page.locator("#missing li")).to_have_count(0)
-            await expect(page.locator("main")).not_to_contain_text("尚未受理")
-            await page.screenshot(path=str(ARTIFACTS / "10-rejected.png"))
-        finally:
-            await browser.close()
+        await page.goto(f"{site.url}/t/{refused['tracking_code']}")
+        await page.fill("#last4", ID_NUMBER[-4:])
+        await page.get_by_role("button", name="查询").click()
+        await expect(page.locator("#status")).to_have_text("未予批准")
+        await expect(page.locator("#reason")).to_contain_text("申请人未满80周岁，不符合高龄津贴条件")
+        await expect(page.locator("#missing li")).to_have_count(0)
+        await expect(page.locator("main")).not_to_contain_text("尚未受理")
+        await page.screenshot(path=str(ARTIFACTS / "10-rejected.png"))
 
 
 async def test_form_errors_show_beside_the_form_and_are_announced(
@@ -235,52 +243,45 @@ async def test_form_errors_show_beside_the_form_and_are_announced(
     """Issue 17: a rating without stars said so in the page's top line, out of sight above the
     form. Each form's error is now right under it, read out (role=alert), linked to its field
     (aria-describedby), and the field gets the focus."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     case = await seed(couchdb_url, site)
     code = case["tracking_code"]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 360, "height": 760}, locale="zh-CN",
-                                          timezone_id="Asia/Shanghai")
-            await page.goto(f"{site.url}/t/{code}")
-            await page.fill("#last4", "12")
-            await page.get_by_role("button", name="查询").click()
-            error = page.locator("#digitsErr")
-            await expect(error).to_have_text("请输入身份证号最后4位（数字或 X）。")
-            await expect(error).to_have_attribute("role", "alert")
-            await expect(page.locator("#last4")).to_have_attribute("aria-invalid", "true")
-            assert "digitsErr" in (await page.locator("#last4").get_attribute("aria-describedby") or "")
-            await expect(page.locator("#last4")).to_be_focused()
-            await expect(page.locator("#msg")).to_be_hidden()  # said once, beside the field
-            await page.fill("#last4", "0000")  # wrong digits: the server's 404, beside the field too
-            await page.get_by_role("button", name="查询").click()
-            await expect(error).to_contain_text("不正确")
-            await page.fill("#last4", ID_NUMBER[-4:])
-            await page.get_by_role("button", name="查询").click()
-            await expect(page.locator("#status")).to_have_text("结果已出，等待送达")
-            await expect(error).to_be_hidden()
-            await expect(page.locator("#last4")).not_to_have_attribute("aria-invalid", "true")
+    async with phone_page() as page:
+        await page.goto(f"{site.url}/t/{code}")
+        await page.fill("#last4", "12")
+        await page.get_by_role("button", name="查询").click()
+        error = page.locator("#digitsErr")
+        await expect(error).to_have_text("请输入身份证号最后4位（数字或 X）。")
+        await expect(error).to_have_attribute("role", "alert")
+        await expect(page.locator("#last4")).to_have_attribute("aria-invalid", "true")
+        assert "digitsErr" in (await page.locator("#last4").get_attribute("aria-describedby") or "")
+        await expect(page.locator("#last4")).to_be_focused()
+        await expect(page.locator("#msg")).to_be_hidden()  # said once, beside the field
+        await page.fill("#last4", "0000")  # wrong digits: the server's 404, beside the field too
+        await page.get_by_role("button", name="查询").click()
+        await expect(error).to_contain_text("不正确")
+        await page.fill("#last4", ID_NUMBER[-4:])
+        await page.get_by_role("button", name="查询").click()
+        await expect(page.locator("#status")).to_have_text("结果已出，等待送达")
+        await expect(error).to_be_hidden()
+        await expect(page.locator("#last4")).not_to_have_attribute("aria-invalid", "true")
 
-            async with httpx.AsyncClient(base_url=site.url) as client:
-                issued = (await client.post(f"/api/delivery/{code}/token")).json()
-            await page.goto(f"{site.url}/t/{code}?d={issued['token']}")
-            await page.get_by_role("button", name="确认收到").click()
-            await expect(page.locator("#rate")).to_be_visible()
-            await page.get_by_role("button", name="提交评价").click()
-            rate_error = page.locator("#rateErr")
-            await expect(rate_error).to_have_text("请选择 1 到 5 分。")
-            await expect(rate_error).to_be_in_viewport()
-            await expect(page.get_by_role("button", name="提交评价")).to_be_in_viewport()
-            await expect(page.locator("#stars input").first).to_be_focused()
-            await expect(page.locator("#rate fieldset")).to_have_attribute("aria-invalid", "true")
-            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
-            await page.screenshot(path=str(ARTIFACTS / "11-rating-error.png"))
-            await page.locator("label[for=s4]").click()  # 满意
-            await page.get_by_role("button", name="提交评价").click()
-            await expect(page.locator("#thanks")).to_be_visible()
-            await expect(rate_error).to_be_hidden()
-        finally:
-            await browser.close()
+        async with httpx.AsyncClient(base_url=site.url) as client:
+            issued = (await client.post(f"/api/delivery/{code}/token")).json()
+        await page.goto(f"{site.url}/t/{code}?d={issued['token']}")
+        await page.get_by_role("button", name="确认收到").click()
+        await expect(page.locator("#rate")).to_be_visible()
+        await page.get_by_role("button", name="提交评价").click()
+        rate_error = page.locator("#rateErr")
+        await expect(rate_error).to_have_text("请选择 1 到 5 分。")
+        await expect(rate_error).to_be_in_viewport()
+        await expect(page.get_by_role("button", name="提交评价")).to_be_in_viewport()
+        await expect(page.locator("#stars input").first).to_be_focused()
+        await expect(page.locator("#rate fieldset")).to_have_attribute("aria-invalid", "true")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        await page.screenshot(path=str(ARTIFACTS / "11-rating-error.png"))
+        await page.locator("label[for=s4]").click()  # 满意
+        await page.get_by_role("button", name="提交评价").click()
+        await expect(page.locator("#thanks")).to_be_visible()
+        await expect(rate_error).to_be_hidden()
