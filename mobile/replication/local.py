@@ -137,11 +137,5 @@ class LocalDB:
         return await asyncio.to_thread(self._conflicted, list(ids))
 
     def _conflicted(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for doc_id in ids:
-            try:
-                if self.store.get(doc_id, conflicts=True).get("_conflicts"):
-                    found.add(doc_id)
-            except NotFound:  # deleted winner: a conflict among deleted leaves does not count
-                continue
-        return found
+        # a deleted winner does not count: a conflict among deleted leaves is no conflict
+        return self.store.conflicted(ids)
