@@ -93,11 +93,7 @@ class LocalDB:
         by_id: dict[str, list[str]] = {}
         for doc_id, rev in wanted:
             by_id.setdefault(doc_id, []).append(rev)
-        docs: list[JSON] = []
-        for doc_id, revs in by_id.items():
-            rows = self.store.get_open_revs(doc_id, revs, revs=True)
-            docs.extend(row["ok"] for row in rows if "ok" in row)
-        return docs
+        return self.store.bulk_open_revs(by_id, revs=True)
 
     async def get_attachment(self, ref: AttachmentRef) -> bytes:
         if ref.digest:
@@ -112,14 +108,15 @@ class LocalDB:
 
     def _missing_attachments(self, docs: list[JSON]) -> set[tuple[str, str, str]]:
         lacking: set[tuple[str, str, str]] = set()
-        known: dict[str, bool] = {}
-        for doc in docs:
-            for name, att in attachment_stubs(doc).items():
-                digest = str(att.get("digest", ""))
-                if digest not in known:
-                    known[digest] = bool(digest) and self.store.has_attachment(digest)
-                if not known[digest]:
-                    lacking.add((doc["_id"], doc["_rev"], name))
+        stubs = [
+            (doc, name, str(att.get("digest", "")))
+            for doc in docs
+            for name, att in attachment_stubs(doc).items()
+        ]
+        known = self.store.known_digests([digest for _, _, digest in stubs]) if stubs else set()
+        for doc, name, digest in stubs:
+            if digest not in known:
+                lacking.add((doc["_id"], doc["_rev"], name))
         return lacking
 
     async def write_docs(self, docs: list[JSON]) -> list[JSON]:

@@ -179,6 +179,34 @@ class LocalStore:
         with self._read() as cx:
             return feed.open_revs(cx, doc_id, open_revs, options)
 
+    def bulk_open_revs(
+        self, wanted: Mapping[str, Sequence[str]], *, revs: bool = True
+    ) -> list[dict[str, Any]]:
+        """The asked revisions of many documents in one read transaction (a replicator's `_bulk_get`);
+        revisions this store does not hold are left out."""
+        options = ReadOptions(False, revs, False, None)
+        found: list[dict[str, Any]] = []
+        with self._read() as cx:
+            for doc_id, doc_revs in wanted.items():
+                check_id(doc_id)
+                found.extend(
+                    row["ok"] for row in feed.open_revs(cx, doc_id, list(doc_revs), options) if "ok" in row
+                )
+        return found
+
+    def known_digests(self, digests: Sequence[str]) -> set[str]:
+        """Which attachment contents this store holds, by digest, in one read."""
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(d for d in digests if d))
+        with self._read() as cx:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                found.update(
+                    r[0] for r in cx.execute(f"SELECT digest FROM blobs WHERE digest IN ({marks})", chunk)
+                )
+        return found
+
     def bulk_docs(self, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True) -> list[dict[str, Any]]:
         """Write many documents in one transaction; a bad one is answered with its error.
 

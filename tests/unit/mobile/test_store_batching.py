@@ -124,3 +124,15 @@ def test_a_deleted_winner_is_not_conflicted(tmp_path: Path) -> None:
         assert db.conflicted([doc_id]) == set()  # the other live leaf is gone: only deleted ones
         db.bulk_docs([_replicated(doc_id, 2, ["w", "r1"], v=2)], new_edits=False)
         assert db.conflicted([doc_id, doc_id]) == {doc_id}
+
+
+def test_bulk_open_revs_and_known_digests_answer_in_one_read(tmp_path: Path) -> None:
+    doc_id = f"case:{uuid.uuid4().hex[:8]}"
+    with LocalStore(tmp_path / "reads.sqlite") as db:
+        first = db.put(_case(doc_id, "张三", "draft"))
+        with_scan = db.put_attachment(doc_id, first["rev"], "scan.jpg", b"\xff\xd8scan", "image/jpeg")
+        found = db.bulk_open_revs({doc_id: [with_scan["rev"], "9-absent"], "case:absent": ["1-x"]})
+        assert [d["_rev"] for d in found] == [with_scan["rev"]]
+        assert found[0] == db.get_open_revs(doc_id, [with_scan["rev"]])[0]["ok"]
+        digest = found[0]["_attachments"]["scan.jpg"]["digest"]
+        assert db.known_digests([digest, "md5-absent", "", digest]) == {digest}
