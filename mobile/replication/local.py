@@ -100,6 +100,11 @@ class LocalDB:
             return await asyncio.to_thread(self.store.attachment_by_digest, ref.digest)
         return await asyncio.to_thread(self.store.get_attachment, ref.doc_id, ref.name, rev=ref.rev)
 
+    async def get_with_attachments(
+        self, wanted: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, bytes]] | None:
+        return None  # no round trips to save: `get_attachment` reads by digest
+
     async def missing_attachments(
         self, docs: list[JSON], ancestors: Mapping[str, list[str]]
     ) -> set[tuple[str, str, str]]:
