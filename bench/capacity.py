@@ -1,6 +1,6 @@
 """Capacity (容量): how many devices one server process and one engine serve on this machine.
 
-Run: `python -m bench.capacity COUCHDB_URL [--window 30] [--agents 60] [--speedups 5,10,20,40,80]`.
+Run: `python -m bench.capacity COUCHDB_URL [--window 20] [--agents 60] [--speedups 5,10,20,40]`.
 Not a test: it prints JSON.
 
 The schedule of issue 19: every village agent syncs every 10 minutes, bringing a few new or
@@ -285,8 +285,8 @@ def main() -> None:
     parser.add_argument("url", nargs="?", default=os.environ.get("COUCHDB_URL"))
     parser.add_argument("--agents", type=int, default=60)
     parser.add_argument("--villages", type=int, default=20)
-    parser.add_argument("--window", type=float, default=30.0)
-    parser.add_argument("--speedups", default="5,10,20,40,80")
+    parser.add_argument("--window", type=float, default=20.0)
+    parser.add_argument("--speedups", default="5,10,20,40")
     args = parser.parse_args()
     if not args.url:
         sys.exit("usage: python -m bench.capacity COUCHDB_URL (or set COUCHDB_URL)")
