@@ -19,8 +19,9 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("workers", ()),
     ("store_bench", ()),
     ("scan", ()),
+    ("capacity", ()),
 )
-NEEDS_URL = {"replication", "gateway", "workers"}
+NEEDS_URL = {"replication", "gateway", "workers", "capacity"}
 
 
 def run_all(url: str) -> int:

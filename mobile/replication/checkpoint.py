@@ -1,6 +1,8 @@
 """Replication ids and checkpoints (同步检查点).
 
-The replication log `_local/<replication id>` is written to BOTH databases after every batch:
+The replication log `_local/<replication id>` is written to BOTH databases for every batch: to the
+source when the batch has been read (alongside its transfer, so no round trip waits for it), to
+the target once the batch is written there. The target's log alone says where to resume:
 
     {"_id": "_local/<id>", "_rev": …, "session_id": "<uuid of the run that wrote it>",
      "source_last_seq": <seq>, "replication_id_version": 1,
@@ -8,10 +10,11 @@ The replication log `_local/<replication id>` is written to BOTH databases after
                   "docs_read", "docs_written"}, …]},         newest first, at most HISTORY_SIZE
      "held": [{"id", "rev", "error", "reason"}, …]}    revisions the target refused, retried next run
 
-A run starts from `source_last_seq` when both logs carry the same session id. Otherwise (one side
-was restored from a backup, or a write reached only one side) it walks the source history for the
-newest session the target also recorded and resumes at that session's `recorded_seq`; with no common
-session it starts over from 0, which is always safe because `_revs_diff` skips what the target has.
+A run starts from the target's `source_last_seq` when both logs carry the same session id.
+Otherwise (one side was restored from a backup, or a write reached only one side) it walks the
+source history for the newest session the target also recorded and resumes at the target's
+`recorded_seq` of that session; with no common session it starts over from 0, which is always safe
+because `_revs_diff` skips what the target has.
 """
 
 from __future__ import annotations
@@ -35,15 +38,20 @@ def replication_id(source_identity: str, target_identity: str, filter_id: str | 
 
 
 def start_seq(source_log: JSON | None, target_log: JSON | None) -> Seq:
-    """Where to resume, from the two replication logs (either may be missing)."""
+    """Where to resume, from the two replication logs (either may be missing).
+
+    The position always comes from the target's log: only the target's is written after the
+    batch it records has been written; the source's may run ahead (ADR 0135). The source's log
+    says which sessions both sides saw.
+    """
     if not source_log or not target_log:
         return 0
     if source_log.get("session_id") == target_log.get("session_id"):
-        return source_log.get("source_last_seq", 0)
-    target_sessions = {h.get("session_id") for h in target_log.get("history", [])}
+        return target_log.get("source_last_seq", 0)
+    target_seqs = {h.get("session_id"): h.get("recorded_seq", 0) for h in target_log.get("history", [])}
     for entry in source_log.get("history", []):
-        if entry.get("session_id") in target_sessions:
-            return entry.get("recorded_seq", 0)
+        if entry.get("session_id") in target_seqs:
+            return target_seqs[entry.get("session_id")]
     return 0
 
 
@@ -64,8 +72,11 @@ def held_refusals(log: JSON | None) -> list[JSON]:
     held = (log or {}).get("held")
     if not isinstance(held, list):
         return []
-    return [h for h in held
-            if isinstance(h, dict) and isinstance(h.get("id"), str) and isinstance(h.get("rev"), str)]
+    return [
+        h
+        for h in held
+        if isinstance(h, dict) and isinstance(h.get("id"), str) and isinstance(h.get("rev"), str)
+    ]
 
 
 def held_list(failures: tuple[JSON, ...] | list[JSON]) -> list[JSON]:
@@ -74,14 +85,21 @@ def held_list(failures: tuple[JSON, ...] | list[JSON]) -> list[JSON]:
     for f in failures:
         if isinstance(f.get("id"), str) and isinstance(f.get("rev"), str):
             seen[(f["id"], f["rev"])] = {
-                "id": f["id"], "rev": f["rev"], "error": str(f.get("error", "")),
+                "id": f["id"],
+                "rev": f["rev"],
+                "error": str(f.get("error", "")),
                 "reason": str(f.get("reason", ""))[:MAX_REASON],
             }
     return list(seen.values())
 
 
 def next_log(
-    previous: JSON | None, doc_id: str, session: Session, seq: Seq, end_time: str, stats: dict[str, Any],
+    previous: JSON | None,
+    doc_id: str,
+    session: Session,
+    seq: Seq,
+    end_time: str,
+    stats: dict[str, Any],
     held: list[JSON] | None = None,
 ) -> JSON:
     """The replication log to write after a batch: this session's entry first, older sessions kept."""

@@ -71,6 +71,13 @@ class Endpoint(Protocol):
 
     async def get_attachment(self, ref: AttachmentRef) -> bytes: ...
 
+    async def get_with_attachments(
+        self, wanted: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, bytes]] | None:
+        """The bytes of every attachment of the revisions `wanted`, in one request: by (id, rev), then
+        by name. None when this database has no such request (then `get_attachment` one by one)."""
+        ...
+
     async def missing_attachments(
         self, docs: list[JSON], ancestors: Mapping[str, list[str]]
     ) -> set[tuple[str, str, str]]:

@@ -93,16 +93,17 @@ class LocalDB:
         by_id: dict[str, list[str]] = {}
         for doc_id, rev in wanted:
             by_id.setdefault(doc_id, []).append(rev)
-        docs: list[JSON] = []
-        for doc_id, revs in by_id.items():
-            rows = self.store.get_open_revs(doc_id, revs, revs=True)
-            docs.extend(row["ok"] for row in rows if "ok" in row)
-        return docs
+        return self.store.bulk_open_revs(by_id, revs=True)
 
     async def get_attachment(self, ref: AttachmentRef) -> bytes:
         if ref.digest:
             return await asyncio.to_thread(self.store.attachment_by_digest, ref.digest)
         return await asyncio.to_thread(self.store.get_attachment, ref.doc_id, ref.name, rev=ref.rev)
+
+    async def get_with_attachments(
+        self, wanted: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, bytes]] | None:
+        return None  # no round trips to save: `get_attachment` reads by digest
 
     async def missing_attachments(
         self, docs: list[JSON], ancestors: Mapping[str, list[str]]
@@ -112,14 +113,15 @@ class LocalDB:
 
     def _missing_attachments(self, docs: list[JSON]) -> set[tuple[str, str, str]]:
         lacking: set[tuple[str, str, str]] = set()
-        known: dict[str, bool] = {}
-        for doc in docs:
-            for name, att in attachment_stubs(doc).items():
-                digest = str(att.get("digest", ""))
-                if digest not in known:
-                    known[digest] = bool(digest) and self.store.has_attachment(digest)
-                if not known[digest]:
-                    lacking.add((doc["_id"], doc["_rev"], name))
+        stubs = [
+            (doc, name, str(att.get("digest", "")))
+            for doc in docs
+            for name, att in attachment_stubs(doc).items()
+        ]
+        known = self.store.known_digests([digest for _, _, digest in stubs]) if stubs else set()
+        for doc, name, digest in stubs:
+            if digest not in known:
+                lacking.add((doc["_id"], doc["_rev"], name))
         return lacking
 
     async def write_docs(self, docs: list[JSON]) -> list[JSON]:
@@ -137,11 +139,5 @@ class LocalDB:
         return await asyncio.to_thread(self._conflicted, list(ids))
 
     def _conflicted(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for doc_id in ids:
-            try:
-                if self.store.get(doc_id, conflicts=True).get("_conflicts"):
-                    found.add(doc_id)
-            except NotFound:  # deleted winner: a conflict among deleted leaves does not count
-                continue
-        return found
+        # a deleted winner does not count: a conflict among deleted leaves is no conflict
+        return self.store.conflicted(ids)

@@ -14,6 +14,7 @@ attachment sent with the revpos the device holds would be refused (`412 missing_
 
 from __future__ import annotations
 
+import gzip
 import json
 import secrets
 from typing import Any
@@ -62,3 +63,92 @@ def encode_related(doc: JSON) -> tuple[bytes, str]:
         chunks.append(data)
     chunks.append(f"\r\n--{boundary}--".encode())
     return b"".join(chunks), f'multipart/related; boundary="{boundary}"'
+
+
+def decode_bulk_get(body: bytes, content_type: str) -> list[JSON]:
+    """The documents of a `_bulk_get?attachments=true` answer sent as `multipart/related`.
+
+    Apache CouchDB's form (asked with `Accept: multipart/related`): one outer part per revision,
+    either a nested `multipart/related` (the document as JSON, then one part per attachment,
+    named by its `Content-Disposition` filename, gzip-encoded where CouchDB stored it so) or a
+    plain JSON part (no attachments; an error row carries `error="true"` and is skipped).
+    Attachments come back as `"data": bytes`, as the replicator's fetched documents hold them.
+    """
+    docs: list[JSON] = []
+    for headers, content in _parts(body, _boundary(content_type)):
+        kind = headers.get("content-type", "")
+        if kind.startswith("multipart/related"):
+            docs.append(_related_doc(content, _boundary(kind)))
+        elif kind.startswith("application/json") and "error" not in kind:
+            docs.append(json.loads(content))
+    return docs
+
+
+def _related_doc(body: bytes, boundary: str) -> JSON:
+    parts = _parts(body, boundary)
+    if not parts:
+        raise ValueError("empty multipart/related document")
+    doc: JSON = json.loads(parts[0][1])
+    atts: dict[str, JSON] = doc.get("_attachments") or {}
+    for headers, content in parts[1:]:
+        name = _filename(headers.get("content-disposition", ""))
+        att = atts.get(name)
+        if att is None:
+            raise ValueError(f"attachment part {name!r} not named in the document")
+        if headers.get("content-encoding", "").strip().lower() == "gzip":
+            content = gzip.decompress(content)  # its digest is of the encoded bytes: not checked
+        elif att.get("digest", "").startswith("md5-") and digest_of(content) != att["digest"]:
+            raise ValueError(f"attachment {name!r} does not match its digest")
+        for key in ("follows", "encoding", "encoded_length", "stub"):
+            att.pop(key, None)
+        att["data"] = content
+        att["length"] = len(content)
+    return doc
+
+
+def _boundary(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "boundary":
+            return value.strip().strip('"')
+    raise ValueError("multipart answer without a boundary")
+
+
+def _parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
+    """(headers with lower-case names, content) of each part; `Content-Length` is honoured."""
+    delimiter = b"--" + boundary.encode("ascii")
+    out: list[tuple[dict[str, str], bytes]] = []
+    at = body.find(delimiter)
+    while at >= 0:
+        start = at + len(delimiter)
+        if body[start : start + 2] == b"--":  # the closing delimiter
+            break
+        head_end = body.find(b"\r\n\r\n", start)
+        if head_end < 0:
+            raise ValueError("truncated multipart part")
+        headers: dict[str, str] = {}
+        for line in body[start:head_end].decode("latin-1").split("\r\n"):
+            key, sep, value = line.partition(":")
+            if sep:
+                headers[key.strip().lower()] = value.strip()
+        content_start = head_end + 4
+        length = headers.get("content-length")
+        if length is not None and length.isdigit():
+            content_end = content_start + int(length)
+            at = body.find(delimiter, content_end)
+        else:
+            at = body.find(b"\r\n" + delimiter, content_start)
+            content_end = at
+            at = at + 2 if at >= 0 else at
+        if at < 0:
+            raise ValueError("truncated multipart answer")
+        out.append((headers, body[content_start:content_end]))
+    return out
+
+
+def _filename(disposition: str) -> str:
+    for param in disposition.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "filename":
+            return value.strip().strip('"')
+    return ""

@@ -10,6 +10,7 @@ server answering the probe with an error simply gets plain bodies), answers are 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import json
 import logging
@@ -30,7 +31,7 @@ from mobile.replication.endpoint import (
     revision_ancestry,
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
-from mobile.replication.multipart import encode_related, has_data
+from mobile.replication.multipart import decode_bulk_get, encode_related, has_data
 from shared.couchparams import encode_params
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class RemoteDB:
         self._gzip: bool | None = compress_requests  # None: probe on the first large body
         self._gzip_lock = asyncio.Lock()
         self._bulk_get = True
+        self._binary_bulk = True  # until the server answers a bulk read of bytes with base64
         self._slots = asyncio.Semaphore(attachment_concurrency)
 
     def __repr__(self) -> str:
@@ -272,6 +274,53 @@ class RemoteDB:
                 headers={"Accept": "*/*"},
             )
         return response.content
+
+    async def get_with_attachments(
+        self, wanted: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, bytes]] | None:
+        """One `_bulk_get?attachments=true` instead of one `GET` per attachment (ADR 0135).
+
+        Asked with `Accept: multipart/related`: Apache CouchDB then sends the bytes binary;
+        pouchdb-server answers JSON (base64), gzipped, which costs about 1 % more bytes than binary
+        on the link but, measured on loopback, more time than binary `GET`s (the engine encodes,
+        the phone decodes 4/3 of the bytes): after one such answer this database is asked one
+        attachment at a time again. None (fetch one by one) when the server has no `_bulk_get`.
+        """
+        if not wanted or not self._bulk_get:
+            return None
+        async with self._slots:
+            if not self._binary_bulk:  # checked in the slot: requests queued behind a base64 answer
+                return None
+            try:
+                response = await self.request(
+                    "POST",
+                    "_bulk_get",
+                    params={"revs": True, "attachments": True},
+                    json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]},
+                    # exactly this: CouchDB 3.5 answers JSON to a list, even one that prefers multipart
+                    headers={"Accept": "multipart/related"},
+                )
+            except RemoteError as exc:
+                if exc.status in NO_BULK_GET:
+                    return None
+                raise
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("multipart/"):
+            docs = decode_bulk_get(response.content, content_type)
+        else:  # base64: take what came, then go back to binary GETs
+            self._binary_bulk = False
+            docs = [d["ok"] for row in response.json()["results"] for d in row["docs"] if "ok" in d]
+        found: dict[tuple[str, str], dict[str, bytes]] = {}
+        for doc in docs:
+            datas: dict[str, bytes] = {}
+            for name, att in attachment_stubs(doc).items():
+                data = att.get("data")
+                if isinstance(data, bytes):
+                    datas[name] = data
+                elif isinstance(data, str):
+                    datas[name] = base64.b64decode(data)
+            found[(str(doc.get("_id")), str(doc.get("_rev")))] = datas
+        return found
 
     async def missing_attachments(
         self, docs: list[JSON], ancestors: Mapping[str, list[str]]

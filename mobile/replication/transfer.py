@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 # inside its memory. A batch of 500 cases with two scans each (~300 MB) goes in ~20 groups.
 MAX_FETCH_BYTES = 16 * 1024 * 1024
 
+# Attachment bytes per request when a source sends several documents' attachments together
+# (ADR 0135): a cut connection costs at most this much again, and four such requests in flight
+# keep a village link busy as four single scans did.
+TOGETHER_BYTES = 1024 * 1024
+
 DocFilter = Callable[[JSON], bool]
 Lacking = set[tuple[str, str, str]]  # (doc id, rev, attachment name)
 
@@ -50,8 +55,9 @@ class Fetched:
     lacking: Lacking = field(default_factory=set)
 
 
-async def fetch_batch(source: Endpoint, target: Endpoint, batch: Batch,
-                      doc_filter: DocFilter | None) -> Fetched:
+async def fetch_batch(
+    source: Endpoint, target: Endpoint, batch: Batch, doc_filter: DocFilter | None
+) -> Fetched:
     """Read the revisions the target lacks, and the first `MAX_FETCH_BYTES` of attachments it lacks."""
     wanted = [(doc_id, rev) for doc_id, diff in batch.missing.items() for rev in diff.get("missing", [])]
     if not wanted:
@@ -75,8 +81,11 @@ def by_bytes(docs: list[JSON], lacking: Lacking, limit: int) -> list[list[JSON]]
     groups: list[list[JSON]] = [[]]
     size = 0
     for doc in docs:
-        need = sum(int(att.get("length", 0)) for name, att in attachment_stubs(doc).items()
-                   if (doc["_id"], doc["_rev"], name) in lacking)
+        need = sum(
+            int(att.get("length", 0))
+            for name, att in attachment_stubs(doc).items()
+            if (doc["_id"], doc["_rev"], name) in lacking
+        )
         if groups[-1] and size + need > limit:
             groups.append([])
             size = 0
@@ -110,8 +119,13 @@ async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> B
     conflicts = await target.conflicted(written) if written else set()
     if conflicts is None:
         conflicts = await source.conflicted(written) or set()
-    return BatchResult(docs_read=fetched.read, docs_written=len(written), failures=tuple(failures),
-                       attachments_fetched=count, conflicts_seen=len(conflicts))
+    return BatchResult(
+        docs_read=fetched.read,
+        docs_written=len(written),
+        failures=tuple(failures),
+        attachments_fetched=count,
+        conflicts_seen=len(conflicts),
+    )
 
 
 def with_revs(failed: list[JSON], docs: list[JSON]) -> list[JSON]:
@@ -135,8 +149,12 @@ async def write_group(source: Endpoint, target: Endpoint, docs: list[JSON]) -> t
     except MissingStub:
         # The target lost an attachment it should hold (or reported its ancestors wrongly): send all bytes.
         log.warning("target lacked attachment stubs; resending %d docs with their bytes", len(docs))
-        every = {(d["_id"], d["_rev"], name) for d in docs
-                 for name, att in attachment_stubs(d).items() if "data" not in att}
+        every = {
+            (d["_id"], d["_rev"], name)
+            for d in docs
+            for name, att in attachment_stubs(d).items()
+            if "data" not in att
+        }
         complete, more, error = await fetch_attachments(source, docs, every)
         failures = await target.write_docs(complete)
         if error is not None:
@@ -152,12 +170,20 @@ async def fetch_attachments(
     Returns the documents whose bytes all arrived, how many attachments arrived, and the first error:
     one lost connection must not throw away the scans that did arrive.
     """
+    together = await _fetch_together(source, docs, lacking)
     refs: list[tuple[JSON, JSON, AttachmentRef]] = []
     for doc in docs:
+        arrived = together.get((doc["_id"], doc["_rev"]), {})
         for name, att in attachment_stubs(doc).items():
-            if (doc["_id"], doc["_rev"], name) in lacking:
-                ref = AttachmentRef(doc["_id"], doc["_rev"], name, str(att.get("digest", "")))
-                refs.append((doc, att, ref))
+            if (doc["_id"], doc["_rev"], name) not in lacking:
+                continue
+            if name in arrived:
+                att.pop("stub", None)
+                att["data"] = arrived[name]
+                att["length"] = len(arrived[name])
+                continue
+            ref = AttachmentRef(doc["_id"], doc["_rev"], name, str(att.get("digest", "")))
+            refs.append((doc, att, ref))
     blobs = await asyncio.gather(*(source.get_attachment(ref) for _, _, ref in refs), return_exceptions=True)
     incomplete: set[int] = set()
     error: Exception | None = None
@@ -172,6 +198,46 @@ async def fetch_attachments(
         else:
             raise data
     ready = [d for d in docs if id(d) not in incomplete]
-    return ready, sum(1 for b in blobs if isinstance(b, bytes)), error
+    arrived_together = sum(len(v) for v in together.values())
+    return ready, arrived_together + sum(1 for b in blobs if isinstance(b, bytes)), error
 
 
+async def _fetch_together(
+    source: Endpoint, docs: list[JSON], lacking: Lacking
+) -> dict[tuple[str, str], dict[str, bytes]]:
+    """The bytes of the documents whose every attachment the target lacks, in one request where the
+    source can (ADR 0135); a document holding some attachments already is left to the one-by-one
+    path, so no byte the target holds travels. Whatever this does not bring is fetched one by one."""
+    whole = [
+        (doc["_id"], doc["_rev"])
+        for doc in docs
+        if (stubs := attachment_stubs(doc)) and all((doc["_id"], doc["_rev"], n) in lacking for n in stubs)
+    ]
+    if len(whole) < 2:
+        return {}
+    sizes = {
+        (d["_id"], d["_rev"]): sum(int(a.get("length", 0)) for a in attachment_stubs(d).values())
+        for d in docs
+    }
+    chunks: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for key in whole:
+        if chunks[-1] and size + sizes[key] > TOGETHER_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(key)
+        size += sizes[key]
+
+    async def one(chunk: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bytes]]:
+        try:
+            found = await source.get_with_attachments(chunk)
+        except Exception as exc:  # the one-by-one path retries each attachment and reports what failed
+            log.info("fetching %d documents' attachments together failed (%s): one by one", len(chunk), exc)
+            return {}
+        wanted = set(chunk)
+        return {key: datas for key, datas in (found or {}).items() if key in wanted}
+
+    together: dict[tuple[str, str], dict[str, bytes]] = {}
+    for found in await asyncio.gather(*(one(chunk) for chunk in chunks)):
+        together.update(found)
+    return together

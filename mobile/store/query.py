@@ -123,6 +123,19 @@ def update_index(cx: sqlite3.Connection, doc_id: str, body: Mapping[str, Any] | 
     cx.execute(f"INSERT OR REPLACE INTO doc_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})", row)
 
 
+def write_index(cx: sqlite3.Connection, rows: Mapping[str, tuple[Any, ...] | None]) -> None:
+    """Many documents' rows at once (`index_row` results by id; None deletes the row)."""
+    gone = [(doc_id,) for doc_id, row in rows.items() if row is None]
+    if gone:
+        cx.executemany("DELETE FROM doc_index WHERE id = ?", gone)
+    kept = [row for row in rows.values() if row is not None]
+    if kept:
+        marks = ", ".join("?" * len(INDEX_COLUMNS))
+        cx.executemany(
+            f"INSERT OR REPLACE INTO doc_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})", kept
+        )
+
+
 def where_clause(
     doc_type: str,
     *,

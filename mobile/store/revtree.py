@@ -116,6 +116,8 @@ def stem(tree: RevTree, revs_limit: int) -> dict[str, RevNode]:
     A node survives when some leaf below it is fewer than `revs_limit` generations away;
     a survivor whose parent is cut becomes a root.
     """
+    if len(tree) <= revs_limit:  # no path can be longer than the whole tree: nothing to cut
+        return dict(tree)
     # revisions still allowed above each kept node; a walk stops where an earlier walk
     # already went at least as far, so the cost stays linear in the tree size
     budget: dict[str, int] = {}

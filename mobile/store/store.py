@@ -64,17 +64,20 @@ class LocalStore:
         return self._cx
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[writer.Tx]:
         with self._lock:
             cx = self._db
             cx.execute("BEGIN IMMEDIATE")
+            tx = writer.Tx(cx)
             try:
-                yield cx
+                yield tx
+                tx.flush()
+                if tx.dropped:
+                    writer.collect_garbage(cx)
             except BaseException:
                 if cx.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
                     cx.execute("ROLLBACK")
                 raise
-            writer.collect_garbage(cx)
             cx.execute("COMMIT")
 
     @contextmanager
@@ -105,8 +108,8 @@ class LocalStore:
 
     def compact(self) -> None:
         """Drop attachment contents nothing refers to and fold the WAL into the file."""
-        with self._write() as cx:
-            cx.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM rev_attachments)")
+        with self._write() as tx:
+            tx.cx.execute("DELETE FROM blobs WHERE digest NOT IN (SELECT digest FROM rev_attachments)")
         with self._lock:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -115,8 +118,8 @@ class LocalStore:
     def put(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Write a new revision; `_rev` must be a current leaf (or absent for a new document)."""
         incoming = parse(doc)
-        with self._write() as cx:
-            rev = self._write_one(cx, incoming, new_edits=True)
+        with self._write() as tx:
+            rev = self._write_one(tx, incoming, new_edits=True)
         return {"ok": True, "id": incoming.id, "rev": rev}
 
     def remove(self, doc_id: str, rev: str) -> dict[str, Any]:
@@ -176,6 +179,34 @@ class LocalStore:
         with self._read() as cx:
             return feed.open_revs(cx, doc_id, open_revs, options)
 
+    def bulk_open_revs(
+        self, wanted: Mapping[str, Sequence[str]], *, revs: bool = True
+    ) -> list[dict[str, Any]]:
+        """The asked revisions of many documents in one read transaction (a replicator's `_bulk_get`);
+        revisions this store does not hold are left out."""
+        options = ReadOptions(False, revs, False, None)
+        found: list[dict[str, Any]] = []
+        with self._read() as cx:
+            for doc_id, doc_revs in wanted.items():
+                check_id(doc_id)
+                found.extend(
+                    row["ok"] for row in feed.open_revs(cx, doc_id, list(doc_revs), options) if "ok" in row
+                )
+        return found
+
+    def known_digests(self, digests: Sequence[str]) -> set[str]:
+        """Which attachment contents this store holds, by digest, in one read."""
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(d for d in digests if d))
+        with self._read() as cx:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                found.update(
+                    r[0] for r in cx.execute(f"SELECT digest FROM blobs WHERE digest IN ({marks})", chunk)
+                )
+        return found
+
     def bulk_docs(self, docs: Sequence[Mapping[str, Any]], *, new_edits: bool = True) -> list[dict[str, Any]]:
         """Write many documents in one transaction; a bad one is answered with its error.
 
@@ -189,30 +220,33 @@ class LocalStore:
         if not new_edits and len(first) < len(docs):  # some document comes more than once
             order.sort(key=partial(_replication_order, docs, first))
         results: list[dict[str, Any]] = [{} for _ in docs]
-        with self._write() as cx:
+        with self._write() as tx:
+            tx.preload(
+                [doc["_id"] for doc in docs if isinstance(doc, Mapping) and isinstance(doc.get("_id"), str)]
+            )
             for index in order:
-                results[index] = self._write_in_batch(cx, docs[index], index, new_edits)
+                results[index] = self._write_in_batch(tx, docs[index], index, new_edits)
         return results
 
     def _write_in_batch(
-        self, cx: sqlite3.Connection, doc: Mapping[str, Any], index: int, new_edits: bool
+        self, tx: writer.Tx, doc: Mapping[str, Any], index: int, new_edits: bool
     ) -> dict[str, Any]:
         # No savepoint: the writer refuses a document before its first write (see writer.py).
         doc_id = doc.get("_id") if isinstance(doc, Mapping) else None
         try:
             incoming = parse(doc, default_id=None if not new_edits or doc_id else uuid.uuid4().hex)
             doc_id = incoming.id
-            rev = self._write_one(cx, incoming, new_edits=new_edits)
+            rev = self._write_one(tx, incoming, new_edits=new_edits)
         except StoreError as exc:
             return {"id": doc_id if isinstance(doc_id, str) else f"#{index}", **exc.as_json()}
         return {"ok": True, "id": doc_id, "rev": rev}
 
-    def _write_one(self, cx: sqlite3.Connection, doc: Incoming, *, new_edits: bool) -> str:
+    def _write_one(self, tx: writer.Tx, doc: Incoming, *, new_edits: bool) -> str:
         if is_local(doc.id):
-            return put_local(cx, doc)
+            return put_local(tx.cx, doc)
         if new_edits:
-            return writer.write_edit(cx, doc, self.revs_limit)
-        return writer.write_replicated(cx, doc, self.revs_limit)
+            return writer.write_edit(tx, doc, self.revs_limit)
+        return writer.write_replicated(tx, doc, self.revs_limit)
 
     # -- replication ------------------------------------------------------------------
 
@@ -239,6 +273,18 @@ class LocalStore:
                 cx, since=_seq(since), limit=limit, include_docs=include_docs, style=style, options=options
             )
 
+    def conflicted(self, doc_ids: Sequence[str]) -> set[str]:
+        """Which of `doc_ids` have a live winner with conflicts (`_conflicts` non-empty), in a few queries."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(doc_ids))
+        with self._read() as cx:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = cx.execute(f"SELECT id, tree FROM docs WHERE deleted = 0 AND id IN ({marks})", chunk)
+                found.update(doc_id for doc_id, tree in rows if _has_conflicts(tree))
+        return found
+
     def pending_count(self, since_seq: int | str = 0) -> int:
         """Documents changed after local sequence `since_seq` (e.g. not yet pushed)."""
         with self._read() as cx:
@@ -251,17 +297,17 @@ class LocalStore:
     ) -> dict[str, Any]:
         """Add or replace one attachment, keeping the others; `rev=None` creates the document."""
         check_id(doc_id)
-        with self._write() as cx:
+        with self._write() as tx:
             new_rev = writer.write_attachment(
-                cx, doc_id, rev, name, (bytes(data), content_type), self.revs_limit
+                tx, doc_id, rev, name, (bytes(data), content_type), self.revs_limit
             )
         return {"ok": True, "id": doc_id, "rev": new_rev}
 
     def remove_attachment(self, doc_id: str, rev: str, name: str) -> dict[str, Any]:
         """A new revision without attachment `name`; NotFound if `rev` does not have it."""
         check_id(doc_id)
-        with self._write() as cx:
-            new_rev = writer.write_attachment(cx, doc_id, rev, name, None, self.revs_limit)
+        with self._write() as tx:
+            new_rev = writer.write_attachment(tx, doc_id, rev, name, None, self.revs_limit)
         return {"ok": True, "id": doc_id, "rev": new_rev}
 
     def get_attachment(self, doc_id: str, name: str, *, rev: str | None = None) -> bytes:
@@ -350,6 +396,10 @@ class LocalStore:
     def count_docs(self, doc_type: str, **filters: Any) -> int:
         with self._read() as cx:
             return query.count(cx, doc_type, **_given(filters))
+
+
+def _has_conflicts(tree_json: str) -> bool:
+    return bool(revtree.collect_conflicts(revtree.from_json(tree_json)))
 
 
 def _first_positions(docs: Sequence[Mapping[str, Any]]) -> dict[object, int]:

@@ -7,6 +7,12 @@ winner and sequence, and its query row.
 
 Every check that can refuse a document (StoreError) runs before the first statement that
 writes, so a refused document leaves nothing behind and `bulk_docs` needs no savepoint.
+
+Statements are batched per transaction (`Tx`, ADR 0134): the `docs`, `revs` and `doc_index`
+rows of a batch are written with one `executemany` each just before COMMIT, the documents'
+records are read with one query per batch, and the next sequence is counted in memory. A
+document that comes twice in one batch flushes what is pending before it is read again, so
+each write still sees every earlier one.
 """
 
 from __future__ import annotations
@@ -21,13 +27,78 @@ from mobile.store import query, revtree
 from mobile.store.attachments import AttachmentRef, ResolvedAttachments, resolve
 from mobile.store.documents import Incoming, parse
 from mobile.store.errors import BadRequest, Conflict, NotFound
-from mobile.store.reader import DocRecord, load_body, load_record, load_refs, stored_length
+from mobile.store.reader import DocRecord, load_body, load_record, load_refs, record_from_row, stored_length
 from mobile.store.revtree import RevNode, RevPath
 
+# ids per `IN (...)` look-up: under SQLite's smallest default limit of bound parameters (999)
+_LOOKUP_CHUNK = 500
 
-def write_edit(cx: sqlite3.Connection, doc: Incoming, revs_limit: int) -> str:
+
+class Tx:
+    """One write transaction's pending rows: written together by `flush` before COMMIT."""
+
+    def __init__(self, cx: sqlite3.Connection) -> None:
+        self.cx = cx
+        self._seq: int | None = None
+        self._preloaded: dict[str, DocRecord | None] = {}
+        self._touched: set[str] = set()
+        self._docs: dict[str, tuple[Any, ...]] = {}
+        self._revs: list[tuple[Any, ...]] = []
+        self._index: dict[str, tuple[Any, ...] | None] = {}
+        self.dropped = False  # some revision was dropped: garbage may need collecting
+
+    def preload(self, doc_ids: list[str]) -> None:
+        """Read the records of a batch's documents with a few queries instead of one each."""
+        wanted = [i for i in dict.fromkeys(doc_ids) if i not in self._touched]
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start : start + _LOOKUP_CHUNK]
+            self._preloaded.update(dict.fromkeys(chunk))
+            marks = ", ".join("?" * len(chunk))
+            for row in self.cx.execute(
+                f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
+            ):
+                self._preloaded[row[0]] = record_from_row(row)
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        """The document's current record, including what this transaction wrote to it."""
+        if doc_id in self._touched:
+            self.flush()
+        elif doc_id in self._preloaded:
+            return self._preloaded.pop(doc_id)
+        return load_record(self.cx, doc_id)
+
+    def next_seq(self) -> int:
+        if self._seq is None:
+            self._seq = int(self.cx.execute("SELECT COALESCE(MAX(seq), 0) FROM docs").fetchone()[0])
+        self._seq += 1
+        return self._seq
+
+    def flush(self) -> None:
+        """Write the pending rows (before any read that could need them, and before COMMIT)."""
+        cx = self.cx
+        if self._revs:
+            cx.executemany(
+                "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)", self._revs
+            )
+            self._revs = []
+        if self._docs:
+            cx.executemany(
+                "INSERT INTO docs (id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, winner = excluded.winner, "
+                "deleted = excluded.deleted, tree = excluded.tree",
+                list(self._docs.values()),
+            )
+            self._docs = {}
+        if self._index:
+            query.write_index(cx, self._index)
+            self._index = {}
+        self._touched.clear()
+
+
+def write_edit(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     """A new revision on top of `doc.rev` (or a new document); return its rev."""
-    record = load_record(cx, doc.id)
+    cx = tx.cx
+    record = tx.record(doc.id)
     if doc.rev is None:
         if record is not None and not record.deleted:
             raise Conflict()
@@ -55,12 +126,12 @@ def write_edit(cx: sqlite3.Connection, doc: Incoming, revs_limit: int) -> str:
     path = RevPath(new_pos, ids, doc.deleted)
     old_tree: Mapping[str, RevNode] = record.tree if record is not None else {}
     new_tree = revtree.merge(old_tree, path, revs_limit)
-    _persist(cx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
+    _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
     return path.rev
 
 
 def write_attachment(
-    cx: sqlite3.Connection,
+    tx: Tx,
     doc_id: str,
     rev: str | None,
     name: str,
@@ -68,6 +139,8 @@ def write_attachment(
     revs_limit: int,
 ) -> str:
     """Add or replace (`content` = bytes, content type) or remove (None) one attachment."""
+    cx = tx.cx
+    tx.flush()
     record = load_record(cx, doc_id)
     body: dict[str, Any] = {}
     entries: dict[str, Any] = {}
@@ -84,10 +157,10 @@ def write_attachment(
     doc: dict[str, Any] = {**body, "_id": doc_id, "_attachments": entries}
     if rev is not None:
         doc["_rev"] = rev
-    return write_edit(cx, parse(doc), revs_limit)
+    return write_edit(tx, parse(doc), revs_limit)
 
 
-def write_replicated(cx: sqlite3.Connection, doc: Incoming, revs_limit: int) -> str:
+def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     """Insert a revision with its history as another replica made it (`new_edits=false`)."""
     if doc.rev is None:
         raise BadRequest("new_edits=false needs _rev")
@@ -95,7 +168,7 @@ def write_replicated(cx: sqlite3.Connection, doc: Incoming, revs_limit: int) -> 
         path = revtree.path_from_revisions(doc.rev, doc.revisions, doc.deleted)
     except revtree.RevFormatError as exc:
         raise BadRequest(str(exc)) from exc
-    record = load_record(cx, doc.id)
+    record = tx.record(doc.id)
     old_tree: Mapping[str, RevNode] = record.tree if record is not None else {}
     if path.rev in old_tree:
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
@@ -107,12 +180,12 @@ def write_replicated(cx: sqlite3.Connection, doc: Incoming, revs_limit: int) -> 
         doc.attachments,
         new_pos=path.start,
         parent_refs={},
-        stored_length=partial(stored_length, cx),
+        stored_length=partial(stored_length, tx.cx),
         new_edits=False,
     )
     body_json = _body_json(doc.body)
     new_tree = revtree.merge(old_tree, path, revs_limit)
-    _persist(cx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
+    _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
     return path.rev
 
 
@@ -131,7 +204,7 @@ def _body_json(body: Mapping[str, Any]) -> str:
 
 
 def _persist(
-    cx: sqlite3.Connection,
+    tx: Tx,
     doc_id: str,
     record: DocRecord | None,
     new_tree: dict[str, RevNode],
@@ -139,34 +212,27 @@ def _persist(
     body: tuple[str, Mapping[str, Any]],
     atts: ResolvedAttachments,
 ) -> None:
+    cx = tx.cx
     old_leaves = {n.rev for n in revtree.leaves(record.tree)} if record is not None else set()
     new_leaves = revtree.leaves(new_tree)
     new_leaf_revs = {n.rev for n in new_leaves}
     if new_rev in new_leaf_revs and new_rev not in old_leaves:
-        _store_revision(cx, doc_id, new_tree[new_rev], body[0], atts)
-    _drop_revisions(cx, doc_id, old_leaves - new_leaf_revs)
+        _store_revision(tx, doc_id, new_tree[new_rev], body[0], atts)
+    if _drop_revisions(cx, doc_id, old_leaves - new_leaf_revs):
+        tx.dropped = True
     winner = new_leaves[0]
-    seq = int(cx.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM docs").fetchone()[0])
-    cx.execute(
-        "INSERT INTO docs (id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, winner = excluded.winner, "
-        "deleted = excluded.deleted, tree = excluded.tree",
-        (doc_id, seq, winner.rev, int(winner.deleted), revtree.to_json(new_tree)),
-    )
+    tx._touched.add(doc_id)
+    tx._docs[doc_id] = (doc_id, tx.next_seq(), winner.rev, int(winner.deleted), revtree.to_json(new_tree))
     if winner.deleted:
-        query.update_index(cx, doc_id, None)
+        tx._index[doc_id] = None
     elif record is None or record.winner != winner.rev or winner.rev == new_rev:
         winning_body = body[1] if winner.rev == new_rev else load_body(cx, doc_id, winner.rev)
-        query.update_index(cx, doc_id, winning_body)
+        tx._index[doc_id] = query.index_row(doc_id, winning_body)
 
 
-def _store_revision(
-    cx: sqlite3.Connection, doc_id: str, node: RevNode, body_json: str, atts: ResolvedAttachments
-) -> None:
-    cx.execute(
-        "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)",
-        (doc_id, node.rev, int(node.deleted), body_json),
-    )
+def _store_revision(tx: Tx, doc_id: str, node: RevNode, body_json: str, atts: ResolvedAttachments) -> None:
+    cx = tx.cx
+    tx._revs.append((doc_id, node.rev, int(node.deleted), body_json))
     for digest, data in atts.contents.items():
         cx.execute(
             "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)", (digest, len(data), data)
@@ -184,13 +250,13 @@ def _ref_row(doc_id: str, rev: str, ref: AttachmentRef) -> tuple[Any, ...]:
     return (doc_id, rev, ref.name, ref.digest, ref.content_type, ref.length, ref.revpos)
 
 
-def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> None:
+def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> bool:
     """Compaction: bodies of revisions that are no longer leaves; their contents are dropped by
     `collect_garbage` at the end of the write transaction, not here: a later document of the same
     replicated batch may name them by digest (a stub of the live branch, written after the
     tombstone that ended the branch holding them)."""
     if not revs:
-        return
+        return False
     cx.execute(_GC_TABLE)
     for rev in revs:
         cx.execute(
@@ -200,6 +266,7 @@ def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> None
         )
         cx.execute("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", (doc_id, rev))
         cx.execute("DELETE FROM revs WHERE doc_id = ? AND rev = ?", (doc_id, rev))
+    return True
 
 
 _GC_TABLE = "CREATE TEMP TABLE IF NOT EXISTS gc_digests (digest TEXT NOT NULL)"

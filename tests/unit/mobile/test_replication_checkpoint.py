@@ -22,7 +22,13 @@ def log(session: str, seq: int, *history: tuple[str, int]) -> dict[str, object]:
     # only the target saw session c (the source's write was lost): newest common is b
     (log("b", 9, ("b", 9), ("a", 5)), log("c", 12, ("c", 12), ("b", 9), ("a", 5)), 9),
     (log("x", 3, ("x", 3)), log("y", 4, ("y", 4)), 0),
-    ({"session_id": "s", "source_last_seq": "181-g1AAAA"}, {"session_id": "s"}, "181-g1AAAA"),
+    ({"session_id": "s", "source_last_seq": "181-g1AAAA"},
+     {"session_id": "s", "source_last_seq": "181-g1AAAA"}, "181-g1AAAA"),
+    # the source's log runs ahead of the target's (written while the batch travelled, ADR 0135):
+    # the batch that did not land is not skipped
+    (log("b", 12, ("b", 12), ("a", 5)), log("b", 9, ("b", 9), ("a", 5)), 9),
+    (log("c", 20, ("c", 20), ("b", 12)), log("d", 30, ("d", 30), ("b", 9)), 9),
+    ({"session_id": "s", "source_last_seq": "181-g1AAAA"}, {"session_id": "s"}, 0),
 ])
 def test_start_seq(source: dict[str, object] | None, target: dict[str, object] | None,
                    expected: object) -> None:

@@ -1,0 +1,84 @@
+"""Checkpoints written alongside the batches (ADR 0135): the source's log may run ahead, never the resume.
+
+The source's replication log is written while a batch travels; the target's only after the batch
+landed, and only the target's says where the next run starts. A write that fails after the source
+recorded its batch must not make the next run skip that batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mobile.replication import LocalDB, RemoteDB, Unreachable, replicate
+from mobile.replication.endpoint import JSON
+from mobile.store import LocalStore
+from tests.integration.mobile.helpers import local_snapshot, make_case, put_docs, remote_snapshot
+
+
+class FailingWrites(LocalDB):
+    """The real local store, whose link to the replicator breaks at the `fail_at`-th write."""
+
+    def __init__(self, store: LocalStore, fail_at: int) -> None:
+        super().__init__(store)
+        self.fail_at = fail_at
+        self.writes = 0
+
+    async def write_docs(self, docs: list[JSON]) -> list[JSON]:
+        self.writes += 1
+        if self.writes >= self.fail_at:
+            raise Unreachable("the phone's storage went away")
+        return await super().write_docs(docs)
+
+
+async def test_a_batch_the_source_recorded_but_the_target_lost_is_pulled_again(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = f"{couchdb_url}/{make_db('ckpt')}"
+    await put_docs(url, [make_case(i) for i in range(30)])
+    store = LocalStore(tmp_path / "agent.sqlite")
+    async with RemoteDB(url) as remote:
+        with pytest.raises(Unreachable):
+            await replicate(remote, FailingWrites(store, fail_at=2), batch_size=10)
+        written = len(local_snapshot(store))
+        rep_id = await _replication_log_id(remote, store)
+        source_log = await remote.get_local(rep_id)
+        target_log = store.get(rep_id)
+        # the source recorded more batches than the target took: it is written ahead
+        assert source_log is not None and source_log["session_id"] == target_log["session_id"]
+        assert _seq_number(source_log["source_last_seq"]) > _seq_number(target_log["source_last_seq"])
+        rest = await replicate(remote, store, batch_size=10)
+    assert written == 10
+    assert rest.start_seq == target_log["source_last_seq"] and rest.docs_written == 20
+    assert local_snapshot(store) == await remote_snapshot(url)
+
+
+async def test_both_logs_name_the_last_batch_after_a_push(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = f"{couchdb_url}/{make_db('ckpt')}"
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(25):
+        store.put(make_case(i))
+    async with RemoteDB(url) as remote:
+        summary = await replicate(store, remote, batch_size=10)
+        again = await replicate(store, remote, batch_size=10)
+        rep_id = f"_local/{summary.replication_id}"
+        source_log, target_log = store.get(rep_id), await remote.get_local(rep_id)
+    assert target_log is not None
+    assert source_log["source_last_seq"] == target_log["source_last_seq"] == summary.last_seq
+    assert again.start_seq == summary.last_seq and again.docs_written == 0
+    assert local_snapshot(store) == await remote_snapshot(url)
+
+
+async def _replication_log_id(remote: RemoteDB, store: LocalStore) -> str:
+    from mobile.replication.checkpoint import replication_id
+
+    return f"_local/{replication_id(await remote.identity(), await LocalDB(store).identity())}"
+
+
+def _seq_number(seq: object) -> int:
+    """The leading number of a seq: an int on pouchdb-server, "N-…" on Apache CouchDB."""
+    return int(str(seq).split("-", 1)[0])
