@@ -174,6 +174,19 @@ class CaseBook:
                     found[str(material["kind"])] = str(material_id)
         return found
 
+    def earlier_answers(self, id_number: str, exclude: str) -> dict[str, Any]:
+        """Form answers this citizen gave in earlier cases (the newest first wins): field name → answer."""
+        if not id_number:
+            return {}
+        found: dict[str, Any] = {}
+        cases = [self.store.get(str(row["id"])) for row in self.store.find_cases(text=id_number, limit=50)]
+        for case in sorted(cases, key=lambda c: str(c.get("updated_at", "")), reverse=True):
+            if case["_id"] == exclude or case.get("applicant", {}).get("id_number") != id_number:
+                continue
+            for name, value in (case.get("answers") or {}).items():
+                found.setdefault(str(name), value)
+        return found
+
     def thumbnail(self, material_id: str) -> bytes | None:
         return self._attachment(material_id, "thumb.jpg")
 
