@@ -25,7 +25,7 @@ from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categori
 from mobile.viewmodels.signing import signing_text
 from shared.documents import EventKind
 from shared.errors import IdNumberError
-from shared.forms import FieldType, Form
+from shared.forms import Choice, FieldType, Form, choices_for
 from shared.idnumber import mask_id_number, normalize_id_number, parse_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
@@ -36,6 +36,7 @@ from shared.signing import (
     attachment_for,
     signing_method,
 )
+from shared.text import Message
 
 SIGNATURE = SIGNATURE_ATTACHMENT
 
@@ -338,6 +339,14 @@ class WizardViewModel:
     def page_progress(self) -> str:
         return f"{self.page + 1}/{len(self.form_pages)}" if self.filling is not None else ""
 
+    def say(self, message: Message | None) -> str:
+        """A form's bilingual text as the app's language shows it ("中文 English" or English)."""
+        if message is None:
+            return ""
+        if self.t.language == "en":
+            return message.en or message.zh
+        return message.zh if not message.en or message.en == message.zh else f"{message.zh} {message.en}"
+
     def prefilled(self, name: str) -> bool:
         """The answer was offered from the citizen's earlier case (免填) and is unchanged."""
         if self.filling is None or name not in self.earlier:
@@ -360,6 +369,11 @@ class WizardViewModel:
         assert self.filling is not None
         message = self.filling.error(name, index)
         return str(message) if message is not None else ""
+
+    def choices(self, name: str, index: int | None = None) -> tuple[Choice, ...]:
+        """The choices a select offers now (its choice_filter applied)."""
+        assert self.filling is not None
+        return choices_for(self.filling.form, self.filling.answers, name, today=self.today(), index=index)
 
     def add_instance(self, repeat: str) -> None:
         assert self.filling is not None
