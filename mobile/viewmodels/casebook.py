@@ -156,6 +156,25 @@ class CaseBook:
         material["_rev"] = self.store.put({**material, "_attachments": attachments})["rev"]
         return material
 
+    def add_document(
+        self,
+        owner_id_number: str,
+        owner_masked: str,
+        kind: str,
+        files: Mapping[str, tuple[str, bytes]],
+        division: Mapping[str, Any],
+    ) -> JSON:
+        """A material the app made itself (the filled 申请表): its files (name → (content type,
+        bytes)) in the one write, like a scan; never reused for another case (valid for none)."""
+        material: JSON = dict(
+            new_material(ids.material_id(ULID()), owner_hash=owner_hash(owner_id_number),
+                         owner_masked=owner_masked, kind=kind, valid_until="0000-01-01",
+                         division=division, created_at=iso(self.clock()))
+        )
+        attachments = {name: {"content_type": kind_, "data": data} for name, (kind_, data) in files.items()}
+        material["_rev"] = self.store.put({**material, "_attachments": attachments})["rev"]
+        return material
+
     def known_materials(self, id_number: str, today: str) -> dict[str, str]:
         """Valid materials of this citizen from earlier cases: material kind → material id."""
         if not id_number:

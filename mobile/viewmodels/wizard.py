@@ -8,6 +8,7 @@ at any step; `resume` derives the step from what the draft already holds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,13 @@ from datetime import date
 from enum import IntEnum
 from typing import Any
 
+from mobile.services.application_form import (
+    FormDocument,
+    NoCjkFont,
+    preview_jpegs,
+    render_pdf,
+    render_preview,
+)
 from mobile.services.errors import ScanError, SignatureError
 from mobile.services.i18n import Translator
 from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
@@ -39,6 +47,9 @@ from shared.signing import (
 from shared.text import Message
 
 SIGNATURE = SIGNATURE_ATTACHMENT
+# The checklist line the generated 申请表 fills: catalogs name it one way or the other.
+APPLICATION_FORM_CODES = ("application_form", "application")
+log = logging.getLogger(__name__)
 
 
 class Step(IntEnum):
@@ -713,8 +724,9 @@ class WizardViewModel:
         assert self.case is not None
         if self.step is not Step.REVIEW:
             return False
-        missing = [r.code for r in self.missing]
         code = new_tracking_code(self.random_bytes(16))
+        self._add_application_form(code)
+        missing = [r.code for r in self.missing]
         self._save(
             {
                 "status": "submitted",
@@ -727,6 +739,43 @@ class WizardViewModel:
         self.remember_item(str(self.case["item_code"]))
         self.step = Step.DONE
         return True
+
+    def _add_application_form(self, tracking_code: str) -> None:
+        """The filled 申请表 (PDF, PNG preview, a JPEG for the screens that show scans) stored as
+        the case's application-form material: no paper form to photograph."""
+        assert self.case is not None
+        if self.filling is None:
+            return
+        situation = self.situation
+        codes = [r.code for r in situation.requirements] if situation else []
+        requirement = next((c for c in APPLICATION_FORM_CODES if c in codes), APPLICATION_FORM_CODES[0])
+        a = self.applicant
+        document = FormDocument(
+            item_name=self.item.name if self.item else str(self.case["item_code"]),
+            applicant=[(self.t("applicant_name"), a["name"]), (self.t("id_number"), a["id_number"]),
+                       (self.t("phone"), a.get("phone", ""))],
+            signed=signing_text(self.case, self.t),
+            signed_on=self.today().isoformat(),
+            agent=self.book.account.username,
+            tracking_code=tracking_code,
+            signature_png=self.mark(),  # the signature, or the photo of the fingerprint
+        )
+        answers = dict(self.case.get("answers") or {})
+        try:
+            pdf = render_pdf(self.filling.form, answers, document)
+            png = render_preview(self.filling.form, answers, document)
+        except NoCjkFont:  # a form without its Chinese is no form: the paper one is asked for
+            log.warning("no CJK font: the application form of %s is not generated", self.case["_id"])
+            return
+        jpeg, thumb = preview_jpegs(png)
+        material = self.book.add_document(
+            a["id_number"], mask_id_number(a["id_number"]), "application_form",
+            {"form.pdf": ("application/pdf", pdf), "form.png": ("image/png", png),
+             "scan.jpg": ("image/jpeg", jpeg), "thumb.jpg": ("image/jpeg", thumb)},
+            self.case["division"],
+        )
+        entry = {"requirement": requirement, "material_id": material["_id"], "source": "generated"}
+        self._save({"materials": [*self._other_entries(requirement), entry]})
 
     # -- saving --------------------------------------------------------------------------
 

@@ -3,10 +3,14 @@ relevance, calculations, household members, drafts at every step and pre-fill (�
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pypdf
 
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
@@ -170,3 +174,46 @@ def test_the_form_is_read_from_the_pulled_catalog(tmp_path: Path) -> None:
     store.put({"_id": "item-form:JZ-001", "type": "item_form", "form_id": "JZ-001", "version": version})
     form = load_form(store.get, "JZ-001", "first")
     assert form is not None and form.version == version
+
+
+STROKES = [[(40.0 + i * 10, 80.0) for i in range(20)], [(140.0, 30.0 + i * 8) for i in range(15)]]
+
+
+def fill_whole_form(vm: WizardViewModel) -> None:
+    """The 低保 form with two household members, page by page, up to the materials."""
+    fill_household(vm)
+    assert vm.next()
+    vm.set_answer("applicant_income", "300")
+    vm.set_answer("applicant_health", "chronic")
+    vm.set_answer("applicant_work", "farming")
+    assert vm.next()
+    for n, (name, relation) in enumerate([("李桂兰", "spouse"), ("王小明", "child")]):
+        vm.add_instance("members")
+        for field, value in (("member_name", name), ("member_id", id_number(300 + n, date(1990, 1, 1))),
+                             ("relation", relation), ("member_health", "healthy"), ("member_work", "unable"),
+                             ("member_income", "0")):
+            vm.set_answer(field, value, n)
+    assert vm.next()
+    vm.set_answer("has_account", "no")
+    assert vm.next() and vm.step is Step.MATERIALS
+
+
+def test_submitting_stores_the_filled_application_form_as_its_material(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    vm = make_vm(store)
+    to_form(vm)
+    fill_whole_form(vm)
+    assert "application" in [r.code for r in vm.missing]  # the paper form, until it is generated
+    assert vm.next() and vm.next() and vm.sign(STROKES, 400, 200) and vm.next()
+    assert vm.submit()
+    case = store.get(vm.case["_id"])  # type: ignore[index]
+    entry = next(e for e in case["materials"] if e["requirement"] == "application")
+    assert entry["source"] == "generated" and "application" not in case["missing"]
+    material = store.get(entry["material_id"])
+    assert material["kind"] == "application_form" and material["division"]["village"] == VILLAGE
+    pdf = store.get_attachment(material["_id"], "form.pdf")
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    text = re.sub(r"[\s\x00]+", "", text)
+    assert case["tracking_code"] in text and "王秀英" in text and "王小明" in text
+    assert store.get_attachment(material["_id"], "form.png").startswith(b"\x89PNG")
+    assert vm.thumbnail(entry["material_id"])  # shown like a scan on the screens that list materials
