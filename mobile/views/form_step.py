@@ -189,7 +189,7 @@ def _choices(nav: Nav, vm: WizardViewModel, item: Field, index: int | None, labe
                 now = [c.name for c in offered if (c.name in picked) != (c.name == name)]
                 vm.set_answer(item.name, now, index)
             else:
-                vm.set_answer(item.name, "" if name in picked else name, index)
+                vm.set_answer(item.name, name, index)  # a radio: tapping the chosen one keeps it
             nav.refresh()
 
         return chosen
