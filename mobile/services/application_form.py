@@ -108,8 +108,8 @@ def render_pdf(form: Form, answers: Mapping[str, Any], doc: FormDocument) -> byt
     pdf.cell(width, 12, form.title.zh, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, size=10)
     pdf.cell(width, 6, form.title.en, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(width, 6, f"事项 Item：{doc.item_name}    受理编号 Tracking code：{doc.tracking_code}",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 6, f"事项 Item：{doc.item_name}    受理编号 Tracking code：{doc.tracking_code}",
+                   new_x="LMARGIN", new_y="NEXT")  # a long bilingual item name wraps
     pdf.ln(2)
     pdf.set_font(FONT, size=11)
     _section(pdf, "申请人 Applicant")
@@ -188,8 +188,8 @@ def render_preview(form: Form, answers: Mapping[str, Any], doc: FormDocument) ->
     y += 60
     _centre(draw, form.title.en, small, y)
     y += 40
-    heading = f"事项 Item：{doc.item_name}   受理编号：{doc.tracking_code}"
-    draw.text((MARGIN, y), heading, font=small, fill="black")
+    heading = f"受理编号 {doc.tracking_code} · 事项 {doc.item_name}"  # the code first: never clipped
+    draw.text((MARGIN, y), _clip(heading, small, WIDTH - 2 * MARGIN), font=small, fill="black")
     y += LINE
     split = MARGIN + 420
     for label, value in blocks:
