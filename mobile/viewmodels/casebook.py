@@ -156,6 +156,25 @@ class CaseBook:
         material["_rev"] = self.store.put({**material, "_attachments": attachments})["rev"]
         return material
 
+    def add_document(
+        self,
+        owner_id_number: str,
+        owner_masked: str,
+        kind: str,
+        files: Mapping[str, tuple[str, bytes]],
+        division: Mapping[str, Any],
+    ) -> JSON:
+        """A material the app made itself (the filled 申请表): its files (name → (content type,
+        bytes)) in the one write, like a scan; never reused for another case (valid for none)."""
+        material: JSON = dict(
+            new_material(ids.material_id(ULID()), owner_hash=owner_hash(owner_id_number),
+                         owner_masked=owner_masked, kind=kind, valid_until="0000-01-01",
+                         division=division, created_at=iso(self.clock()))
+        )
+        attachments = {name: {"content_type": kind_, "data": data} for name, (kind_, data) in files.items()}
+        material["_rev"] = self.store.put({**material, "_attachments": attachments})["rev"]
+        return material
+
     def known_materials(self, id_number: str, today: str) -> dict[str, str]:
         """Valid materials of this citizen from earlier cases: material kind → material id."""
         if not id_number:
@@ -172,6 +191,19 @@ class CaseBook:
                     continue
                 if (material.get("valid_until") or "9999") >= today:
                     found[str(material["kind"])] = str(material_id)
+        return found
+
+    def earlier_answers(self, id_number: str, exclude: str) -> dict[str, Any]:
+        """Form answers this citizen gave in earlier cases (the newest first wins): field name → answer."""
+        if not id_number:
+            return {}
+        found: dict[str, Any] = {}
+        cases = [self.store.get(str(row["id"])) for row in self.store.find_cases(text=id_number, limit=50)]
+        for case in sorted(cases, key=lambda c: str(c.get("updated_at", "")), reverse=True):
+            if case["_id"] == exclude or case.get("applicant", {}).get("id_number") != id_number:
+                continue
+            for name, value in (case.get("answers") or {}).items():
+                found.setdefault(str(name), value)
         return found
 
     def thumbnail(self, material_id: str) -> bytes | None:

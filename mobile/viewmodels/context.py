@@ -32,6 +32,7 @@ from mobile.viewmodels.casebook import CaseBook
 from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.county import CountyViewModel
 from mobile.viewmodels.delivery import DeliveryViewModel
+from mobile.viewmodels.form_step import CatalogDocs
 from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.names import Names, shipped_places
 from mobile.viewmodels.receipt import ReceiptViewModel
@@ -225,6 +226,7 @@ class AppContext:
             today=self.today,
             recent=self.session.state.recent_items,
             remember_item=self.session.remember_item,
+            forms=CatalogDocs(self.catalog_store.get),
         )
 
     def case_detail(self) -> CaseDetailViewModel:

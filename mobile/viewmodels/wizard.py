@@ -1,5 +1,5 @@
-"""New application wizard (新建申请): item → situation → applicant → materials → one-time
-notice (一次性告知) → signature → review → submit.
+"""New application wizard (新建申请): item → situation → applicant → the item's form (表单,
+when it has one) → materials → one-time notice (一次性告知) → signature → review → submit.
 
 Every action saves the draft case in the local store, so a draft survives an app restart
 at any step; `resume` derives the step from what the draft already holds.
@@ -8,21 +8,32 @@ at any step; `resume` derives the step from what the draft already holds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum
+from typing import Any
 
+from mobile.services.application_form import (
+    FormDocument,
+    NoCjkFont,
+    preview_jpegs,
+    render_pdf,
+    render_preview,
+)
 from mobile.services.errors import ScanError, SignatureError
 from mobile.services.i18n import Translator
 from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
 from mobile.viewmodels.casebook import CaseBook, iso
+from mobile.viewmodels.form_step import FormAnswers, FormLoader, Page, pages_of, prefill_names
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
 from mobile.viewmodels.signing import signing_text
 from shared.documents import EventKind
 from shared.errors import IdNumberError
+from shared.forms import Choice, FieldType, Form, choices_for
 from shared.idnumber import mask_id_number, normalize_id_number, parse_id_number
 from shared.ids import new_tracking_code
 from shared.jsontypes import JSON
@@ -33,25 +44,31 @@ from shared.signing import (
     attachment_for,
     signing_method,
 )
+from shared.text import Message
 
 SIGNATURE = SIGNATURE_ATTACHMENT
+# The checklist line the generated 申请表 fills: catalogs name it one way or the other.
+APPLICATION_FORM_CODES = ("application_form", "application")
+log = logging.getLogger(__name__)
 
 
 class Step(IntEnum):
     ITEM = 0
     SITUATION = 1
     APPLICANT = 2
-    MATERIALS = 3
-    NOTICE = 4
-    SIGNATURE = 5
-    REVIEW = 6
-    DONE = 7
+    FORM = 3
+    MATERIALS = 4
+    NOTICE = 5
+    SIGNATURE = 6
+    REVIEW = 7
+    DONE = 8
 
 
 STEP_KEYS = (
     "step_item",
     "step_situation",
     "step_applicant",
+    "step_form",
     "step_materials",
     "step_notice",
     "step_signature",
@@ -89,6 +106,7 @@ class WizardViewModel:
         recent: Sequence[str] = (),
         remember_item: Callable[[str], None] = lambda code: None,
         random_bytes: Callable[[int], bytes] = os.urandom,
+        forms: FormLoader = lambda item, situation: None,
     ) -> None:
         self.book = book
         self.items = list(items)
@@ -113,6 +131,10 @@ class WizardViewModel:
         # What was typed and drawn for a proxy that was refused: shown again, not lost.
         self.proxy_typed: dict[str, str] | None = None
         self.strokes_drawn: list[list[tuple[float, float]]] = []
+        self.forms = forms
+        self.filling: FormAnswers | None = None  # the form step's answers (None: no form)
+        self.page = 0
+        self.earlier: dict[str, Any] = {}  # this citizen's answers in earlier cases (免填)
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -134,15 +156,34 @@ class WizardViewModel:
             self.step = Step.SITUATION
         elif not self._applicant_complete():
             self.step = Step.APPLICANT
-        elif self._has_signature():
-            self.step = Step.REVIEW
         else:
-            self.step = Step.MATERIALS
+            self._open_form()
+            if self._has_signature():
+                self.step = Step.REVIEW
+            elif self.filling is not None and self.filling.page_problems(
+                Page(self.filling.form.fields, None), complete=True
+            ):
+                self.step = Step.FORM
+                filling = self.filling
+                self.page = next(
+                    (n for n, p in enumerate(self.form_pages) if filling.page_problems(p, complete=True)), 0
+                )
+            else:
+                self.step = Step.MATERIALS
 
     def back(self) -> None:
         self.error = ""
+        if self.step is Step.FORM and self._move_page(-1):
+            return
         if Step.ITEM < self.step < Step.DONE:
             self.step = Step(self.step - 1)
+            if self.step is Step.FORM:
+                if self.filling is None:
+                    self.step = Step.APPLICANT
+                else:
+                    self.page = len(self.form_pages)
+                    if not self._move_page(-1):
+                        self.step = Step.APPLICANT
 
     def next(self) -> bool:
         """Validates the current step and moves on; `error` says what is missing."""
@@ -151,6 +192,7 @@ class WizardViewModel:
             Step.ITEM: lambda: "" if self.item else self.t("choose_item_first"),
             Step.SITUATION: lambda: "" if self.situation else self.t("choose_situation_first"),
             Step.APPLICANT: self._applicant_error,
+            Step.FORM: self._page_error,
             Step.MATERIALS: lambda: "",
             Step.NOTICE: lambda: "",
             Step.SIGNATURE: self._signature_error,
@@ -162,7 +204,21 @@ class WizardViewModel:
             return False
         if self.step is Step.MATERIALS:
             self._save({"missing": [r.code for r in self.missing]})
+        if self.step is Step.FORM:
+            if self._move_page(+1):
+                return True
+            assert self.filling is not None
+            self._save({"answers": self.filling.saved(with_calculations=True)})
         self.step = Step(self.step + 1)
+        if self.step is Step.FORM:
+            self._open_form()
+            if self.filling is None:
+                self.step = Step.MATERIALS
+            else:
+                self.page = -1
+                if not self._move_page(+1):  # nothing applies: straight on
+                    self._save({"answers": self.filling.saved(with_calculations=True)})
+                    self.step = Step.MATERIALS
         return True
 
     # -- step 1: item --------------------------------------------------------------------
@@ -275,7 +331,135 @@ class WizardViewModel:
             return "phone", self.t("phone_invalid")
         return "", ""
 
-    # -- step 4: materials ---------------------------------------------------------------
+    # -- step 4: the item's form (表单) ---------------------------------------------------
+
+    @property
+    def form(self) -> Form | None:
+        return self.filling.form if self.filling is not None else None
+
+    @property
+    def form_pages(self) -> list[Page]:
+        return pages_of(self.filling.form) if self.filling is not None else []
+
+    @property
+    def current_page(self) -> Page | None:
+        pages = self.form_pages
+        return pages[self.page] if 0 <= self.page < len(pages) else None
+
+    @property
+    def page_progress(self) -> str:
+        return f"{self.page + 1}/{len(self.form_pages)}" if self.filling is not None else ""
+
+    def say(self, message: Message | None) -> str:
+        """A form's bilingual text as the app's language shows it ("中文 English" or English)."""
+        if message is None:
+            return ""
+        if self.t.language == "en":
+            return message.en or message.zh
+        return message.zh if not message.en or message.en == message.zh else f"{message.zh} {message.en}"
+
+    def prefilled(self, name: str) -> bool:
+        """The answer was offered from the citizen's earlier case (免填) and is unchanged."""
+        if self.filling is None or name not in self.earlier:
+            return False
+        return bool(self.filling.answers.get(name) == self.earlier[name])
+
+    def set_answer(self, name: str, value: Any, index: int | None = None) -> None:
+        """What was typed or picked for `name` (in repeat instance `index`): saved in the draft
+        when valid, else held on screen with its message (`answer_error`)."""
+        assert self.filling is not None
+        self.filling.set(name, value, index)
+        self.error = ""
+        self._save_answers()
+
+    def answer(self, name: str, index: int | None = None) -> Any:
+        assert self.filling is not None
+        return self.filling.value(name, index)
+
+    def answer_error(self, name: str, index: int | None = None) -> str:
+        assert self.filling is not None
+        message = self.filling.error(name, index)
+        return str(message) if message is not None else ""
+
+    def choices(self, name: str, index: int | None = None) -> tuple[Choice, ...]:
+        """The choices a select offers now (its choice_filter applied)."""
+        assert self.filling is not None
+        return choices_for(self.filling.form, self.filling.answers, name, today=self.today(), index=index)
+
+    def add_instance(self, repeat: str) -> None:
+        assert self.filling is not None
+        problem = self.filling.add_instance(repeat)
+        self.error = str(problem) if problem is not None else ""
+        self._save_answers()
+
+    def remove_instance(self, repeat: str, index: int) -> None:
+        assert self.filling is not None
+        self.filling.remove_instance(repeat, index)
+        self._save_answers()
+
+    def _save_answers(self) -> None:
+        assert self.filling is not None
+        saved = self.filling.saved()
+        if saved != (self.case or {}).get("answers"):
+            self._save({"answers": saved})
+
+    def _page_shown(self, page: Page) -> bool:
+        assert self.filling is not None
+        return any(self.filling.relevant(f.name) for f in page.fields)
+
+    def _move_page(self, step: int) -> bool:
+        """To the next (or previous) page with something that applies; False past the end."""
+        pages = self.form_pages
+        n = self.page + step
+        while 0 <= n < len(pages):
+            if self._page_shown(pages[n]):
+                self.page = n
+                return True
+            n += step
+        return False
+
+    def _page_error(self) -> str:
+        page = self.current_page
+        if self.filling is None or page is None:
+            return ""
+        problems = self.filling.page_problems(page, complete=True)
+        return str(problems[0]) if problems else ""
+
+    def _open_form(self) -> None:
+        """Loads the current form of the case's item (or situation), or the version the draft
+        was begun with; a form met for the first time offers the citizen's earlier answers."""
+        assert self.case is not None
+        item, situation = str(self.case["item_code"]), str(self.case.get("situation", ""))
+        form = self.forms(item, situation)
+        ref = self.case.get("form") or {}
+        if form is None:
+            self.filling = None
+            if ref or self.case.get("answers"):  # the item changed to one without a form
+                before = self.case
+                after = {k: v for k, v in before.items() if k != "form"}
+                self.case = self.book.save(before, {**after, "answers": {}})
+            return
+        self.earlier = self.book.earlier_answers(self.applicant["id_number"], str(self.case["_id"]))
+        same = ref.get("id") == form.form_id and ref.get("version") == form.version
+        if self.filling is not None and self.filling.form == form and same:
+            return
+        answers = dict(self.case.get("answers") or {}) if same else {}
+        self.filling = FormAnswers(form, answers, self.today)
+        if not same:
+            for name in prefill_names(form):
+                earlier = self.earlier.get(name)
+                if earlier is None or name in answers:
+                    continue
+                if form.field(name).type is FieldType.REPEAT:
+                    if isinstance(earlier, list):
+                        self.filling.answers[name] = [dict(i) for i in earlier if isinstance(i, dict)]
+                else:
+                    self.filling.set(name, earlier)
+                    self.filling.held.pop(name, None)  # not valid for this form: not offered
+            self._save({"form": {"id": form.form_id, "version": form.version},
+                        "answers": self.filling.saved()})
+
+    # -- step 5: materials ---------------------------------------------------------------
 
     def material_rows(self) -> list[MaterialRow]:
         situation = self.situation
@@ -543,8 +727,9 @@ class WizardViewModel:
         assert self.case is not None
         if self.step is not Step.REVIEW:
             return False
-        missing = [r.code for r in self.missing]
         code = new_tracking_code(self.random_bytes(16))
+        self._add_application_form(code)
+        missing = [r.code for r in self.missing]
         self._save(
             {
                 "status": "submitted",
@@ -557,6 +742,43 @@ class WizardViewModel:
         self.remember_item(str(self.case["item_code"]))
         self.step = Step.DONE
         return True
+
+    def _add_application_form(self, tracking_code: str) -> None:
+        """The filled 申请表 (PDF, PNG preview, a JPEG for the screens that show scans) stored as
+        the case's application-form material: no paper form to photograph."""
+        assert self.case is not None
+        if self.filling is None:
+            return
+        situation = self.situation
+        codes = [r.code for r in situation.requirements] if situation else []
+        requirement = next((c for c in APPLICATION_FORM_CODES if c in codes), APPLICATION_FORM_CODES[0])
+        a = self.applicant
+        document = FormDocument(
+            item_name=self.item.name if self.item else str(self.case["item_code"]),
+            applicant=[(self.t("applicant_name"), a["name"]), (self.t("id_number"), a["id_number"]),
+                       (self.t("phone"), a.get("phone", ""))],
+            signed=signing_text(self.case, self.t),
+            signed_on=self.today().isoformat(),
+            agent=self.book.account.username,
+            tracking_code=tracking_code,
+            signature_png=self.mark(),  # the signature, or the photo of the fingerprint
+        )
+        answers = dict(self.case.get("answers") or {})
+        try:
+            pdf = render_pdf(self.filling.form, answers, document)
+            png = render_preview(self.filling.form, answers, document)
+        except NoCjkFont:  # a form without its Chinese is no form: the paper one is asked for
+            log.warning("no CJK font: the application form of %s is not generated", self.case["_id"])
+            return
+        jpeg, thumb = preview_jpegs(png)
+        material = self.book.add_document(
+            a["id_number"], mask_id_number(a["id_number"]), "application_form",
+            {"form.pdf": ("application/pdf", pdf), "form.png": ("image/png", png),
+             "scan.jpg": ("image/jpeg", jpeg), "thumb.jpg": ("image/jpeg", thumb)},
+            self.case["division"],
+        )
+        entry = {"requirement": requirement, "material_id": material["_id"], "source": "generated"}
+        self._save({"materials": [*self._other_entries(requirement), entry]})
 
     # -- saving --------------------------------------------------------------------------
 

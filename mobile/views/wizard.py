@@ -13,6 +13,7 @@ from mobile.viewmodels.signing import LABEL_KEYS
 from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from mobile.views import ui
 from mobile.views.errors import ErrorSlot
+from mobile.views.form_step import build_form
 from mobile.views.nav import Nav, Progress
 from mobile.views.signature_pad import HEIGHT, WIDTH, SignaturePad
 from shared.signing import SigningMethod
@@ -24,6 +25,7 @@ def build(nav: Nav, vm: WizardViewModel) -> ft.View:
         Step.ITEM: _item,
         Step.SITUATION: _situation,
         Step.APPLICANT: _applicant,
+        Step.FORM: _form,
         Step.MATERIALS: _materials,
         Step.NOTICE: _notice,
         Step.SIGNATURE: _signature,
@@ -229,6 +231,13 @@ def _id_message(vm: WizardViewModel) -> ft.Control:
     return ft.Semantics(
         identifier="id-check", content=ui.message(vm.id_message, kind="ok" if vm.id_ok else "error")
     )
+
+
+# -- the item's form -------------------------------------------------------------------------
+
+
+def _form(nav: Nav, vm: WizardViewModel) -> tuple[list[ft.Control], list[ft.Control]]:
+    return build_form(nav, vm), [_back_button(nav, vm), _next_button(nav, vm)]
 
 
 # -- step 4 ---------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class MaterialEntry(TypedDict, total=False):
 
     requirement: str
     material_id: str
-    source: str  # "captured" or "reused"
+    source: str  # "captured", "reused" or "generated" (the 申请表 the app filled)
 
 
 class CaseDoc(TypedDict, total=False):

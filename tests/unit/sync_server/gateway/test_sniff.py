@@ -32,3 +32,10 @@ def test_check_attachment_reasons() -> None:
     assert "5 MB" in str(check_attachment("a.jpg", "image/jpeg", jpeg, MAX_ATTACHMENT + 1))
     assert "content" in str(check_attachment("a.jpg", "image/jpeg", b"MZ\x90\x00", 100))
     assert "declared" in str(check_attachment("a.png", "image/png", jpeg, 100))
+
+
+def test_a_pdf_is_stored_and_anything_else_labelled_pdf_is_refused() -> None:
+    """The app's generated 申请表 is a PDF: a PDF passes, a PNG or a script called PDF does not."""
+    assert check_attachment("form.pdf", "application/pdf", b"%PDF-1.3\n%", 40_000) is None
+    assert "declared" in str(check_attachment("form.pdf", "application/pdf", b"\x89PNG\r\n\x1a\n", 100))
+    assert "content" in str(check_attachment("form.pdf", "application/pdf", b"<script>alert(1)", 100))
