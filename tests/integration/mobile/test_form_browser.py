@@ -6,47 +6,35 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pypdf
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from mobile.services.device_state import DeviceState, DeviceStateFile
-from mobile.services.pin import create_pin
 from mobile.store import LocalStore
 from shared.idnumber import make_id_number
-from sync_server.engine import free_port
-from tests.integration.mobile.test_app_browser import (
+from tests.integration.mobile.browser import (
     ARTIFACTS,
     CHROMIUM,
-    KEY,
-    PIN,
-    ROOT,
     RunningApp,
-    browser_page,
     click,
     draw_signature,
     fill,
+    seed_device,
     shot,
     unlock,
+    web_app,
 )
+from tests.integration.mobile.test_app_browser import KEY
 from tests.unit.mobile.fakes import AGENT
 from tests.unit.mobile.test_viewmodels_wizard_form import definition
-
-__all__ = ["browser_page"]  # a fixture, used by name
 
 pytestmark = [
     pytest.mark.browser,
@@ -60,12 +48,8 @@ pytestmark = [
 def form_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     """The app in web mode, offline, with the 低保 form pulled into its catalog on an earlier sync."""
     data = tmp_path_factory.mktemp("device-forms")
-    state = replace(
-        DeviceState(device_id="dev-forms", server_url="http://127.0.0.1:9"),
-        account=AGENT, access_token="a", refresh_token="r", pin=create_pin(PIN).to_json(),
-        public_key=base64.b64encode(KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
-    )
-    DeviceStateFile(data).save(state)
+    key = KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    seed_device(data, AGENT, "dev-forms", public_key=base64.b64encode(key).decode())
     catalog = LocalStore(data / "catalog.sqlite")
     stored = definition("JZ-001")
     catalog.put({"_id": f"form:JZ-001@{stored['version']}", "type": "form", "definition": stored})
@@ -73,31 +57,8 @@ def form_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     pointer = {"_id": "item-form:JZ-001", "type": "item_form", "form_id": "JZ-001", "version": version}
     catalog.put(pointer)
     catalog.close()
-    port = free_port()
-    env = {**os.environ, "ONETRIP_DEVICE_DATA": str(data), "ONETRIP_SERVER_URL": "http://127.0.0.1:9"}
-    log = (data / "app.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mobile.cli", "app", "--web", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError((data / "app.log").read_text())
-        time.sleep(0.2)
-    try:
-        yield RunningApp(url, data)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with web_app(data) as app:
+        yield app
 
 
 TOP, BOTTOM = 70, 680  # the part of a 760 px screen between the app bar and the step's buttons
