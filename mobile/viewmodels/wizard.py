@@ -759,7 +759,7 @@ class WizardViewModel:
                        (self.t("phone"), a.get("phone", ""))],
             signed=signing_text(self.case, self.t),
             signed_on=self.today().isoformat(),
-            agent=self.book.account.username,
+            agent=self.book.account.display_name or self.book.account.username,
             tracking_code=tracking_code,
             signature_png=self.mark(),  # the signature, or the photo of the fingerprint
         )
