@@ -155,6 +155,13 @@ class CaseDetailViewModel:
     def full_scan(self, material_id: str) -> bytes | None:
         return self.book.scan(material_id)
 
+    def document_pdf(self, material_id: str) -> tuple[str, bytes] | None:
+        """(file name, PDF) of a generated material such as the filled 申请表, for printing."""
+        pdf = self.book.document_pdf(material_id)
+        if pdf is None or self.case is None:
+            return None
+        return f"申请表-{self.case.get('tracking_code') or self.case['_id'][-8:]}.pdf", pdf
+
     def timeline(self) -> list[TimelineRow]:
         rows = []
         for event in self.events:

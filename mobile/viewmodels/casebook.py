@@ -212,6 +212,10 @@ class CaseBook:
     def scan(self, material_id: str) -> bytes | None:
         return self._attachment(material_id, "scan.jpg")
 
+    def document_pdf(self, material_id: str) -> bytes | None:
+        """The PDF of a generated material (the filled 申请表), or None for a photographed one."""
+        return self._attachment(material_id, "form.pdf")
+
     def _attachment(self, doc_id: str, name: str) -> bytes | None:
         try:
             return self.store.get_attachment(doc_id, name)

@@ -39,6 +39,9 @@ def build(nav: Nav, vm: CaseDetailViewModel) -> ft.View:
                 parts.append(
                     ft.TextButton("查看原图 Full view", on_click=lambda e, b=full: nav.show_image(b))
                 )
+        document = vm.document_pdf(m.material_id) if m.material_id else None
+        if document:  # the 申请表 made on the phone: printable as the paper form
+            parts.append(_print_button(nav, *document))
         body.append(ui.panel(*parts))
     body.append(ui.title(t("timeline")))
     for row in vm.timeline():
@@ -154,6 +157,14 @@ def _confirm(page: ft.Page, vm: CaseDetailViewModel, action: Action,
             ],
         )
     )
+
+
+def _print_button(nav: Nav, name: str, pdf: bytes) -> ft.Control:
+    async def save(e: ft.Event[ft.Button]) -> None:
+        await nav.save_file(name, pdf)
+
+    return ui.button("保存 PDF 打印 Save PDF to print", save, icon=ft.Icons.PRINT, primary=False,
+                     ident="application-form-pdf")
 
 
 def _supplement(nav: Nav, vm: CaseDetailViewModel, code: str, name: str) -> ft.Control:

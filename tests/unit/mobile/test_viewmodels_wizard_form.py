@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pypdf
 
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
+from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.form_step import load_form
 from mobile.viewmodels.wizard import Step, WizardViewModel
@@ -221,3 +222,9 @@ def test_submitting_stores_the_filled_application_form_as_its_material(tmp_path:
     assert case["tracking_code"] in text and "王秀英" in text and "王小明" in text
     assert store.get_attachment(material["_id"], "form.png").startswith(b"\x89PNG")
     assert vm.thumbnail(entry["material_id"])  # shown like a scan on the screens that list materials
+    # Staff (and the agent) print it from the case screen, named after the tracking code.
+    detail = CaseDetailViewModel(make_book(store), vm.items, T, today=lambda: TODAY,
+                                 deadline_of=lambda start, days: start + timedelta(days=days))
+    detail.load(case["_id"])
+    assert detail.document_pdf(entry["material_id"]) == (f"申请表-{case['tracking_code']}.pdf", pdf)
+    assert detail.document_pdf("material:01JNOTHERE00000000000000000") is None  # nothing to print
