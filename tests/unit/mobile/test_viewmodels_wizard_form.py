@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pypdf
+import pytest
 
 from mobile.services.i18n import Translator
 from mobile.store import LocalStore
@@ -18,8 +20,10 @@ from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.form_step import load_form
 from mobile.viewmodels.wizard import Step, WizardViewModel
+from onetrip_demo.answers import FORM_ITEMS, sample_answers
 from shared.catalog import load_catalog
 from shared.forms import Form, form_from_json, validate_answers
+from shared.forms.model import FieldType
 from sync_server.forms.xlsform import definition_of
 from tests.unit.mobile.factories import VILLAGE, id_number, make_book, make_store
 from tests.unit.mobile.test_viewmodels_wizard import step_of
@@ -38,11 +42,15 @@ def catalog_forms(item: str, situation: str) -> Form | None:
     return form_from_json(definition(item)) if item == "JZ-001" else None
 
 
-def make_vm(store: LocalStore) -> WizardViewModel:
+def make_vm(store: LocalStore, forms: Callable[[str, str], Form | None] = catalog_forms) -> WizardViewModel:
     seed = ROOT / "assets" / "catalog" / "seed.json"
     items = item_choices(load_catalog(seed.read_text(encoding="utf-8"), source=str(seed)))
     return WizardViewModel(make_book(store), items, T, village=VILLAGE, today=lambda: TODAY,
-                           forms=catalog_forms, random_bytes=lambda n: bytes(range(n)))
+                           forms=forms, random_bytes=lambda n: bytes(range(n)))
+
+
+def shipped_forms(item: str, situation: str) -> Form | None:
+    return form_from_json(definition(item)) if item in FORM_ITEMS else None
 
 
 def to_form(vm: WizardViewModel, number: str | None = None) -> None:
@@ -228,3 +236,42 @@ def test_submitting_stores_the_filled_application_form_as_its_material(tmp_path:
     detail.load(case["_id"])
     assert detail.document_pdf(entry["material_id"]) == (f"申请表-{case['tracking_code']}.pdf", pdf)
     assert detail.document_pdf("material:01JNOTHERE00000000000000000") is None  # nothing to print
+
+
+@pytest.mark.parametrize("item_code", FORM_ITEMS)
+def test_every_shipped_form_is_filled_through_the_form_step(tmp_path: Path, item_code: str) -> None:
+    """Each shipped item's form, filled the way the screen does (typed text, picked choices,
+    household members added one by one), reaches the materials with the answers saved."""
+    sample = sample_answers(item_code, TODAY)
+    assert sample is not None
+    vm = make_vm(make_store(tmp_path), shipped_forms)
+    vm.choose_item(item_code)
+    item = vm.item
+    assert item is not None
+    vm.choose_situation(item.situations[0].code)
+    vm.set_applicant(name="王秀英", id_number=id_number(), phone="13912345678")
+    assert vm.next() and step_of(vm) is Step.FORM
+    assert vm.filling is not None
+    form = vm.filling.form
+    typed = {name: value for name, value in sample.items()
+             if form.field(name).type not in (FieldType.CALCULATE, FieldType.REPEAT)}
+    repeats = {name: value for name, value in sample.items() if form.field(name).type is FieldType.REPEAT}
+    pages = 0
+    while step_of(vm) is Step.FORM:
+        pages += 1
+        assert pages <= 20, vm.error
+        for _ in range(2):  # twice: a rule may name an answer typed after it
+            for name, value in typed.items():
+                vm.set_answer(name, value if isinstance(value, list) else str(value))
+        for repeat, members in repeats.items():
+            while vm.filling.instances(repeat) < len(members):
+                vm.add_instance(repeat)
+            for n, member in enumerate(members):
+                for name, value in member.items():
+                    if form.field(name).type is not FieldType.CALCULATE:
+                        vm.set_answer(name, value if isinstance(value, list) else str(value), n)
+        assert vm.next(), (item_code, vm.error)
+    assert step_of(vm) is Step.MATERIALS and vm.case is not None
+    case = vm.book.store.get(vm.case["_id"])
+    assert case["form"]["id"] == item_code
+    assert validate_answers(form, case["answers"], today=TODAY, complete=True) == []
