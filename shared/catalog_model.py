@@ -59,11 +59,14 @@ class MaterialKind:
         """Last day a material of this kind captured on `captured_on` may be reused; None = no expiry."""
         if self.valid_months is None:
             return None
-        months = captured_on.month - 1 + self.valid_months
-        year, month = captured_on.year + months // 12, months % 12 + 1
-        # Same day of the month, clamped to the month's end (Aug 31 + 6 months → Feb 28/29).
-        day = min(captured_on.day, calendar.monthrange(year, month)[1])
-        return date(year, month, day)
+        return months_later(captured_on, self.valid_months)
+
+
+def months_later(day: date, months: int) -> date:
+    """The same day of the month `months` later, clamped to the month's end (Aug 31 + 6 → Feb 28/29)."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.form_step import FormAnswers, FormLoader, Page, pages_of, prefill_names
 from mobile.viewmodels.items import ItemChoice, Requirement, Situation, categories
 from mobile.viewmodels.signing import signing_text
+from shared.catalog_model import months_later
 from shared.documents import EventKind
 from shared.errors import IdNumberError
 from shared.forms import Choice, FieldType, Form, choices_for
@@ -536,7 +537,7 @@ class WizardViewModel:
         assert self.case is not None
         number = self.applicant["id_number"]
         req = self._requirement(requirement)
-        valid_until = _months_later(self.today(), req.valid_months) if req.valid_months else None
+        valid_until = months_later(self.today(), req.valid_months).isoformat() if req.valid_months else None
         material = self.book.add_material(
             number,
             mask_id_number(number),
@@ -787,18 +788,6 @@ class WizardViewModel:
         before = self.case
         after = {**before, **changes}
         self.case = self.book.save(before, after)
-
-
-def _months_later(day: date, months: int) -> str:
-    """The same day `months` later (clamped to the month's end): a material's expiry."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last)).isoformat()
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _try_scan(source: ScanSource, mode: ScanMode) -> Scan | ScanError:
