@@ -14,9 +14,10 @@ from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from sync_server.couch import CouchError
+from sync_server.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sync_server.context import ServerContext, context_of
 from sync_server.couch import CouchError
+from sync_server.responses import JSONResponse
 
 CHECK_TIMEOUT = 3.0  # seconds: a load balancer's probe must get an answer before its own timeout
 

@@ -10,13 +10,14 @@ document against the routes `create_app` mounts and against the gateway's endpoi
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shared.jsontypes import JSON
 from sync_server.context import ServerContext
 from sync_server.gateway.paths import Endpoint
 from sync_server.gateway.query import KNOWN
+from sync_server.responses import JSONResponse
 
 VERSION = "1.0.0"
 

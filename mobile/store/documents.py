@@ -9,6 +9,7 @@ other `_` field is refused, as CouchDB does ("Bad special document member").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ def check_id(doc_id: object) -> str:
         raise BadRequest("Document id must be a non-empty string")
     if doc_id.startswith("_") and not doc_id.startswith(_RESERVED_ID_PREFIXES):
         raise BadRequest("Only reserved document ids may start with underscore.")
+    refuse_surrogates(doc_id)
     return doc_id
 
 
@@ -70,3 +72,19 @@ def parse(doc: object, default_id: str | None = None) -> Incoming:
             continue
         body[key] = value
     return Incoming(doc_id, rev, deleted, body, doc.get("_attachments"), revisions)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> bool:
+    """Whether UTF-8 (what SQLite stores) can carry `text`: no lone surrogate."""
+    return _SURROGATE.search(text) is None
+
+
+def refuse_surrogates(text: str) -> None:
+    """A lone UTF-16 surrogate survives JSON's `\\uXXXX` escape but not UTF-8, which SQLite
+    stores: refuse the one document here rather than fail the whole batch at COMMIT."""
+    if not text.isascii() and not encodable(text):
+        raise BadRequest("Document holds a lone UTF-16 surrogate (\\ud800-\\udfff), which UTF-8 cannot store")
+

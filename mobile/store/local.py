@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
-from mobile.store.documents import Incoming
+from mobile.store.documents import Incoming, refuse_surrogates
 from mobile.store.errors import BadRequest, Conflict, NotFound
 
 
@@ -40,5 +40,6 @@ def put_local(cx: sqlite3.Connection, doc: Incoming) -> str:
         body = json.dumps(doc.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
+    refuse_surrogates(body)
     cx.execute("INSERT OR REPLACE INTO local_docs (id, rev, body) VALUES (?, ?, ?)", (doc.id, rev, body))
     return rev

@@ -25,7 +25,7 @@ from typing import Any
 
 from mobile.store import query, revtree
 from mobile.store.attachments import AttachmentRef, ResolvedAttachments, resolve
-from mobile.store.documents import Incoming, parse
+from mobile.store.documents import Incoming, encodable, parse, refuse_surrogates
 from mobile.store.errors import BadRequest, Conflict, NotFound
 from mobile.store.reader import DocRecord, load_body, load_record, load_refs, record_from_row, stored_length
 from mobile.store.revtree import RevNode, RevPath
@@ -49,7 +49,9 @@ class Tx:
 
     def preload(self, doc_ids: list[str]) -> None:
         """Read the records of a batch's documents with a few queries instead of one each."""
-        wanted = [i for i in dict.fromkeys(doc_ids) if i not in self._touched]
+        # An id UTF-8 cannot carry is refused by `parse` later; it is never looked up.
+        wanted = [i for i in dict.fromkeys(doc_ids)
+                  if i not in self._touched and (i.isascii() or encodable(i))]
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))
@@ -198,9 +200,11 @@ def _parse(rev: str) -> None:
 
 def _body_json(body: Mapping[str, Any]) -> str:
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
+    refuse_surrogates(text)
+    return text
 
 
 def _persist(

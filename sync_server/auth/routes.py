@@ -7,7 +7,7 @@ from typing import Any
 
 from anyio import CapacityLimiter, to_thread
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sync_server import jsonlimits
@@ -21,6 +21,7 @@ from sync_server.auth.refresh import RefreshGrant, RefreshRefused, issue_refresh
 from sync_server.auth.tokens import ACCESS_TTL, issue_access
 from sync_server.context import ServerContext, context_of
 from sync_server.errors import ApiError
+from sync_server.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shared.delivery import TokenError, TokenExpired, TokenUsed, TokenWrongCase
 from sync_server import jsonlimits
 from sync_server.citizen import assets
 from sync_server.citizen.service import BadRequest, CitizenError, CitizenService, RateLimited
+from sync_server.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sync_server import jsonlimits
@@ -35,6 +35,7 @@ from sync_server.county.outcome import Outcome, OutcomeKind, apply_outcome
 from sync_server.county.replay import remember_signature
 from sync_server.county.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, check, load_secret
 from sync_server.errors import ApiError
+from sync_server.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

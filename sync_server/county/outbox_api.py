@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from shared.documents import county_of
@@ -27,6 +27,7 @@ from sync_server.couch import JSON, Couch, CouchError
 from sync_server.county import outbox as ob
 from sync_server.errors import ApiError
 from sync_server.provision import village_of
+from sync_server.responses import JSONResponse
 
 STAFF = (AccountRole.TOWNSHIP_STAFF, AccountRole.COUNTY_OPERATOR)
 SHOWN = ("case_id", "database", "state", "attempts", "next_attempt_at", "last_error", "county_ref",

@@ -31,13 +31,14 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.timestamps import iso_utc
 from sync_server import jsonlimits
 from sync_server.county.record import record_problems
 from sync_server.county.signature import signed_headers
+from sync_server.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from ulid import ULID
 
@@ -37,6 +37,7 @@ from sync_server.context import ServerContext, context_of
 from sync_server.couch import JSON, Couch
 from sync_server.errors import ApiError
 from sync_server.provision import SERVER_DB, VILLAGE_PREFIX
+from sync_server.responses import JSONResponse
 from sync_server.workers.provenance import with_authors
 from sync_server.workers.supervision import summarize
 

@@ -107,3 +107,25 @@ async def test_uploads_carry_revpos_and_a_revpos_0_attachment_is_taken(
     assert httpx.get(f"{url}/{old['_id']}/scan.jpg").content == data
     store.close()
     phone.close()
+
+
+async def test_a_lone_surrogate_on_the_server_is_held_not_a_crash(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    """Old data or an admin's write may hold a lone UTF-16 surrogate, which JSON can escape but
+    UTF-8 cannot carry. Apache CouchDB refuses it; where the engine took it, the pull holds that
+    document with its reason and brings the rest."""
+    url = f"{couchdb_url}/{make_db('surrogate')}"
+    body = json.dumps({"docs": [make_case(1) | {"note": "\ud800x"}, make_case(2)]}).encode()
+    written = httpx.post(f"{url}/_bulk_docs", content=body, headers={"Content-Type": "application/json"})
+    if written.status_code == 400:  # Apache CouchDB: "invalid UTF-8 JSON", nothing stored
+        assert httpx.get(f"{url}/_all_docs").json()["rows"] == []
+        return
+    assert written.status_code == 201
+    store = LocalStore(tmp_path / "agent.sqlite")
+    async with RemoteDB(url) as remote:
+        pulled = await replicate(remote, store)
+    assert pulled.docs_written == 1
+    assert [f["id"] for f in pulled.doc_write_failures] == [make_case(1)["_id"]]
+    assert store.get(make_case(2)["_id"])["_id"] == make_case(2)["_id"]
+    store.close()

@@ -133,6 +133,20 @@ def test_bulk_docs_reports_per_document(db: LocalStore) -> None:
     assert db.info()["doc_count"] == 3
 
 
+def test_a_lone_surrogate_refuses_its_document_only(db: LocalStore) -> None:
+    """SQLite stores UTF-8, which cannot carry a lone surrogate: that one document is refused,
+    the rest of the batch is written (replicated or edited, body, key or id)."""
+    replicated_docs = [replicated("bad", 1, ["a"], note="x\ud800"), replicated("good", 1, ["b"], note="中文")]
+    results = db.bulk_docs(replicated_docs, new_edits=False)
+    assert results[0]["error"] == "bad_request" and "surrogate" in results[0]["reason"]
+    assert results[1]["ok"] and db.get("good")["note"] == "中文"
+    edits = db.bulk_docs([{"_id": "key", "\udfff": 1}, {"_id": "id\ud800"}, {"_id": "fine"}])
+    assert [r.get("error") for r in edits] == ["bad_request", "bad_request", None]
+    with pytest.raises(BadRequest):
+        db.put({"_id": "_local/checkpoint", "seq": "\ud800"})
+    assert db.info()["doc_count"] == 2
+
+
 def test_new_edits_false_keeps_conflicting_branches(db: LocalStore) -> None:
     results = db.bulk_docs(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from sync_server.citizen.index import backfill
+from sync_server.couch import CouchError
 from tests.integration.sync_server.citizen.conftest import ID_NUMBER, PHONE, World, make_event
 
 PROGRESS = (("submitted", "village_agent"), ("accepted", "township_staff"), ("forwarded", "township_staff"),
@@ -144,3 +145,20 @@ async def test_rejected_case_says_why_and_not_that_the_clock_has_not_started(wor
     assert body["timing"]["code"] == "closed"
     assert "尚未受理" not in response.text
     assert_private(response)
+
+
+async def test_a_lone_surrogate_stored_before_the_gateway_refused_it_is_no_server_error(world: World) -> None:
+    """Data the gateway would now refuse (ADR 0105) may sit in an engine that took it; the page
+    still answers. Apache CouchDB refuses such JSON itself."""
+    case = await world.add_case(status="rejected", deadline=None, accepted_at=None,
+                                events=(("submitted", "village_agent"),))
+    refusal = make_event(case["_id"], "rejected", "township_staff", "2026-11-23T03:00:00Z")
+    refusal["data"] = {"from": "submitted", "to": "rejected", "reason": "材料不全\ud800"}
+    try:
+        await world.couch.put_doc(world.village, refusal)
+    except CouchError as exc:
+        assert exc.status == 400  # Apache CouchDB: invalid UTF-8 JSON
+        return
+    response = await world.track(case["tracking_code"])
+    assert response.status_code == 200, response.text
+    assert response.json()["reason"].startswith("材料不全")
