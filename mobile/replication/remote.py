@@ -43,10 +43,11 @@ GZIP_MIN_BYTES = 1400
 # (docs/design.md §Bytes on a village link).
 ATTACHMENT_CONCURRENCY = 4
 # Scans go base64 inside `_bulk_docs` (instead of one binary multipart PUT each) only to an engine
-# this near (loopback or LAN, even on a busy machine): measured on loopback, the engines ingest them
-# so with less CPU, while on a real link the third more bytes of base64 cost more than the requests
-# saved (ADR 0142). Never through the gateway (a bearer token): there the link carries binary.
-NEAR_RTT = 0.050
+# this near: loopback or LAN, even on a busy machine (the fastest small request of a run on loopback
+# took up to 56 ms at load 8; a village link's is 300 ms). Measured on loopback, the engines ingest
+# scans so with less CPU, while on a slow link the third more bytes of base64 cost more than the
+# requests saved (ADR 0142). Never through the gateway (a bearer token): there the link carries binary.
+NEAR_RTT = 0.100
 # Raw attachment bytes per `_bulk_docs` when they go inline: ~50 scans of 150 KB.
 INLINE_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)

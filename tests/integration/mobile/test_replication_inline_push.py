@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from mobile.replication import RemoteDB, replicate
+from mobile.replication import RemoteDB, replicate, replicator
 from mobile.store import LocalStore
 from tests.integration.mobile.helpers import local_snapshot, make_case, payload, remote_snapshot
 
@@ -78,4 +79,38 @@ async def test_scans_land_as_binary_ones_do_and_later_stubs_are_accepted(
             again = await replicate(store, remote)
         assert again.docs_written == 6 and again.attachments_fetched == 0 and not again.doc_write_failures
         assert await remote_snapshot(url) == local_snapshot(store)
+    store.close()
+
+
+class CountingRemote(RemoteDB):
+    """The real RemoteDB, counting the replication logs it writes."""
+
+    logs_written = 0
+
+    async def put_local(self, doc: dict[str, Any]) -> str:
+        self.logs_written += 1
+        return await super().put_local(doc)
+
+
+@pytest.mark.parametrize(("near", "logs"), [(True, 1), (False, 6)])
+async def test_a_near_push_writes_the_target_log_once_at_the_end_and_resumes_there(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    near: bool, logs: int
+) -> None:
+    monkeypatch.setattr(replicator, "NEAR_CHECKPOINT_SECONDS", 3600.0)  # no interval passes in a test
+    url = f"{couchdb_url}/{make_db('nearlog')}"
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(55):
+        store.put(make_case(i))
+    remote = CountingRemote(url, inline_attachments=near)
+    async with remote:
+        summary = await replicate(store, remote, batch_size=10)
+        written = remote.logs_written
+        again = await replicate(store, remote, batch_size=10)
+        target_log = await remote.get_local(f"_local/{summary.replication_id}")
+    # the log of a near push names the last batch, written after it was acknowledged
+    assert written == logs and target_log is not None
+    assert target_log["source_last_seq"] == summary.last_seq
+    assert again.start_seq == summary.last_seq and again.docs_written == 0
+    assert await remote_snapshot(url) == local_snapshot(store)
     store.close()
