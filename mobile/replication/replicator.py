@@ -13,7 +13,9 @@ written, batch k+1 is fetched and batch k+2's `_revs_diff` asked, so a slow link
 waiting for one answer before asking the next question. The target's checkpoint, which alone
 says where the next run resumes, is recorded by the last stage only, in order, so it never covers
 a batch that was not written; the source's, which only names the session, is written by the first
-stage while the batch travels, so no round trip of a sync waits for it (ADR 0135).
+stage while the batch travels, so no round trip of a sync waits for it (ADR 0135). To a near
+engine (loopback or LAN) the target's log is written at most every few seconds and after the last
+batch, still only for batches the target answered (ADR 0142).
 
 Checkpoint rule for refused documents (nothing the source holds is ever skipped for good): a
 revision the target refused is listed, with its reason, in the very checkpoint that moves past
