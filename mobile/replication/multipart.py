@@ -14,6 +14,7 @@ attachment sent with the revpos the device holds would be refused (`412 missing_
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import secrets
@@ -25,6 +26,32 @@ from mobile.store.attachments import digest_of
 
 def has_data(doc: JSON) -> bool:
     return any(isinstance(att.get("data"), bytes) for att in (doc.get("_attachments") or {}).values())
+
+
+def data_bytes(doc: JSON) -> int:
+    """Attachment bytes a fetched document carries."""
+    atts = (doc.get("_attachments") or {}).values()
+    return sum(len(att["data"]) for att in atts if isinstance(att.get("data"), bytes))
+
+
+def encode_inline(doc: JSON) -> JSON:
+    """`doc` for a JSON body (`_bulk_docs`): bytes as base64 `data`, with the `digest` and `revpos`
+    the source holds, as in `encode_related`; stubs and documents without bytes pass unchanged."""
+    if not has_data(doc):
+        return doc
+    atts: dict[str, Any] = {}
+    for name, att in (doc.get("_attachments") or {}).items():
+        data = att.get("data")
+        if isinstance(data, bytes):
+            atts[name] = {
+                "content_type": att.get("content_type", "application/octet-stream"),
+                "data": base64.b64encode(data).decode("ascii"),
+                "digest": att.get("digest") or digest_of(data),
+                "revpos": att.get("revpos", generation(str(doc["_rev"]))),
+            }
+        else:
+            atts[name] = att
+    return {**doc, "_attachments": atts}
 
 
 def encode_related(doc: JSON) -> tuple[bytes, str]:

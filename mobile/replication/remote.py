@@ -14,6 +14,7 @@ import base64
 import gzip
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -31,7 +32,7 @@ from mobile.replication.endpoint import (
     revision_ancestry,
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
-from mobile.replication.multipart import decode_bulk_get, encode_related, has_data
+from mobile.replication.multipart import data_bytes, decode_bulk_get, encode_inline, encode_related, has_data
 from shared.couchparams import encode_params
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,14 @@ GZIP_MIN_BYTES = 1400
 # Four attachment transfers at once fill a village link without starving the JSON requests
 # (docs/design.md §Bytes on a village link).
 ATTACHMENT_CONCURRENCY = 4
+# Scans go base64 inside `_bulk_docs` (instead of one binary multipart PUT each) only to an engine
+# this near: loopback or LAN, even on a busy machine (the fastest small request of a run on loopback
+# took up to 56 ms at load 8; a village link's is 300 ms). Measured on loopback, the engines ingest
+# scans so with less CPU, while on a slow link the third more bytes of base64 cost more than the
+# requests saved (ADR 0142). Never through the gateway (a bearer token): there the link carries binary.
+NEAR_RTT = 0.100
+# Raw attachment bytes per `_bulk_docs` when they go inline: ~50 scans of 150 KB.
+INLINE_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 DEFAULT_BACKOFF = Backoff()
 # Answers that mean "this server has no _bulk_get": CouchDB < 2.0 (404/405), some proxies (400).
@@ -80,7 +89,10 @@ class RemoteDB:
         backoff: Backoff = DEFAULT_BACKOFF,
         compress_requests: bool | None = None,
         attachment_concurrency: int = ATTACHMENT_CONCURRENCY,
+        inline_attachments: bool | None = None,
     ) -> None:
+        """`inline_attachments`: True sends scans base64 in `_bulk_docs`, False one binary PUT each,
+        None decides (`near`): binary to the gateway (`token`), else by the measured round trip."""
         self.url, auth = split_url(url)
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
         if token is not None:
@@ -95,6 +107,10 @@ class RemoteDB:
         self._bulk_get = True
         self._binary_bulk = True  # until the server answers a bulk read of bytes with base64
         self._slots = asyncio.Semaphore(attachment_concurrency)
+        self.inline_attachments = (
+            False if token is not None and inline_attachments is None else inline_attachments
+        )
+        self.rtt: float | None = None  # the shortest round trip of a small request so far, seconds
 
     def __repr__(self) -> str:
         return f"RemoteDB({self.url!r})"
@@ -119,6 +135,7 @@ class RemoteDB:
         json_body: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        compress: bool = True,
     ) -> httpx.Response:
         """One request with retries; raises `Unauthorized`, `RemoteError` or `Unreachable`."""
         hdrs = dict(headers or {})
@@ -126,7 +143,7 @@ class RemoteDB:
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
             hdrs["Content-Type"] = "application/json"
-            if len(body) >= GZIP_MIN_BYTES and await self._accepts_gzip():
+            if compress and len(body) >= GZIP_MIN_BYTES and await self._accepts_gzip():
                 body = gzip.compress(body, compresslevel=6)
                 hdrs["Content-Encoding"] = "gzip"
         query = encode_params(params)
@@ -134,10 +151,12 @@ class RemoteDB:
         async def send() -> httpx.Response:
             self.traffic.requests += 1
             self.traffic.bytes_sent += len(body or b"")
+            started = time.perf_counter()
             try:
                 response = await self.client.request(method, path, params=query, content=body, headers=hdrs)
             except httpx.TransportError as exc:
                 raise Unreachable(f"{type(exc).__name__} talking to {self.url}") from exc
+            self._timed(time.perf_counter() - started, len(body or b""), response)
             self.traffic.bytes_received += response.num_bytes_downloaded
             if response.status_code >= 400:
                 raise _error(response)
@@ -149,6 +168,19 @@ class RemoteDB:
             if exc.status >= 500:
                 raise Unreachable(str(exc)) from exc
             raise
+
+    def _timed(self, seconds: float, sent: int, response: httpx.Response) -> None:
+        """Keep the shortest round trip of small exchanges: the link's latency plus the least the
+        server takes to answer (a request that moved many bytes says more about bandwidth)."""
+        if sent < GZIP_MIN_BYTES and response.num_bytes_downloaded < GZIP_MIN_BYTES:
+            self.rtt = seconds if self.rtt is None else min(self.rtt, seconds)
+
+    def near(self) -> bool:
+        """Whether scans go base64 in `_bulk_docs` (ADR 0142): as configured (never through the
+        gateway unless asked), else when a round trip was measured and is a loopback's or a LAN's."""
+        if self.inline_attachments is not None:
+            return self.inline_attachments
+        return self.rtt is not None and self.rtt < NEAR_RTT
 
     async def _accepts_gzip(self) -> bool:
         async with self._gzip_lock:
@@ -162,6 +194,7 @@ class RemoteDB:
         None (ask again next time) when the network or the server failed: a flaky first minute must
         not cost gzip for the rest of the sync.
         """
+        started = time.perf_counter()
         try:
             response = await self.client.post(
                 "_revs_diff",
@@ -170,6 +203,7 @@ class RemoteDB:
             )
         except httpx.TransportError:
             return None
+        self._timed(time.perf_counter() - started, 0, response)
         self.traffic.requests += 1
         if response.status_code in (401, 403):
             raise _error(response)
@@ -360,8 +394,11 @@ class RemoteDB:
     async def write_docs(self, docs: list[JSON]) -> list[JSON]:
         """Documents carrying bytes go one by one as multipart/related, the rest in one `_bulk_docs`.
 
-        All of them at once: on a slow link the JSON batch travels while the scans upload.
+        All of them at once: on a slow link the JSON batch travels while the scans upload. To a
+        `near` server the bytes go base64 in `_bulk_docs` instead, `INLINE_BYTES` per request.
         """
+        if self.near() and any(has_data(d) for d in docs):
+            return await self._write_inline(docs)
         plain = [d for d in docs if not has_data(d)]
         rich = [d for d in docs if has_data(d)]
 
@@ -380,6 +417,41 @@ class RemoteDB:
                 failures.extend(result)
             elif result is not None:
                 failures.append(result)
+        return failures
+
+    async def _write_inline(self, docs: list[JSON]) -> list[JSON]:
+        """`_bulk_docs` with the attachment bytes base64 (`encode_inline`: digest and revpos as the
+        source holds them), in groups of at most `INLINE_BYTES`, not gzipped (base64 of a JPEG
+        gzips back to about the binary size: CPU spent for nothing on a fast link)."""
+        groups: list[list[JSON]] = [[]]
+        size = 0
+        for doc in docs:
+            need = data_bytes(doc)
+            if groups[-1] and size + need > INLINE_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append(doc)
+            size += need
+
+        async def bulk(group: list[JSON]) -> list[JSON]:
+            async with self._slots:
+                response = await self.request(
+                    "POST",
+                    "_bulk_docs",
+                    json_body={"docs": [encode_inline(d) for d in group], "new_edits": False},
+                    compress=not any(has_data(d) for d in group),
+                )
+            return [row for row in response.json() if "error" in row]
+
+        results = await asyncio.gather(*(bulk(g) for g in groups), return_exceptions=True)
+        failures: list[JSON] = []
+        for result in results:  # what went through stays written even when one request failed
+            if isinstance(result, BaseException):
+                raise result
+            failures.extend(result)
+        stub = next((f for f in failures if f.get("error") == "missing_stub"), None)
+        if stub is not None:
+            raise MissingStub(412, "missing_stub", str(stub.get("reason", "")))
         return failures
 
     async def _put_related(self, doc: JSON) -> JSON | None:

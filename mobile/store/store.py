@@ -327,6 +327,25 @@ class LocalStore:
         with self._read() as cx:
             return reader.stored_length(cx, digest) is not None
 
+    def attachments_of(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, bytes]]:
+        """The bytes of every attachment of the revisions `(doc id, rev)` in `wanted`, by revision,
+        then by name, in one read (a replicator pushing a batch of scans); revisions this store does
+        not hold, or holds without attachments, are left out."""
+        found: dict[tuple[str, str], dict[str, bytes]] = {}
+        pairs = list(dict.fromkeys(wanted))
+        with self._read() as cx:
+            for start in range(0, len(pairs), 400):
+                chunk = pairs[start : start + 400]
+                marks = ", ".join("(?, ?)" for _ in chunk)
+                rows = cx.execute(
+                    "SELECT a.doc_id, a.rev, a.name, b.data FROM rev_attachments a "
+                    f"JOIN blobs b ON b.digest = a.digest WHERE (a.doc_id, a.rev) IN (VALUES {marks})",
+                    [value for pair in chunk for value in pair],
+                )
+                for doc_id, rev, name, data in rows:
+                    found.setdefault((doc_id, rev), {})[name] = bytes(data)
+        return found
+
     def attachment_by_digest(self, digest: str) -> bytes:
         with self._read() as cx:
             data = reader.load_blob(cx, digest)

@@ -176,7 +176,8 @@ async def test_interrupted_push_resumes_and_sends_everything_once(
     proxy.plan = fault_plan(random.Random(seed))
 
     async def run() -> ReplicationSummary:
-        async with RemoteDB(via_proxy, backoff=IMPATIENT) as remote:
+        # binary scans, as a device sends them through the gateway (the inline form: below)
+        async with RemoteDB(via_proxy, backoff=IMPATIENT, inline_attachments=False) as remote:
             return await replicate(store, remote, batch_size=8)
 
     runs, _ = await until_done(run)
@@ -192,6 +193,39 @@ async def test_interrupted_push_resumes_and_sends_everything_once(
     # then found by _revs_diff and skipped.)
     sent = [e for e in proxy.exchanges if e.method == "POST" and "/_bulk_docs" in e.path]
     assert len(set(requested_revs(sent))) == 60
+    answered: set[tuple[str, str]] = set()
+    for e in sent:
+        revs = set(requested_revs([e]))
+        assert not revs & answered
+        if e.complete:
+            answered |= revs
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+async def test_interrupted_inline_push_resumes_and_sends_nothing_answered_again(
+    proxied: tuple[str, str, FaultProxy], tmp_path: Path, seed: int
+) -> None:
+    """Scans base64 in `_bulk_docs` (to a near engine, ADR 0142): the same guarantees as binary."""
+    direct, via_proxy, proxy = proxied
+    print(f"fault seed {seed}")
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(30):
+        store.put(make_case(i))
+    for i in range(ATTACHMENTS):
+        res = store.put(make_case(100 + i))
+        store.put_attachment(res["id"], res["rev"], "scan.jpg", payload(20_000, i), "image/jpeg")
+    proxy.plan = fault_plan(random.Random(seed))
+
+    async def run() -> ReplicationSummary:
+        async with RemoteDB(via_proxy, backoff=IMPATIENT, inline_attachments=True) as remote:
+            return await replicate(store, remote, batch_size=8)
+
+    runs, _ = await until_done(run)
+    assert await remote_snapshot(direct) == local_snapshot(store)
+    assert runs > 1
+    assert not [e for e in proxy.exchanges if e.method == "PUT" and "new_edits=false" in e.path]
+    sent = [e for e in proxy.exchanges if e.method == "POST" and "/_bulk_docs" in e.path]
+    assert len(set(requested_revs(sent))) == 30 + ATTACHMENTS
     answered: set[tuple[str, str]] = set()
     for e in sent:
         revs = set(requested_revs([e]))
