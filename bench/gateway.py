@@ -9,12 +9,14 @@ a free port over `couchdb_url`, creates a township with two agents, then measure
 - `_bulk_docs` with `new_edits: false` of N case documents in batches, direct vs gateway;
 - `_changes?include_docs=true&style=all_docs` reading them back, direct vs gateway (gzip on);
 - D simulated devices at once, each asking `_revs_diff`, pushing a batch and reading the feed,
-  through the gateway and then directly: throughput and p50/p95 latency per request kind, errors;
+  through the gateway and directly in alternating rounds: throughput and p50/p95 latency per
+  request kind, errors, and the median per-round ratios to direct;
 - a whole replication with the app's replicator (`mobile.replication`), cases plus
   incompressible scans like `bench.replication`'s data: pull and push, direct vs gateway.
 
-Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE]`; with a
-baseline (a copy of the source tree before a change) its server runs in the same alternating rounds.
+Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] [--engine-pid PID]`;
+with a baseline (a copy of the source tree before a change) its server runs in the same alternating
+rounds; with the engine's process id its CPU per replication is reported beside the server's.
 """
 
 from __future__ import annotations
@@ -163,6 +165,43 @@ async def _devices(base_url: str, headers: dict[str, str], auth: httpx.BasicAuth
             "revs_diff_and_bulk_docs": _percentiles(push_times), "changes": _percentiles(pull_times)}
 
 
+CROWD_ROUNDS = 3
+
+
+async def _crowds(base: str, auth: httpx.BasicAuth | None, servers: dict[str, str], tokens: dict[str, str],
+                  dbs: dict[str, str], villages: dict[str, str], devices: int,
+                  docs_each: int) -> dict[str, Any]:
+    """`_devices` for direct and each server in alternating rounds (who goes first rotates).
+
+    Per kind: the round with the median throughput, and the medians of the per-round ratios
+    to direct (docs/s, push p95), so load that comes and goes hits all kinds alike.
+    """
+    kinds = ["direct", *servers]
+    rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for r in range(CROWD_ROUNDS):
+        for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+            if kind == "direct":
+                result = await _devices(f"{base}{dbs[kind]}", {}, auth, villages[kind], devices, docs_each)
+            else:
+                bearer = {"Authorization": f"Bearer {tokens[kind]}"}
+                result = await _devices(f"{servers[kind]}{dbs[kind]}", bearer, None, villages[kind],
+                                        devices, docs_each)
+            rounds[kind].append(result)
+    crowd: dict[str, Any] = {"rounds": CROWD_ROUNDS}
+    for kind in kinds:
+        ordered = sorted(rounds[kind], key=lambda result: float(result["docs_per_s"]))
+        crowd[kind] = {**ordered[len(ordered) // 2], "errors": sum(res["errors"] for res in rounds[kind]),
+                       "docs_per_s_rounds": [res["docs_per_s"] for res in rounds[kind]]}
+        if kind != "direct":
+            pairs = list(zip(rounds["direct"], rounds[kind], strict=True))
+            crowd[kind]["docs_per_s_ratio"] = round(statistics.median(
+                g["docs_per_s"] / d["docs_per_s"] for d, g in pairs), 2)
+            crowd[kind]["push_p95_ratio"] = round(statistics.median(
+                g["revs_diff_and_bulk_docs"]["p95_ms"] / d["revs_diff_and_bulk_docs"]["p95_ms"]
+                for d, g in pairs), 2)
+    return crowd
+
+
 REPLICATION_CASES, REPLICATION_SCANS, SCAN_BYTES = 1000, 60, 150_000
 
 
@@ -212,18 +251,41 @@ async def _seeded_store(couchdb_url: str, village: str, path: Path) -> None:
             await admin.delete(f"/{scratch}")
 
 
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a local process has used so far; 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _counted(run: Any, cpu: dict[str, list[float]], key: str, server: int | None,
+                   engine: int | None) -> float:
+    """`await run`, with the CPU it cost this process (the replicator), the server and the engine."""
+    before = (time.process_time(), _cpu_s(server), _cpu_s(engine))
+    elapsed: float = await run
+    after = (time.process_time(), _cpu_s(server), _cpu_s(engine))
+    for part, a, b in zip(("client", "server", "engine"), before, after, strict=True):
+        cpu.setdefault(f"{key}_{part}", []).append(b - a)
+    return elapsed
+
+
 async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[str, str], pull_village: str,
-                       push_villages: list[str], tmp: Path) -> dict[str, Any]:
+                       push_villages: list[str], tmp: Path, pids: dict[str, int],
+                       engine_pid: int | None) -> dict[str, Any]:
     """Pull the same database directly and through each server; push a store of new documents
     into a new, empty village database each time (a device's first push of its week's work).
 
     Rounds alternate direct / gateway (/ baseline) so that load on the shared machine hits all alike.
+    CPU seconds per run of the replicator, each server (`pids`) and the engine (`engine_pid`, when
+    it runs on this machine) are counted too: on a loaded machine they move far less than wall time.
     """
     base, auth = split_credentials(couchdb_url)
     pull_db = village_db(pull_village)
     async with httpx.AsyncClient(base_url=base, auth=auth, timeout=300) as admin:
         await _seed(admin, pull_db, _replication_docs(pull_village))
     times: dict[str, list[float]] = {f"{d}_{k}": [] for d in ("pull", "push") for k in ("direct", *servers)}
+    cpu: dict[str, list[float]] = {}
     pushes = iter(push_villages)
     plan = [[(kind, next(pushes)) for kind in ("direct", *servers)] for _ in range(REPLICATION_ROUNDS)]
     for runs in plan:  # seeded before any timing, one store per push
@@ -236,18 +298,22 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
             url = f"{couchdb_url}/{pull_db}" if kind == "direct" else f"{servers[kind]}/sync/{pull_db}"
             async with RemoteDB(url, token=token.get(kind)) as source:
                 store = LocalStore(tmp / f"pull-{n}.sqlite")
-                times[f"pull_{kind}"].append(await _replicate(source, store))
+                times[f"pull_{kind}"].append(await _counted(_replicate(source, store), cpu, f"pull_{kind}",
+                                                            pids.get(kind), engine_pid))
         for kind, village in runs:
             push_db = village_db(village)
             url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
             async with RemoteDB(url, token=token.get(kind)) as remote:
                 store = LocalStore(tmp / f"push-{village}.sqlite")
-                times[f"push_{kind}"].append(await _replicate(store, remote))
+                times[f"push_{kind}"].append(await _counted(_replicate(store, remote), cpu, f"push_{kind}",
+                                                            pids.get(kind), engine_pid))
     figures: dict[str, Any] = {"docs": REPLICATION_CASES + REPLICATION_SCANS, "scans": REPLICATION_SCANS,
                                "mb": round((REPLICATION_CASES * 2_300
                                             + REPLICATION_SCANS * SCAN_BYTES) / 1e6, 1),
                                "rounds": REPLICATION_ROUNDS,
-                               "rounds_s": {k: [round(t, 2) for t in v] for k, v in times.items()}}
+                               "rounds_s": {k: [round(t, 2) for t in v] for k, v in times.items()},
+                               "cpu_s_median": {k: round(statistics.median(v), 3) for k, v in cpu.items()
+                                                if any(v)}}
     for direction in ("pull", "push"):
         direct = times[f"{direction}_direct"]
         for kind in servers:
@@ -261,8 +327,9 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
 
 async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, batch: int = 100,
                         devices: int = 100, docs_each: int = 20,
-                        baseline: Path | None = None) -> dict[str, Any]:
-    """`baseline`: a copy of the tree before a change, run as a second server in the same rounds."""
+                        baseline: Path | None = None, engine_pid: int | None = None) -> dict[str, Any]:
+    """`baseline`: a copy of the tree before a change, run as a second server in the same rounds;
+    `engine_pid`: the engine's process when it runs on this machine (its CPU is counted)."""
     tag = f"{int(time.time()) % 900 + 100:03d}"
     kinds = ["gateway", *(["baseline"] if baseline else [])]
     couch = Couch(couchdb_url)
@@ -311,13 +378,10 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
                 plain[kind].append(await _pull(clients[kind], db, per_round * ROUNDS, "identity"))
         for client in clients.values():
             await client.aclose()
-        crowd = {kind: await _devices(f"{servers[kind]}{dbs[kind]}",
-                                      {"Authorization": f"Bearer {tokens[kind]}"}, None, micro[kind],
-                                      devices, docs_each) for kind in kinds}
-        crowd["direct"] = await _devices(f"{base}{dbs['direct']}", {}, auth, direct_village,
-                                         devices, docs_each)
+        crowd = await _crowds(base, auth, servers, tokens, dbs, villages, devices, docs_each)
+        pids = {kind: proc.pid for kind, proc in zip(kinds, procs, strict=True)}
         replication = await _replication(couchdb_url, servers, tokens, pull_village, push_villages,
-                                           data_dir)
+                                           data_dir, pids, engine_pid)
     finally:
         for proc in procs:
             proc.terminate()
@@ -339,18 +403,23 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
 
 def main() -> None:
     args = sys.argv[1:]
-    baseline = None
+    baseline, engine_pid = None, None
     if "--baseline" in args:
         at = args.index("--baseline")
         baseline = Path(args[at + 1]).resolve()
         del args[at:at + 2]
+    if "--engine-pid" in args:
+        at = args.index("--engine-pid")
+        engine_pid = int(args[at + 1])
+        del args[at:at + 2]
     if not args:
-        sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE]")
+        sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] "
+                 "[--engine-pid PID]")
     docs = int(args[1]) if len(args) > 1 else 2000
     devices = int(args[2]) if len(args) > 2 else 100
     with tempfile.TemporaryDirectory() as tmp:
         figures = asyncio.run(bench_gateway(args[0], Path(tmp), docs=docs, devices=devices,
-                                            baseline=baseline))
+                                            baseline=baseline, engine_pid=engine_pid))
     print(json.dumps(figures, indent=2))
 
 

@@ -15,6 +15,7 @@ Devices never reach CouchDB; they replicate through here. Per request:
     diff.py         `_revs_diff` answered from one look-up of the batch's ids
     absence.py      ids that look-up found absent, trusted by the write that follows
     lookups.py      shared reads of stored winners
+    grouped.py      concurrent replication writes to one database sent in one `_bulk_docs`
     proxy.py        forwarding reads, streaming answers, CouchDB-shaped errors
     audit.py        `audit:<ULID>` records of accepted writes in ot-server
     journal.py      those records on the server's disk first, shipped to ot-server in batches

@@ -128,16 +128,33 @@ def inline(doc: dict[str, Any], parts: list[Part], file: IO[bytes]) -> bytes:
     `revpos` is kept as sent, or set to the revision's generation when the device sent none
     (Apache CouchDB would store 0, and then refuse the device's later stubs). Content types
     were checked and made canonical before; each part's bytes are read from the spool once.
+    The base64 text is spliced into the JSON as bytes: it never needs escaping, and running
+    `json.dumps` over 200 KB of it cost the gateway about 2 ms per scan.
     """
     generation = int(str(doc.get("_rev", "1-")).split("-", 1)[0] or 1)
     atts = dict(doc.get("_attachments") or {})
     follows = [name for name, att in atts.items() if isinstance(att, dict) and att.get("follows") is True]
+    if not follows:
+        return _dumps(doc)
+    data: dict[str, bytes] = {}
     for name, part in zip(follows, parts, strict=True):
         file.seek(part.start)
-        data = file.read(part.length)
+        data[name] = base64.b64encode(file.read(part.length))
         entry = {k: v for k, v in atts[name].items() if k not in ("follows", "length", "digest")}
         entry.setdefault("revpos", generation)
-        entry["data"] = base64.b64encode(data).decode("ascii")
         atts[name] = entry
-    out = {**doc, "_attachments": atts} if atts else doc
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+    rest = _dumps({k: v for k, v in doc.items() if k != "_attachments"})
+    chunks = [rest[:-1], b"," if len(rest) > 2 else b"", b'"_attachments":{']
+    for n, (name, entry) in enumerate(atts.items()):
+        meta = _dumps(entry)
+        chunks += [b"," if n else b"", _dumps(name), b":"]
+        if name in data:  # `{…}` with `"data":"…"` as its last member
+            chunks += [meta[:-1], b"," if len(meta) > 2 else b"", b'"data":"', data[name], b'"}']
+        else:
+            chunks.append(meta)
+    chunks.append(b"}}")
+    return b"".join(chunks)  # one copy of the bytes
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

@@ -34,9 +34,10 @@ from sync_server.gateway import multipart
 from sync_server.gateway.answers import FormBook
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
+from sync_server.gateway.grouped import write_together
 from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
-from sync_server.gateway.proxy import forward
+from sync_server.gateway.proxy import couch_error, forward
 from sync_server.gateway.separation import load_acceptance, may_decide
 from sync_server.gateway.sniff import check_attachment
 from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
@@ -270,7 +271,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
         # Replication: the revisions are known, so the audit record is journaled before the batch.
         ahead = await _begin(ctx, user, db, _planned(valid))
         try:
-            written = await _write_batch(ctx.couch, db, valid, False)
+            written = await write_together(ctx.couch, db, [(d["_id"], _encoded(d)) for d in valid])
         except CouchError as exc:
             _settle_unwritten(ahead, exc.status)
             raise
@@ -286,6 +287,11 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
             log.info("refused %s in %s for %s", doc.get("_id") if isinstance(doc, dict) else "?", db,
                      user.username)
     return JSONResponse(answers, status_code=201)
+
+
+def _encoded(doc: JSON) -> bytes:
+    """A judged document as CouchDB receives it (never the device's bytes: see `_write_batch`)."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 async def _write_batch(couch: Couch, db: str, docs: list[JSON], new_edits: bool) -> list[JSON]:
@@ -420,14 +426,16 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
     # Stored as JSON with base64 attachments, not as the multipart body that came: Apache
     # CouchDB ingests it for half the CPU, and a cluster with a node down never answers a
     # multipart PUT (ADR 0108). The device's link still carried the scans binary.
+    # With new_edits=false it goes with the other uploads waiting for this database (ADR 0147).
     if new_edits:
         response = await forward(ctx.couch, "PUT", doc_path(db, doc_id), content=body,
                                  headers=JSON_HEADERS, buffered=True)
     else:
-        response = one_written(doc_id, str(doc.get("_rev", "")), await forward(
-            ctx.couch, "POST", f"/{quote(db, safe='')}/_bulk_docs",
-            content=b'{"new_edits":false,"docs":[' + body + b"]}",
-            headers=JSON_HEADERS, buffered=True))
+        try:
+            response = one_written(doc_id, str(doc.get("_rev", "")),
+                                   await write_together(ctx.couch, db, [(doc_id, body)]))
+        except CouchError as exc:
+            response = couch_error(exc.status, exc.error, exc.reason)
     if response.status_code < 300:
         ctx.counters.documents(1, 0)
         if new_edits:
@@ -442,16 +450,10 @@ async def _put_multipart(ctx: ServerContext, request: Request, user: User, db: s
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def one_written(doc_id: str, rev: str, answer: Response) -> Response:
+def one_written(doc_id: str, rev: str, rows: Sequence[JSON]) -> Response:
     """A `_bulk_docs` answer for one document (`new_edits=false`), as a PUT would have answered:
     `[]` is `201 {"ok", "id", "rev"}`; a refused document is its `{"error", "reason"}`."""
-    if answer.status_code >= 300:
-        return answer
-    try:
-        rows = json.loads(bytes(answer.body))
-    except ValueError:
-        rows = []
-    failed = [r for r in rows if isinstance(r, dict) and "error" in r] if isinstance(rows, list) else []
+    failed = [r for r in rows if "error" in r]
     if not failed:
         return JSONResponse({"ok": True, "id": doc_id, "rev": rev}, status_code=201)
     error = str(failed[0]["error"])

@@ -65,6 +65,28 @@ def test_inline_keeps_stubs_and_the_revpos_sent() -> None:
     assert atts["a.jpg"] == {"content_type": "image/jpeg", "revpos": 3, "data": "YWJj"}
 
 
+def test_inline_splices_the_same_json_a_plain_encoding_gives() -> None:
+    """The base64 is spliced in as bytes: the result must parse to exactly the document a plain
+    `json.dumps` of it gives, whatever the names and members around it."""
+    docs: list[JSON] = [
+        {"_id": "case:1", "_attachments": {"a.jpg": {"follows": True}}},  # entry with nothing else
+        {"_id": "case:2", "_rev": "2-x", "note": "\"}{ 引号 \u2028", "_attachments": {
+            'say "曰".jpg': {"follows": True, "content_type": "image/jpeg", "revpos": 2},
+            "b.pdf": {"stub": True, "digest": "md5-z", "revpos": 1}}},
+    ]
+    for doc in docs:
+        body = (b"--bnd\r\nContent-Type: application/json\r\n\r\n" + json.dumps(doc).encode()
+                + b"\r\n--bnd\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\x00\r\n--bnd--")
+        parsed, parts = multipart.scan(io.BytesIO(body), b"bnd")
+        spliced = json.loads(multipart.inline(parsed, parts, io.BytesIO(body)))
+        expected = json.loads(json.dumps(doc))
+        for att in expected["_attachments"].values():
+            if att.pop("follows", False):
+                att.setdefault("revpos", int(str(doc.get("_rev", "1-")).split("-")[0]))
+                att["data"] = base64.b64encode(b"\xff\xd8\xff\x00").decode()
+        assert spliced == expected
+
+
 def test_multipart_errors() -> None:
     import pytest
 
