@@ -45,7 +45,7 @@ from mobile.replication.errors import Cancelled, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
-from mobile.replication.transfer import Batch, DocFilter, fetch_batch, prefetch, write_batch
+from mobile.replication.transfer import Batch, DocFilter, fetch_batch, retrieve, write_batch
 from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,6 @@ async def replicate(
     finally:
         reader.cancel()
         mover.cancel()
-        _drop(batches)
     sent, received = _traffic(source, target)
     return replace(summary, bytes_sent=sent - sent0, bytes_received=received - received0)
 
@@ -162,6 +161,7 @@ async def open_logs(
         guess: Seq = (known or {}).get("source_last_seq", 0)
         if first.exception() is None:
             page = asyncio.create_task(source.changes(guess, batch_size))
+            page.add_done_callback(retrieve)  # a dropped guess is never awaited
         source_log, target_log = await asyncio.gather(source_read, target_read)
     except BaseException:
         for task in (source_read, target_read, page):
@@ -173,14 +173,6 @@ async def open_logs(
         page.cancel()
         page = None
     return source_log, target_log, since, page
-
-
-def _drop(batches: asyncio.Queue[Batch | Exception | None]) -> None:
-    """Batches never fetched: stop reading their revisions."""
-    while not batches.empty():
-        item = batches.get_nowait()
-        if isinstance(item, Batch) and item.revisions is not None:
-            item.revisions.cancel()
 
 
 def _traffic(source: Endpoint, target: Endpoint) -> tuple[int, int]:
@@ -253,7 +245,7 @@ async def _read_batches(
             wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
         held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
         missing = await target.revs_diff(wanted)
-        await queue.put(Batch(held_rows, missing, since, prefetch(source, missing)))
+        await queue.put(Batch(held_rows, missing, since))
         if source_log is not None:
             await source_log.record(since, read)
     while True:
@@ -266,9 +258,7 @@ async def _read_batches(
         if rows:
             revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in rows}
             missing = await target.revs_diff(revs)
-            # The revisions are asked for now, while the next page of changes and the previous
-            # batch's attachments travel (ADR 0140); the transfer stage awaits them.
-            await queue.put(Batch(rows, missing, since, prefetch(source, missing)))
+            await queue.put(Batch(rows, missing, since))
             read += len(rows)
             if source_log is not None:
                 await source_log.record(since, read)

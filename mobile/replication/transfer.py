@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mobile.replication.endpoint import JSON, AttachmentRef, Endpoint, Seq, attachment_stubs
 from mobile.replication.errors import MissingStub
@@ -40,31 +41,6 @@ class Batch:
     rows: list[JSON]
     missing: dict[str, JSON]
     last_seq: Seq
-    # The missing revisions (`bulk_get`), asked for when the batch was read (ADR 0140); None: ask then.
-    revisions: asyncio.Task[list[JSON]] | None = None
-
-
-def wanted_revisions(missing: dict[str, JSON]) -> list[tuple[str, str]]:
-    return [(doc_id, rev) for doc_id, diff in missing.items() for rev in diff.get("missing", [])]
-
-
-def prefetch(source: Endpoint, missing: dict[str, JSON]) -> asyncio.Task[list[JSON]] | None:
-    """Start reading the revisions `missing` lists (attachment stubs only); None when there are none.
-
-    A batch dropped while winding down takes its task with it: its outcome is retrieved by a
-    callback so that nothing reports an exception nobody asked for.
-    """
-    wanted = wanted_revisions(missing)
-    if not wanted:
-        return None
-    task = asyncio.create_task(source.bulk_get(wanted))
-    task.add_done_callback(_retrieve)
-    return task
-
-
-def _retrieve(task: asyncio.Task[list[JSON]]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 @dataclass(frozen=True)
@@ -80,14 +56,20 @@ class Fetched:
     lacking: Lacking = field(default_factory=set)
 
 
+def retrieve(task: asyncio.Task[Any]) -> None:
+    """Done callback of a task whose result may never be awaited: its exception counts as seen."""
+    if not task.cancelled():
+        task.exception()
+
+
 async def fetch_batch(
     source: Endpoint, target: Endpoint, batch: Batch, doc_filter: DocFilter | None
 ) -> Fetched:
     """Read the revisions the target lacks, and the first `MAX_FETCH_BYTES` of attachments it lacks."""
-    wanted = wanted_revisions(batch.missing)
+    wanted = [(doc_id, rev) for doc_id, diff in batch.missing.items() for rev in diff.get("missing", [])]
     if not wanted:
         return Fetched(batch, [])
-    docs = await batch.revisions if batch.revisions is not None else await source.bulk_get(wanted)
+    docs = await source.bulk_get(wanted)
     read = len(docs)
     if doc_filter is not None:
         docs = [d for d in docs if doc_filter(d)]

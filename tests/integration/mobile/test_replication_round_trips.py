@@ -1,9 +1,7 @@
 """A pull's requests overlap instead of waiting for each other (ADR 0140).
 
-- the first `_changes` is asked while the replication logs are read, from the position the first
-  log to arrive gives; a wrong guess is dropped, never used;
-- a batch's revisions (`_bulk_get`, stubs) are asked for when the batch is read, so the next
-  batch's revisions travel while this batch's scans do.
+The first `_changes` is asked while the replication logs are read, from the position the first
+log to arrive gives; a wrong guess is dropped, never used.
 
 The engine is real; a transport in front of it holds one answer until another request was seen,
 as a slow link would, and records whether it was.
@@ -12,7 +10,6 @@ as a slow link would, and records whether it was.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +19,7 @@ import httpx
 from mobile.replication import LocalDB, RemoteDB, replicate
 from mobile.replication.checkpoint import replication_id
 from mobile.store import LocalStore
-from tests.integration.mobile.helpers import local_snapshot, make_case, payload, put_docs, remote_snapshot
+from tests.integration.mobile.helpers import local_snapshot, make_case, put_docs, remote_snapshot
 
 # Only bounds a test that would otherwise hang when the code under test waits for the answer it holds.
 HOLD_AT_MOST_S = 30
@@ -107,36 +104,3 @@ async def test_a_wrong_guess_of_where_to_resume_is_dropped(
     assert summary.docs_written == 20 and link.held_answers == [True]
     assert again.start_seq == 0 and again.docs_written == 20
     assert local_snapshot(restored) == await remote_snapshot(url)
-
-
-def _stub_read(request: httpx.Request) -> bool:
-    return request.url.path.endswith("/_bulk_get") and "attachments" not in request.url.params
-
-
-def _bytes_read(request: httpx.Request) -> bool:
-    if request.url.path.endswith("/_bulk_get"):
-        return "attachments" in request.url.params
-    return request.method == "GET" and request.url.path.rstrip("/").count("/") >= 3 and "/_" not in (
-        request.url.path
-    )
-
-
-async def test_the_next_batch_is_read_while_the_scans_travel(
-    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
-) -> None:
-    url = f"{couchdb_url}/{make_db('rtt')}"
-    docs = [
-        make_case(n, _attachments={"scan.jpg": {"content_type": "image/jpeg",
-                                                "data": base64.b64encode(payload(30_000, n)).decode()}})
-        for n in range(6)
-    ]
-    await put_docs(url, docs)
-    store = LocalStore(tmp_path / "agent.sqlite")
-    # the first batch's scans wait on the link until the second batch's revisions were asked for
-    link = HoldUntil(_bytes_read, _stub_read, count=2)
-    async with RemoteDB(url, transport=link) as remote:
-        summary = await replicate(remote, store, batch_size=3)
-    assert link.held_answers and link.held_answers[0] is True
-    assert summary.docs_written == 6 and summary.attachments_fetched == 6
-    assert local_snapshot(store) == await remote_snapshot(url)
-    assert store.get_attachment(make_case(4)["_id"], "scan.jpg") == payload(30_000, 4)
