@@ -20,8 +20,9 @@ BENCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store_bench", ()),
     ("scan", ()),
     ("capacity", ()),
+    ("link", ()),
 )
-NEEDS_URL = {"replication", "gateway", "workers", "capacity"}
+NEEDS_URL = {"replication", "gateway", "workers", "capacity", "link"}
 
 
 def run_all(url: str) -> int:

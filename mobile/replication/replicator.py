@@ -48,7 +48,7 @@ from mobile.replication.errors import Cancelled, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
-from mobile.replication.transfer import Batch, DocFilter, fetch_batch, write_batch
+from mobile.replication.transfer import Batch, DocFilter, fetch_batch, retrieve, write_batch
 from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,7 @@ async def replicate(
     source, target = as_endpoint(source_db), as_endpoint(target_db)
     rep_id = replication_id(await source.identity(), await target.identity(), filter_id)
     doc_id = f"_local/{rep_id}"
-    source_log, target_log = await asyncio.gather(source.get_local(doc_id), target.get_local(doc_id))
-    since = start_seq(source_log, target_log)
+    source_log, target_log, since, first_page = await open_logs(source, target, doc_id, batch_size)
     retry = held_refusals(target_log or source_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
@@ -123,7 +122,7 @@ async def replicate(
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
     reader = asyncio.create_task(
-        read_batches(source, target, since, batch_size, batches, retry, source_logger)
+        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page)
     )
     mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
     checkpointed_at = time.monotonic()
@@ -160,6 +159,41 @@ def _near(target: Endpoint) -> bool:
     return isinstance(target, RemoteDB) and target.near()
 
 
+async def open_logs(
+    source: Endpoint, target: Endpoint, doc_id: str, batch_size: int
+) -> tuple[JSON | None, JSON | None, Seq, asyncio.Task[JSON] | None]:
+    """Both replication logs, where to resume, and the first page of changes if it could be asked
+    for while the logs travelled (ADR 0140).
+
+    The first page is asked for as soon as one log arrived (on a pull the target's, which is local),
+    from that log's `source_last_seq` (0 without a log — always the answer when the target has none,
+    as on a first sync). When both logs give another position, the guess is dropped and the reader
+    asks again: one wasted request, never a skipped change.
+    """
+    source_read = asyncio.create_task(source.get_local(doc_id))
+    target_read = asyncio.create_task(target.get_local(doc_id))
+    page: asyncio.Task[JSON] | None = None
+    try:
+        done, _ = await asyncio.wait({source_read, target_read}, return_when=asyncio.FIRST_COMPLETED)
+        first = target_read if target_read in done else source_read
+        known = first.result() if first.exception() is None else None
+        guess: Seq = (known or {}).get("source_last_seq", 0)
+        if first.exception() is None:
+            page = asyncio.create_task(source.changes(guess, batch_size))
+            page.add_done_callback(retrieve)  # a dropped guess is never awaited
+        source_log, target_log = await asyncio.gather(source_read, target_read)
+    except BaseException:
+        for task in (source_read, target_read, page):
+            if task is not None:
+                task.cancel()
+        raise
+    since = start_seq(source_log, target_log)
+    if page is not None and since != guess:
+        page.cancel()
+        page = None
+    return source_log, target_log, since, page
+
+
 def _traffic(source: Endpoint, target: Endpoint) -> tuple[int, int]:
     """Bytes (sent, received) by both endpoints so far."""
     return (
@@ -194,6 +228,7 @@ async def read_batches(
     queue: asyncio.Queue[Batch | Exception | None],
     retry: Sequence[JSON] = (),
     source_log: SourceLog | None = None,
+    first_page: asyncio.Task[JSON] | None = None,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
     `_revs_diff`, then None (or the error that stopped it). Once a batch is handed on, the source's
@@ -202,9 +237,12 @@ async def read_batches(
     Runs one batch ahead of the writer.
     """
     try:
-        await _read_batches(source, target, since, batch_size, queue, list(retry), source_log)
+        await _read_batches(source, target, since, batch_size, queue, list(retry), source_log, first_page)
     except Exception as exc:
         await queue.put(exc)
+    finally:
+        if first_page is not None:
+            first_page.cancel()
 
 
 async def _read_batches(
@@ -215,6 +253,7 @@ async def _read_batches(
     queue: asyncio.Queue[Batch | Exception | None],
     retry: list[JSON],
     source_log: SourceLog | None,
+    first_page: asyncio.Task[JSON] | None,
 ) -> None:
     read = 0
     if retry:
@@ -224,11 +263,15 @@ async def _read_batches(
         for held in retry:
             wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
         held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
-        await queue.put(Batch(held_rows, await target.revs_diff(wanted), since))
+        missing = await target.revs_diff(wanted)
+        await queue.put(Batch(held_rows, missing, since))
         if source_log is not None:
             await source_log.record(since, read)
     while True:
-        page = await source.changes(since, batch_size)
+        if first_page is not None:
+            page, first_page = await first_page, None
+        else:
+            page = await source.changes(since, batch_size)
         rows: list[JSON] = page.get("results", [])
         since = page.get("last_seq", since)
         if rows:

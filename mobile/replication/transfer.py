@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mobile.replication.endpoint import JSON, AttachmentRef, Endpoint, Seq, attachment_stubs
 from mobile.replication.errors import MissingStub
@@ -53,6 +54,12 @@ class Fetched:
     error: Exception | None = None  # some bytes did not arrive: `docs` holds only the complete ones
     later: list[list[JSON]] = field(default_factory=list)  # groups whose bytes are fetched when written
     lacking: Lacking = field(default_factory=set)
+
+
+def retrieve(task: asyncio.Task[Any]) -> None:
+    """Done callback of a task whose result may never be awaited: its exception counts as seen."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def fetch_batch(
