@@ -43,10 +43,13 @@ MAX_LIMIT = 1000  # a page bigger than this is a bug in the caller, not a screen
 _NOT_CODE = re.compile(r"[^0-9A-Z]")
 _ID_TAIL = re.compile(r"^[0-9]{3,17}[0-9Xx]?$")
 _LETTERS = re.compile(r"^[A-Za-z]+$")
+_HAS_LATIN = re.compile(r"[A-Za-z]").search
 
 
 def initials_of(name: str) -> str:
     """Pinyin initials of a name, lower case, letters only: "张三" → "zs"."""
+    if not _HAS_LATIN(name):  # the usual Chinese name: one initial per character
+        return "".join(map(_initial, name))
     out: list[str] = []
     in_word = False  # a Latin word counts once, by its first letter, like a syllable
     for ch in name:
@@ -68,7 +71,7 @@ def _initial(ch: str) -> str:
 
 def spelled_of(name: str) -> str:
     """Full pinyin of a name, lower case, letters only: "张德福" → "zhangdefu"."""
-    return "".join(_spelled(ch) for ch in name)
+    return "".join(map(_spelled, name))
 
 
 @functools.lru_cache(maxsize=8192)

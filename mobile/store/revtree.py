@@ -82,13 +82,23 @@ def path_from_revisions(rev: str, revisions: Mapping[str, Any] | None, deleted: 
         not isinstance(start, int)
         or not isinstance(ids, list)
         or not ids
-        or not all(isinstance(i, str) and i for i in ids)
+        or not (
+            ("" not in ids and set(map(type, ids)) == _STR_ONLY) or all(isinstance(i, str) and i for i in ids)
+        )
         or start < len(ids)
     ):
         raise RevFormatError("Invalid _revisions")
     if start != pos or ids[0] != rev_hash:
         raise RevFormatError("_rev does not match _revisions")
     return RevPath(start, tuple(ids), deleted)
+
+
+_STR_ONLY = {str}
+
+
+def _all_hashes(ids: list[Any]) -> bool:
+    """Every id a non-empty string; the usual case (plain strings) is checked without a Python loop."""
+    return ("" not in ids and set(map(type, ids)) == _STR_ONLY) or all(isinstance(i, str) and i for i in ids)
 
 
 def merge(tree: RevTree, path: RevPath, revs_limit: int) -> dict[str, RevNode]:
@@ -209,7 +219,28 @@ def latest(tree: RevTree, rev: str) -> str:
 def to_json(tree: RevTree) -> str:
     """Serialise as `[[pos, hash, parent, deleted], …]` sorted by (pos, hash)."""
     rows = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in sorted(tree.values(), key=_node_order)]
-    return json.dumps(rows, separators=(",", ":"))
+    return _tree_json(rows)
+
+
+def path_json(path: RevPath, revs_limit: int) -> str:
+    """`to_json(merge({}, path, revs_limit))` without building the nodes: the tree of a document
+    the store does not have yet — one linear path, stemmed to `revs_limit` — which is what most
+    replicated writes are (ADR 0144)."""
+    ids = path.ids[:revs_limit]
+    start = path.start
+    last = len(ids) - 1
+    rows: list[list[Any]] = [
+        [start - offset, rev_hash, ids[offset + 1] if offset < last else None, 0]
+        for offset, rev_hash in enumerate(ids)
+    ]
+    if path.deleted:
+        rows[0][3] = 1
+    rows.reverse()  # oldest first: sorted by (pos, hash), every pos once
+    return _tree_json(rows)
+
+
+# one encoder for every tree: json.dumps with options builds a new one per call
+_tree_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def from_json(text: str) -> dict[str, RevNode]:

@@ -73,6 +73,15 @@ class Tx:
         self._seq += 1
         return self._seq
 
+    def pend_doc(self, doc_id: str, winner: str, deleted: bool, tree_json: str) -> None:
+        """The document's `docs` row, at the next sequence, to be written by `flush`."""
+        self._touched.add(doc_id)
+        self._docs[doc_id] = (doc_id, self.next_seq(), winner, int(deleted), tree_json)
+
+    def pend_index(self, doc_id: str, row: tuple[Any, ...] | None) -> None:
+        """The document's `doc_index` row (None: none, its winner is deleted), written by `flush`."""
+        self._index[doc_id] = row
+
     def flush(self) -> None:
         """Write the pending rows (before any read that could need them, and before COMMIT)."""
         cx = self.cx
@@ -169,22 +178,32 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     except revtree.RevFormatError as exc:
         raise BadRequest(str(exc)) from exc
     record = tx.record(doc.id)
-    old_tree: Mapping[str, RevNode] = record.tree if record is not None else {}
-    if path.rev in old_tree:
+    if record is not None and path.rev in record.tree:
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
         # ("this doc isn't a leaf or already exists in the tree; ignore but consider it a
         # success") and PouchDB both do so, and replicas must build the same trees.
         return path.rev
     # a new revision is always a leaf: every parent a tree names is in the tree
-    atts = resolve(
-        doc.attachments,
-        new_pos=path.start,
-        parent_refs={},
-        stored_length=partial(stored_length, tx.cx),
-        new_edits=False,
+    atts = (
+        _NO_ATTACHMENTS
+        if doc.attachments is None
+        else resolve(
+            doc.attachments,
+            new_pos=path.start,
+            parent_refs={},
+            stored_length=partial(stored_length, tx.cx),
+            new_edits=False,
+        )
     )
     body_json = _body_json(doc.body)
-    new_tree = revtree.merge(old_tree, path, revs_limit)
+    if record is None:
+        # A document new to this store (most of a pull): its tree is the path, its only leaf
+        # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
+        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
+        tx.pend_doc(doc.id, path.rev, doc.deleted, revtree.path_json(path, revs_limit))
+        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+        return path.rev
+    new_tree = revtree.merge(record.tree, path, revs_limit)
     _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
     return path.rev
 
@@ -196,9 +215,14 @@ def _parse(rev: str) -> None:
         raise BadRequest(str(exc)) from exc
 
 
+# one encoder for every body: json.dumps with options builds a new one per call
+_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_NO_ATTACHMENTS = ResolvedAttachments({}, {})
+
+
 def _body_json(body: Mapping[str, Any]) -> str:
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _encode_body(body)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
 
@@ -217,22 +241,23 @@ def _persist(
     new_leaves = revtree.leaves(new_tree)
     new_leaf_revs = {n.rev for n in new_leaves}
     if new_rev in new_leaf_revs and new_rev not in old_leaves:
-        _store_revision(tx, doc_id, new_tree[new_rev], body[0], atts)
+        _store_revision(tx, doc_id, new_rev, new_tree[new_rev].deleted, body[0], atts)
     if _drop_revisions(cx, doc_id, old_leaves - new_leaf_revs):
         tx.dropped = True
     winner = new_leaves[0]
-    tx._touched.add(doc_id)
-    tx._docs[doc_id] = (doc_id, tx.next_seq(), winner.rev, int(winner.deleted), revtree.to_json(new_tree))
+    tx.pend_doc(doc_id, winner.rev, winner.deleted, revtree.to_json(new_tree))
     if winner.deleted:
-        tx._index[doc_id] = None
+        tx.pend_index(doc_id, None)
     elif record is None or record.winner != winner.rev or winner.rev == new_rev:
         winning_body = body[1] if winner.rev == new_rev else load_body(cx, doc_id, winner.rev)
-        tx._index[doc_id] = query.index_row(doc_id, winning_body)
+        tx.pend_index(doc_id, query.index_row(doc_id, winning_body))
 
 
-def _store_revision(tx: Tx, doc_id: str, node: RevNode, body_json: str, atts: ResolvedAttachments) -> None:
+def _store_revision(
+    tx: Tx, doc_id: str, rev: str, deleted: bool, body_json: str, atts: ResolvedAttachments
+) -> None:
     cx = tx.cx
-    tx._revs.append((doc_id, node.rev, int(node.deleted), body_json))
+    tx._revs.append((doc_id, rev, int(deleted), body_json))
     for digest, data in atts.contents.items():
         cx.execute(
             "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)", (digest, len(data), data)
@@ -242,7 +267,7 @@ def _store_revision(tx: Tx, doc_id: str, node: RevNode, body_json: str, atts: Re
     cx.executemany(
         "INSERT OR REPLACE INTO rev_attachments (doc_id, rev, name, digest, content_type, length, revpos) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [_ref_row(doc_id, node.rev, ref) for ref in atts.refs.values()],
+        [_ref_row(doc_id, rev, ref) for ref in atts.refs.values()],
     )
 
 

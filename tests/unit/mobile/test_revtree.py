@@ -238,3 +238,43 @@ def check_merge_order(paths: list[RevPath], seed: int) -> None:
     assert forward == backward
     assert revtree.winning_rev(forward) == revtree.winning_rev(backward)
     assert revtree.collect_conflicts(forward) == revtree.collect_conflicts(backward)
+
+
+# -- property: a new document's tree written straight from its path (ADR 0144) --------------
+
+
+@st.composite
+def single_paths(draw: st.DrawFn) -> tuple[RevPath, int]:
+    """One replicated path (any hash text, possibly deleted) and a revs_limit around its length."""
+    ids = draw(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=12, unique=True))
+    start = len(ids) + draw(st.integers(min_value=0, max_value=5))  # stemmed paths start higher
+    limit = draw(st.integers(min_value=1, max_value=len(ids) + 2))
+    return RevPath(start, tuple(ids), draw(st.booleans())), limit
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=single_paths())
+def test_path_json_is_the_merged_tree_of_an_empty_document(case: tuple[RevPath, int]) -> None:
+    path, limit = case
+    expected = revtree.to_json(revtree.merge({}, path, limit))
+    assert revtree.path_json(path, limit) == expected
+    assert revtree.from_json(expected) == revtree.merge({}, path, limit)
+
+
+def test_path_json_stems_to_the_limit() -> None:
+    path = RevPath(5, ("e", "d", "c", "b", "a"), deleted=True)
+    assert revtree.path_json(path, 2) == '[[4,"d",null,0],[5,"e","d",1]]'
+
+
+@pytest.mark.parametrize("ids", [["a", ""], ["a", 3], ["a", None]], ids=["empty hash", "number", "null"])
+def test_revisions_ids_must_be_non_empty_strings(ids: list[Any]) -> None:
+    with pytest.raises(revtree.RevFormatError):
+        revtree.path_from_revisions("2-a", {"start": 2, "ids": ids}, False)
+
+
+def test_revisions_ids_may_be_str_subclasses() -> None:
+    class Hash(str):
+        pass
+
+    path = revtree.path_from_revisions("2-a", {"start": 2, "ids": [Hash("a"), Hash("b")]}, False)
+    assert path.ids == ("a", "b")

@@ -89,6 +89,20 @@ def test_bad_documents_are_refused(db: LocalStore, doc: dict[str, Any]) -> None:
     assert db.info()["update_seq"] == 0
 
 
+def test_specials_are_checked_wherever_they_come(db: LocalStore) -> None:
+    class Key(str):
+        pass
+
+    with pytest.raises(BadRequest, match="Bad special document member: _foo"):
+        db.put({"_id": "x", "a": 1, "_foo": 1, "b": 2})
+    with pytest.raises(BadRequest, match="keys must be strings"):
+        db.put({"_id": "x", 1: "one", "b": 2})  # type: ignore[dict-item]
+    rev = db.put({"_id": "x", "a": 1, Key("b"): 2, "_rev": None, "c": 3})["rev"]
+    stored = db.get("x")
+    assert stored["_rev"] == rev and list(stored) == ["_id", "_rev", "a", "b", "c"]
+    assert db.info()["update_seq"] == 1
+
+
 def test_read_only_specials_are_dropped(db: LocalStore) -> None:
     db.put({"_id": "d", "n": 1})
     doc = db.get("d", conflicts=True, revs=True)
