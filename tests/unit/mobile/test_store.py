@@ -178,6 +178,28 @@ def test_new_edits_false_conflict_winner_by_hash(db: LocalStore) -> None:
     assert resolved["v"] == 3 and "_conflicts" not in resolved
 
 
+def test_only_replicated_batches_commit_without_their_own_fsync(db: LocalStore) -> None:
+    """ADR 0144: a pulled batch may wait for the next durable commit; an edit made here never does."""
+
+    def synchronous() -> int:
+        return int(db._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert synchronous() == 2  # FULL
+    db.bulk_docs([replicated("pulled", 1, ["a"])], new_edits=False)
+    assert synchronous() == 1  # NORMAL: a power cut may take the batch back, with what follows it
+    db.put(
+        {"_id": "_local/checkpoint", "last_seq": 1}
+    )  # the pull's checkpoint: durable, and the batch with it
+    assert synchronous() == 2
+    db.bulk_docs([replicated("pulled2", 1, ["b"])], new_edits=False)
+    db.put({"_id": "captured", "n": 1})
+    assert synchronous() == 2
+    db.bulk_docs([{"_id": "edited", "n": 1}])
+    assert synchronous() == 2
+    ids = ["pulled", "pulled2", "captured", "edited"]
+    assert [db.get(i)["_id"] for i in ids] == ids
+
+
 def test_new_edits_false_is_idempotent(db: LocalStore) -> None:
     doc = replicated("d", 1, ["a"], v=1)
     db.bulk_docs([doc], new_edits=False)
