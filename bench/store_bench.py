@@ -3,7 +3,9 @@
 Run: `.venv/bin/python -m bench.store_bench [--cases 20000] [--dir DIR]`. Not a test: it
 prints the rate of loading the cases (bulk_docs, as a pull writes them) — and, in the same
 run, PouchDB's (node, leveldb adapter, from engine/node_modules) writing the same replicated
-documents — then milliseconds for the list screen's queries, each the median of several runs.
+documents, and SQLite alone writing the rows the store wrote (the floor of the store's own
+write: its statements without any Python work per document, ADR 0144) — then milliseconds for
+the list screen's queries, each the median of several runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mobile.store import LocalStore
+from mobile.store import LocalStore, query, schema
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
@@ -94,6 +97,33 @@ def _pouchdb_seconds(docs: list[dict[str, Any]], path: Path) -> float | None:
     return float(done.stdout)
 
 
+def _sqlite_alone(source: Path, target: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds SQLite takes to write the rows `source` holds into a new store file
+    with the store's statements, batches and pragmas, the rows already made: the store's floor."""
+    with sqlite3.connect(source) as cx:
+        docs = cx.execute("SELECT id, seq, winner, deleted, tree FROM docs ORDER BY seq").fetchall()
+        revs = {r[0]: r for r in cx.execute("SELECT doc_id, rev, deleted, body FROM revs")}
+        index = {r[0]: r for r in cx.execute(f"SELECT {', '.join(query.INDEX_COLUMNS)} FROM doc_index")}
+    cx = schema.connect(str(target))
+    try:
+        cx.execute("PRAGMA synchronous = NORMAL")  # as the store writes replicated batches
+        cpu, started = time.process_time(), time.perf_counter()
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            cx.execute("BEGIN IMMEDIATE")
+            cx.execute("SELECT COALESCE(MAX(seq), 0) FROM docs").fetchone()
+            cx.executemany(
+                "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)",
+                [revs[row[0]] for row in chunk],
+            )
+            cx.executemany("INSERT INTO docs (id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?)", chunk)
+            query.write_index(cx, {row[0]: index.get(row[0]) for row in chunk})
+            cx.execute("COMMIT")
+        return time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        cx.close()
+
+
 def median_ms(action: Callable[[], object], runs: int = 7) -> float:
     times = []
     for _ in range(runs):
@@ -120,15 +150,23 @@ def main() -> None:
             print(f"load {args.cases} cases: {load_s:.1f} s ({args.cases / load_s:.0f} docs/s)")
             replicated = [_as_replicated(doc, n) for n, doc in enumerate(docs)]
             with LocalStore(Path(folder) / "pulled.sqlite") as pulled:
-                started = time.perf_counter()
+                cpu, started = time.process_time(), time.perf_counter()
                 for i in range(0, len(replicated), BATCH):
                     pulled.bulk_docs(replicated[i : i + BATCH], new_edits=False)
-                pull_s = time.perf_counter() - started
-            print(f"write {args.cases} replicated cases: {pull_s:.1f} s ({args.cases / pull_s:.0f} docs/s)")
+                pull_s, pull_cpu = time.perf_counter() - started, time.process_time() - cpu
+            print(
+                f"write {args.cases} replicated cases: {pull_s:.2f} s, CPU {pull_cpu:.2f} s "
+                f"({args.cases / pull_s:.0f} docs/s)"
+            )
+            floor_s, floor_cpu = _sqlite_alone(Path(folder) / "pulled.sqlite", Path(folder) / "floor.sqlite")
+            print(
+                f"SQLite alone, the same rows and statements: {floor_s:.2f} s, CPU {floor_cpu:.2f} s "
+                f"(the store's Python work: CPU {pull_cpu - floor_cpu:.2f} s)"
+            )
             pouch_s = _pouchdb_seconds(replicated, Path(folder) / "pouch")
             if pouch_s is not None:
                 print(
-                    f"PouchDB writes the same: {pouch_s:.1f} s ({args.cases / pouch_s:.0f} docs/s); "
+                    f"PouchDB writes the same: {pouch_s:.2f} s ({args.cases / pouch_s:.0f} docs/s); "
                     f"ours/PouchDB {pouch_s / pull_s:.2f}"
                 )
             figures = {

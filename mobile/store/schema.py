@@ -100,6 +100,9 @@ def connect(path: str) -> sqlite3.Connection:
     """
     cx = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     cx.execute("PRAGMA busy_timeout = 10000")
+    # 16 KB pages for a new file (an existing one keeps its own): a case body is 1-2 KB, four
+    # to a 4 KB page, and a pull's inserts split a quarter as many pages with 16 KB (ADR 0144)
+    cx.execute("PRAGMA page_size = 16384")
     cx.execute("PRAGMA journal_mode = WAL")
     cx.execute("PRAGMA synchronous = FULL")
     cx.execute("PRAGMA cache_size = -16000")  # 16 MB: the indexes of 20,000 cases stay in memory
