@@ -9,10 +9,10 @@ Every check that can refuse a document (StoreError) runs before the first statem
 writes, so a refused document leaves nothing behind and `bulk_docs` needs no savepoint.
 
 Statements are batched per transaction (`Tx`, ADR 0134): the `docs`, `revs` and `doc_index`
-rows of a batch are written with one `executemany` each just before COMMIT, the documents'
-records are read with one query per batch, and the next sequence is counted in memory. A
-document that comes twice in one batch flushes what is pending before it is read again, so
-each write still sees every earlier one.
+rows of a batch, and the deletion of the bodies it compacts (ADR 0144), are written with one
+`executemany` each just before COMMIT, the documents' records are read with one query per
+batch, and the next sequence is counted in memory. A document that comes twice in one batch
+flushes what is pending before it is read again, so each write still sees every earlier one.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Tx:
         self._docs: dict[str, tuple[Any, ...]] = {}
         self._revs: list[tuple[Any, ...]] = []
         self._index: dict[str, tuple[Any, ...] | None] = {}
+        self._drops: list[tuple[str, str]] = []  # (doc_id, rev) of bodies that stopped being leaves
         self.dropped = False  # some revision was dropped: garbage may need collecting
 
     def preload(self, doc_ids: list[str]) -> None:
@@ -82,9 +83,28 @@ class Tx:
         """The document's `doc_index` row (None: none, its winner is deleted), written by `flush`."""
         self._index[doc_id] = row
 
+    def pend_drops(self, doc_id: str, revs: set[str]) -> None:
+        """Compaction: bodies of revisions that are no longer leaves, deleted by `flush`; their
+        contents are dropped by `collect_garbage` at the end of the write transaction, not here: a
+        later document of the same replicated batch may name them by digest (a stub of the live
+        branch, written after the tombstone that ended the branch holding them)."""
+        self._drops.extend((doc_id, rev) for rev in revs)
+        self.dropped = True
+
     def flush(self) -> None:
         """Write the pending rows (before any read that could need them, and before COMMIT)."""
         cx = self.cx
+        if self._drops:
+            # a pending row is never one of these: a document written again is flushed first
+            cx.execute(_GC_TABLE)
+            cx.executemany(
+                "INSERT INTO temp.gc_digests (digest) "
+                "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
+                self._drops,
+            )
+            cx.executemany("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", self._drops)
+            cx.executemany("DELETE FROM revs WHERE doc_id = ? AND rev = ?", self._drops)
+            self._drops = []
         if self._revs:
             cx.executemany(
                 "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)", self._revs
@@ -242,8 +262,9 @@ def _persist(
     new_leaf_revs = {n.rev for n in new_leaves}
     if new_rev in new_leaf_revs and new_rev not in old_leaves:
         _store_revision(tx, doc_id, new_rev, new_tree[new_rev].deleted, body[0], atts)
-    if _drop_revisions(cx, doc_id, old_leaves - new_leaf_revs):
-        tx.dropped = True
+    gone = old_leaves - new_leaf_revs
+    if gone:
+        tx.pend_drops(doc_id, gone)
     winner = new_leaves[0]
     tx.pend_doc(doc_id, winner.rev, winner.deleted, revtree.to_json(new_tree))
     if winner.deleted:
@@ -273,25 +294,6 @@ def _store_revision(
 
 def _ref_row(doc_id: str, rev: str, ref: AttachmentRef) -> tuple[Any, ...]:
     return (doc_id, rev, ref.name, ref.digest, ref.content_type, ref.length, ref.revpos)
-
-
-def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> bool:
-    """Compaction: bodies of revisions that are no longer leaves; their contents are dropped by
-    `collect_garbage` at the end of the write transaction, not here: a later document of the same
-    replicated batch may name them by digest (a stub of the live branch, written after the
-    tombstone that ended the branch holding them)."""
-    if not revs:
-        return False
-    cx.execute(_GC_TABLE)
-    for rev in revs:
-        cx.execute(
-            "INSERT INTO temp.gc_digests (digest) "
-            "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
-            (doc_id, rev),
-        )
-        cx.execute("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-        cx.execute("DELETE FROM revs WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-    return True
 
 
 _GC_TABLE = "CREATE TEMP TABLE IF NOT EXISTS gc_digests (digest TEXT NOT NULL)"
