@@ -40,10 +40,12 @@ const fs = require('fs');
   const seconds = [];
   for (const docs of [input.docs, input.updates]) {
     const started = Date.now();
+    const cpu = process.cpuUsage();  // the whole process: leveldb's threads too
     for (let i = 0; i < docs.length; i += input.batch) {
       await db.bulkDocs(docs.slice(i, i + input.batch), {new_edits: false});
     }
-    seconds.push((Date.now() - started) / 1000);
+    const used = process.cpuUsage(cpu);
+    seconds.push((Date.now() - started) / 1000, (used.user + used.system) / 1e6);
   }
   process.stdout.write(seconds.join(' '));
   await db.close();
@@ -92,9 +94,9 @@ def _next_revision(doc: dict[str, Any], n: int) -> dict[str, Any]:
 
 def _pouchdb_seconds(
     docs: list[dict[str, Any]], updates: list[dict[str, Any]], path: Path
-) -> tuple[float, float] | None:
-    """Seconds PouchDB (leveldb) takes for the same bulk_docs, new documents then their next
-    revisions; None without node or the engine."""
+) -> tuple[float, float, float, float] | None:
+    """Seconds and CPU seconds PouchDB (leveldb) takes for the same bulk_docs, new documents then
+    their next revisions; None without node or the engine."""
     node = shutil.which("node")
     if node is None or not (ENGINE / "node_modules" / "pouchdb").exists():
         return None
@@ -107,8 +109,8 @@ def _pouchdb_seconds(
         env={"NODE_PATH": str(ENGINE / "node_modules"), "PATH": str(Path(node).parent)},
         check=True,
     )
-    first, second = (float(part) for part in done.stdout.split())
-    return first, second
+    first, first_cpu, second, second_cpu = (float(part) for part in done.stdout.split())
+    return first, first_cpu, second, second_cpu
 
 
 def _timed_writes(store: LocalStore, docs: list[dict[str, Any]]) -> tuple[float, float]:
@@ -193,12 +195,12 @@ def main() -> None:
             pouch = _pouchdb_seconds(replicated, updates, Path(folder) / "pouch")
             if pouch is not None:
                 print(
-                    f"PouchDB writes the same: {pouch[0]:.2f} s ({args.cases / pouch[0]:.0f} docs/s); "
-                    f"ours/PouchDB {pouch[0] / pull_s:.2f}"
+                    f"PouchDB writes the same: {pouch[0]:.2f} s, CPU {pouch[1]:.2f} s "
+                    f"({args.cases / pouch[0]:.0f} docs/s); ours/PouchDB {pouch[0] / pull_s:.2f}"
                 )
                 print(
-                    f"PouchDB writes the next revisions: {pouch[1]:.2f} s "
-                    f"({args.cases / pouch[1]:.0f} docs/s); ours/PouchDB {pouch[1] / update_s:.2f}"
+                    f"PouchDB writes the next revisions: {pouch[2]:.2f} s, CPU {pouch[3]:.2f} s "
+                    f"({args.cases / pouch[2]:.0f} docs/s); ours/PouchDB {pouch[2] / update_s:.2f}"
                 )
             figures = {
                 "first page, all cases": lambda: db.find_cases(limit=50),
