@@ -244,8 +244,7 @@ _tree_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def from_json(text: str) -> dict[str, RevNode]:
-    nodes = (RevNode(int(p), str(h), parent, bool(d)) for p, h, parent, d in json.loads(text))
-    return {n.rev: n for n in nodes}
+    return {f"{p}-{h}": RevNode(int(p), str(h), parent, bool(d)) for p, h, parent, d in json.loads(text)}
 
 
 def _node_order(node: RevNode) -> tuple[int, str]:

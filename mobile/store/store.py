@@ -66,9 +66,9 @@ class LocalStore:
 
     @contextmanager
     def _write(self, *, durable: bool = True) -> Iterator[writer.Tx]:
-        """One write transaction. `durable=False` (replicated batches only, ADR 0144) commits with
+        """One write transaction. `durable=False` (replicated batches only, ADR 0145) commits with
         `synchronous=NORMAL`: no fsync of its own, so a power cut may take it back — never half of
-        it, and never without every later commit — and the next durable commit (the pull's
+        it, and only with every commit after it — and the next durable commit (the pull's
         checkpoint, any edit made here) fsyncs it along with itself. Whatever a power cut takes
         back, the checkpoint that follows it is taken back too, and the next pull fetches it again."""
         with self._lock:
