@@ -239,6 +239,46 @@ def path_json(path: RevPath, revs_limit: int) -> str:
     return _tree_json(rows)
 
 
+def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: int) -> str | None:
+    """`to_json(merge(tree, path, revs_limit))` when `tree` is one chain ending at `leaf_rev` and
+    `path` continues it (the next revisions of a document without conflicts, which is what most
+    of a later pull is); None when it is anything else, for the general merge (ADR 0144).
+
+    The path must agree with the chain wherever they overlap and add nothing below it: no
+    ancestor older than the chain's root, no parent for a stemmed root.
+    """
+    leaf = tree.get(leaf_rev)
+    if leaf is None:
+        return None
+    ids, start = path.ids, path.start
+    offset = start - leaf.pos  # the leaf's place in the path
+    if offset < 1 or offset >= len(ids) or ids[offset] != leaf.hash:
+        return None
+    chain: list[RevNode] = []
+    node: RevNode | None = leaf
+    while node is not None:
+        at = offset + len(chain)  # this node's place in the path
+        if at < len(ids) and ids[at] != node.hash:
+            return None  # the path names another ancestor: a branch
+        chain.append(node)
+        node = _parent(tree, node)
+    root = chain[-1]
+    if len(chain) != len(tree):
+        return None  # other nodes: more than one leaf
+    if offset + len(chain) < len(ids) or (offset + len(chain) == len(ids) and root.parent is not None):
+        return None  # the path reaches below the chain's root
+    rows: list[list[Any]] = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in reversed(chain)]
+    rows.extend(
+        [start - k, ids[k], ids[k + 1], 0] for k in range(offset - 1, -1, -1)
+    )  # oldest new revision first; ids[k + 1] exists since k < offset < len(ids)
+    if path.deleted:
+        rows[-1][3] = 1
+    if len(rows) > revs_limit:
+        rows = rows[-revs_limit:]
+        rows[0][2] = None
+    return _tree_json(rows)
+
+
 # one encoder for every tree: json.dumps with options builds a new one per call
 _tree_json = json.JSONEncoder(separators=(",", ":")).encode
 

@@ -223,6 +223,15 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         tx.pend_doc(doc.id, path.rev, doc.deleted, revtree.path_json(path, revs_limit))
         tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
         return path.rev
+    tree_json = revtree.extend_only_leaf(record.tree, record.winner, path, revs_limit)
+    if tree_json is not None:
+        # The next revisions of a document without conflicts: the new leaf replaces the only
+        # one — again `_persist`'s rows, without merging the tree.
+        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
+        tx.pend_drops(doc.id, {record.winner})
+        tx.pend_doc(doc.id, path.rev, doc.deleted, tree_json)
+        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+        return path.rev
     new_tree = revtree.merge(record.tree, path, revs_limit)
     _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
     return path.rev
