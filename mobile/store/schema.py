@@ -96,7 +96,8 @@ def connect(path: str) -> sqlite3.Connection:
     """Open (creating if needed) with WAL and full sync, and bring the schema up to date.
 
     `synchronous=FULL` costs one fsync per transaction; an agent's phone may die with a
-    flat battery right after a capture, and the capture must still be there.
+    flat battery right after a capture, and the capture must still be there. Replicated
+    batches switch to NORMAL for their own transaction (`LocalStore._write`, ADR 0145).
     """
     cx = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     cx.execute("PRAGMA busy_timeout = 10000")
