@@ -3,7 +3,9 @@
 Run: `.venv/bin/python -m bench.store_bench [--cases 20000] [--dir DIR]`. Not a test: it
 prints the rate of loading the cases (bulk_docs, as a pull writes them) — and, in the same
 run, PouchDB's (node, leveldb adapter, from engine/node_modules) writing the same replicated
-documents — then milliseconds for the list screen's queries, each the median of several runs.
+documents, and SQLite alone writing the rows the store wrote (the floor of the store's own
+write: its statements without any Python work per document, ADR 0144) — then milliseconds for
+the list screen's queries, each the median of several runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mobile.store import LocalStore
+from mobile.store import LocalStore, query, schema
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
@@ -34,11 +37,17 @@ const fs = require('fs');
 (async () => {
   const input = JSON.parse(fs.readFileSync(0, 'utf8'));
   const db = new PouchDB(input.path);
-  const started = Date.now();
-  for (let i = 0; i < input.docs.length; i += input.batch) {
-    await db.bulkDocs(input.docs.slice(i, i + input.batch), {new_edits: false});
+  const seconds = [];
+  for (const docs of [input.docs, input.updates]) {
+    const started = Date.now();
+    const cpu = process.cpuUsage();  // the whole process: leveldb's threads too
+    for (let i = 0; i < docs.length; i += input.batch) {
+      await db.bulkDocs(docs.slice(i, i + input.batch), {new_edits: false});
+    }
+    const used = process.cpuUsage(cpu);
+    seconds.push((Date.now() - started) / 1000, (used.user + used.system) / 1e6);
   }
-  process.stdout.write(String((Date.now() - started) / 1000));
+  process.stdout.write(seconds.join(' '));
   await db.close();
 })().catch((err) => { console.error(err); process.exit(1); });
 """
@@ -77,21 +86,66 @@ def _as_replicated(doc: dict[str, Any], n: int) -> dict[str, Any]:
     return {**doc, "_rev": f"3-{ids[0]}", "_revisions": {"start": 3, "ids": ids}}
 
 
-def _pouchdb_seconds(docs: list[dict[str, Any]], path: Path) -> float | None:
-    """Seconds PouchDB (leveldb) takes for the same bulk_docs; None without node or the engine."""
+def _next_revision(doc: dict[str, Any], n: int) -> dict[str, Any]:
+    """The case's next revision made on another replica (a pull after the first): a linear extension."""
+    ids = [f"{n:08x}{4:024x}", *doc["_revisions"]["ids"]]
+    return {**doc, "status": "approved", "_rev": f"4-{ids[0]}", "_revisions": {"start": 4, "ids": ids}}
+
+
+def _pouchdb_seconds(
+    docs: list[dict[str, Any]], updates: list[dict[str, Any]], path: Path
+) -> tuple[float, float, float, float] | None:
+    """Seconds and CPU seconds PouchDB (leveldb) takes for the same bulk_docs, new documents then
+    their next revisions; None without node or the engine."""
     node = shutil.which("node")
     if node is None or not (ENGINE / "node_modules" / "pouchdb").exists():
         return None
     done = subprocess.run(
         [node, "-e", POUCHDB_WRITE],
-        input=json.dumps({"path": str(path), "docs": docs, "batch": BATCH}),
+        input=json.dumps({"path": str(path), "docs": docs, "updates": updates, "batch": BATCH}),
         capture_output=True,
         text=True,
         cwd=ENGINE,
         env={"NODE_PATH": str(ENGINE / "node_modules"), "PATH": str(Path(node).parent)},
         check=True,
     )
-    return float(done.stdout)
+    first, first_cpu, second, second_cpu = (float(part) for part in done.stdout.split())
+    return first, first_cpu, second, second_cpu
+
+
+def _timed_writes(store: LocalStore, docs: list[dict[str, Any]]) -> tuple[float, float]:
+    """Seconds and CPU seconds of writing `docs` replicated, a pull's batches."""
+    cpu, started = time.process_time(), time.perf_counter()
+    for i in range(0, len(docs), BATCH):
+        store.bulk_docs(docs[i : i + BATCH], new_edits=False)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _sqlite_alone(source: Path, target: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds SQLite takes to write the rows `source` holds into a new store file
+    with the store's statements, batches and pragmas, the rows already made: the store's floor."""
+    with sqlite3.connect(source) as cx:
+        docs = cx.execute("SELECT id, seq, winner, deleted, tree FROM docs ORDER BY seq").fetchall()
+        revs = {r[0]: r for r in cx.execute("SELECT doc_id, rev, deleted, body FROM revs")}
+        index = {r[0]: r for r in cx.execute(f"SELECT {', '.join(query.INDEX_COLUMNS)} FROM doc_index")}
+    cx = schema.connect(str(target))
+    try:
+        cx.execute("PRAGMA synchronous = NORMAL")  # as the store writes replicated batches
+        cpu, started = time.process_time(), time.perf_counter()
+        for i in range(0, len(docs), BATCH):
+            chunk = docs[i : i + BATCH]
+            cx.execute("BEGIN IMMEDIATE")
+            cx.execute("SELECT COALESCE(MAX(seq), 0) FROM docs").fetchone()
+            cx.executemany(
+                "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)",
+                [revs[row[0]] for row in chunk],
+            )
+            cx.executemany("INSERT INTO docs (id, seq, winner, deleted, tree) VALUES (?, ?, ?, ?, ?)", chunk)
+            query.write_index(cx, {row[0]: index.get(row[0]) for row in chunk})
+            cx.execute("COMMIT")
+        return time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        cx.close()
 
 
 def median_ms(action: Callable[[], object], runs: int = 7) -> float:
@@ -119,17 +173,34 @@ def main() -> None:
             load_s = time.perf_counter() - started
             print(f"load {args.cases} cases: {load_s:.1f} s ({args.cases / load_s:.0f} docs/s)")
             replicated = [_as_replicated(doc, n) for n, doc in enumerate(docs)]
+            updates = [_next_revision(doc, n) for n, doc in enumerate(replicated)]
             with LocalStore(Path(folder) / "pulled.sqlite") as pulled:
-                started = time.perf_counter()
-                for i in range(0, len(replicated), BATCH):
-                    pulled.bulk_docs(replicated[i : i + BATCH], new_edits=False)
-                pull_s = time.perf_counter() - started
-            print(f"write {args.cases} replicated cases: {pull_s:.1f} s ({args.cases / pull_s:.0f} docs/s)")
-            pouch_s = _pouchdb_seconds(replicated, Path(folder) / "pouch")
-            if pouch_s is not None:
+                pull_s, pull_cpu = _timed_writes(pulled, replicated)
+                floor_s, floor_cpu = _sqlite_alone(
+                    Path(folder) / "pulled.sqlite", Path(folder) / "floor.sqlite"
+                )
+                update_s, update_cpu = _timed_writes(pulled, updates)
+            print(
+                f"write {args.cases} replicated cases: {pull_s:.2f} s, CPU {pull_cpu:.2f} s "
+                f"({args.cases / pull_s:.0f} docs/s)"
+            )
+            print(
+                f"SQLite alone, the same rows and statements: {floor_s:.2f} s, CPU {floor_cpu:.2f} s "
+                f"(the store's Python work: CPU {pull_cpu - floor_cpu:.2f} s)"
+            )
+            print(
+                f"write their next revisions: {update_s:.2f} s, CPU {update_cpu:.2f} s "
+                f"({args.cases / update_s:.0f} docs/s)"
+            )
+            pouch = _pouchdb_seconds(replicated, updates, Path(folder) / "pouch")
+            if pouch is not None:
                 print(
-                    f"PouchDB writes the same: {pouch_s:.1f} s ({args.cases / pouch_s:.0f} docs/s); "
-                    f"ours/PouchDB {pouch_s / pull_s:.2f}"
+                    f"PouchDB writes the same: {pouch[0]:.2f} s, CPU {pouch[1]:.2f} s "
+                    f"({args.cases / pouch[0]:.0f} docs/s); ours/PouchDB {pouch[0] / pull_s:.2f}"
+                )
+                print(
+                    f"PouchDB writes the next revisions: {pouch[2]:.2f} s, CPU {pouch[3]:.2f} s "
+                    f"({args.cases / pouch[2]:.0f} docs/s); ours/PouchDB {pouch[2] / update_s:.2f}"
                 )
             figures = {
                 "first page, all cases": lambda: db.find_cases(limit=50),

@@ -43,10 +43,13 @@ MAX_LIMIT = 1000  # a page bigger than this is a bug in the caller, not a screen
 _NOT_CODE = re.compile(r"[^0-9A-Z]")
 _ID_TAIL = re.compile(r"^[0-9]{3,17}[0-9Xx]?$")
 _LETTERS = re.compile(r"^[A-Za-z]+$")
+_HAS_LATIN = re.compile(r"[A-Za-z]").search
 
 
 def initials_of(name: str) -> str:
     """Pinyin initials of a name, lower case, letters only: "张三" → "zs"."""
+    if not _HAS_LATIN(name):  # the usual Chinese name: one initial per character
+        return "".join(map(_initial, name))
     out: list[str] = []
     in_word = False  # a Latin word counts once, by its first letter, like a syllable
     for ch in name:
@@ -68,7 +71,7 @@ def _initial(ch: str) -> str:
 
 def spelled_of(name: str) -> str:
     """Full pinyin of a name, lower case, letters only: "张德福" → "zhangdefu"."""
-    return "".join(_spelled(ch) for ch in name)
+    return "".join(map(_spelled, name))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -87,31 +90,35 @@ def index_row(doc_id: str, body: Mapping[str, Any] | None) -> tuple[Any, ...] | 
     """The `doc_index` row of a winning revision, or None when it is deleted."""
     if body is None:
         return None
-    division, applicant = body.get("division"), body.get("applicant")
-    village = division.get("village") if isinstance(division, Mapping) else None
-    name = applicant.get("name") if isinstance(applicant, Mapping) else None
-    id_number = applicant.get("id_number") if isinstance(applicant, Mapping) else None
-    tracking = body.get("tracking_code")
+    get = body.get  # written out rather than through helpers: this runs for every document pulled
+    division, applicant = get("division"), get("applicant")
+    village = name = id_number = None
+    if type(division) is dict or isinstance(division, Mapping):
+        village = division.get("village")
+    if type(applicant) is dict or isinstance(applicant, Mapping):
+        name, id_number = applicant.get("name"), applicant.get("id_number")
+    if not isinstance(name, str):
+        name = None
+    initials, spelled = (initials_of(name), spelled_of(name)) if name else (None, None)
+    id_upper = id_number.upper() if isinstance(id_number, str) and id_number else None
+    tracking, doc_type, status = get("tracking_code"), get("type"), get("status")
+    updated_at, case_id, owner_hash = get("updated_at"), get("case_id"), get("owner_hash")
     return (
         doc_id,
-        _text(body.get("type")),
-        _text(body.get("status")),
-        _text(village),
-        _text(body.get("updated_at")),
-        _text(name),
-        initials_of(name) if isinstance(name, str) and name else None,
-        spelled_of(name) if isinstance(name, str) and name else None,
-        id_number.upper() if isinstance(id_number, str) and id_number else None,
+        doc_type if isinstance(doc_type, str) else None,
+        status if isinstance(status, str) else None,
+        village if isinstance(village, str) else None,
+        updated_at if isinstance(updated_at, str) else None,
+        name,
+        initials,
+        spelled,
+        id_upper,
         normalize_code(tracking) if isinstance(tracking, str) and tracking else None,
-        1 if body.get("needs_review") is True else 0,
-        _text(body.get("case_id")),
-        id_number.upper()[::-1] if isinstance(id_number, str) and id_number else None,
-        _text(body.get("owner_hash")),
+        1 if get("needs_review") is True else 0,
+        case_id if isinstance(case_id, str) else None,
+        id_upper[::-1] if id_upper is not None else None,
+        owner_hash if isinstance(owner_hash, str) else None,
     )
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def update_index(cx: sqlite3.Connection, doc_id: str, body: Mapping[str, Any] | None) -> None:

@@ -82,13 +82,23 @@ def path_from_revisions(rev: str, revisions: Mapping[str, Any] | None, deleted: 
         not isinstance(start, int)
         or not isinstance(ids, list)
         or not ids
-        or not all(isinstance(i, str) and i for i in ids)
+        or not (
+            ("" not in ids and set(map(type, ids)) == _STR_ONLY) or all(isinstance(i, str) and i for i in ids)
+        )
         or start < len(ids)
     ):
         raise RevFormatError("Invalid _revisions")
     if start != pos or ids[0] != rev_hash:
         raise RevFormatError("_rev does not match _revisions")
     return RevPath(start, tuple(ids), deleted)
+
+
+_STR_ONLY = {str}
+
+
+def _all_hashes(ids: list[Any]) -> bool:
+    """Every id a non-empty string; the usual case (plain strings) is checked without a Python loop."""
+    return ("" not in ids and set(map(type, ids)) == _STR_ONLY) or all(isinstance(i, str) and i for i in ids)
 
 
 def merge(tree: RevTree, path: RevPath, revs_limit: int) -> dict[str, RevNode]:
@@ -209,12 +219,72 @@ def latest(tree: RevTree, rev: str) -> str:
 def to_json(tree: RevTree) -> str:
     """Serialise as `[[pos, hash, parent, deleted], …]` sorted by (pos, hash)."""
     rows = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in sorted(tree.values(), key=_node_order)]
-    return json.dumps(rows, separators=(",", ":"))
+    return _tree_json(rows)
+
+
+def path_json(path: RevPath, revs_limit: int) -> str:
+    """`to_json(merge({}, path, revs_limit))` without building the nodes: the tree of a document
+    the store does not have yet — one linear path, stemmed to `revs_limit` — which is what most
+    replicated writes are (ADR 0144)."""
+    ids = path.ids[:revs_limit]
+    start = path.start
+    last = len(ids) - 1
+    rows: list[list[Any]] = [
+        [start - offset, rev_hash, ids[offset + 1] if offset < last else None, 0]
+        for offset, rev_hash in enumerate(ids)
+    ]
+    if path.deleted:
+        rows[0][3] = 1
+    rows.reverse()  # oldest first: sorted by (pos, hash), every pos once
+    return _tree_json(rows)
+
+
+def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: int) -> str | None:
+    """`to_json(merge(tree, path, revs_limit))` when `tree` is one chain ending at `leaf_rev` and
+    `path` continues it (the next revisions of a document without conflicts, which is what most
+    of a later pull is); None when it is anything else, for the general merge (ADR 0144).
+
+    The path must agree with the chain wherever they overlap and add nothing below it: no
+    ancestor older than the chain's root, no parent for a stemmed root.
+    """
+    leaf = tree.get(leaf_rev)
+    if leaf is None:
+        return None
+    ids, start = path.ids, path.start
+    offset = start - leaf.pos  # the leaf's place in the path
+    if offset < 1 or offset >= len(ids) or ids[offset] != leaf.hash:
+        return None
+    chain: list[RevNode] = []
+    node: RevNode | None = leaf
+    while node is not None:
+        at = offset + len(chain)  # this node's place in the path
+        if at < len(ids) and ids[at] != node.hash:
+            return None  # the path names another ancestor: a branch
+        chain.append(node)
+        node = _parent(tree, node)
+    root = chain[-1]
+    if len(chain) != len(tree):
+        return None  # other nodes: more than one leaf
+    if offset + len(chain) < len(ids) or (offset + len(chain) == len(ids) and root.parent is not None):
+        return None  # the path reaches below the chain's root
+    rows: list[list[Any]] = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in reversed(chain)]
+    rows.extend(
+        [start - k, ids[k], ids[k + 1], 0] for k in range(offset - 1, -1, -1)
+    )  # oldest new revision first; ids[k + 1] exists since k < offset < len(ids)
+    if path.deleted:
+        rows[-1][3] = 1
+    if len(rows) > revs_limit:
+        rows = rows[-revs_limit:]
+        rows[0][2] = None
+    return _tree_json(rows)
+
+
+# one encoder for every tree: json.dumps with options builds a new one per call
+_tree_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def from_json(text: str) -> dict[str, RevNode]:
-    nodes = (RevNode(int(p), str(h), parent, bool(d)) for p, h, parent, d in json.loads(text))
-    return {n.rev: n for n in nodes}
+    return {f"{p}-{h}": RevNode(int(p), str(h), parent, bool(d)) for p, h, parent, d in json.loads(text)}
 
 
 def _node_order(node: RevNode) -> tuple[int, str]:

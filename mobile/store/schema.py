@@ -96,10 +96,14 @@ def connect(path: str) -> sqlite3.Connection:
     """Open (creating if needed) with WAL and full sync, and bring the schema up to date.
 
     `synchronous=FULL` costs one fsync per transaction; an agent's phone may die with a
-    flat battery right after a capture, and the capture must still be there.
+    flat battery right after a capture, and the capture must still be there. Replicated
+    batches switch to NORMAL for their own transaction (`LocalStore._write`, ADR 0145).
     """
     cx = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     cx.execute("PRAGMA busy_timeout = 10000")
+    # 16 KB pages for a new file (an existing one keeps its own): a case body is 1-2 KB, four
+    # to a 4 KB page, and a pull's inserts split a quarter as many pages with 16 KB (ADR 0144)
+    cx.execute("PRAGMA page_size = 16384")
     cx.execute("PRAGMA journal_mode = WAL")
     cx.execute("PRAGMA synchronous = FULL")
     cx.execute("PRAGMA cache_size = -16000")  # 16 MB: the indexes of 20,000 cases stay in memory

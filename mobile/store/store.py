@@ -40,6 +40,7 @@ class LocalStore:
         self.revs_limit = revs_limit
         self._lock = threading.RLock()
         self._cx: sqlite3.Connection | None = connect(str(self.path))
+        self._durable = True  # the connection's `synchronous` is FULL (see `_write`)
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -64,9 +65,17 @@ class LocalStore:
         return self._cx
 
     @contextmanager
-    def _write(self) -> Iterator[writer.Tx]:
+    def _write(self, *, durable: bool = True) -> Iterator[writer.Tx]:
+        """One write transaction. `durable=False` (replicated batches only, ADR 0145) commits with
+        `synchronous=NORMAL`: no fsync of its own, so a power cut may take it back — never half of
+        it, and only with every commit after it — and the next durable commit (the pull's
+        checkpoint, any edit made here) fsyncs it along with itself. Whatever a power cut takes
+        back, the checkpoint that follows it is taken back too, and the next pull fetches it again."""
         with self._lock:
             cx = self._db
+            if durable != self._durable:
+                cx.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             cx.execute("BEGIN IMMEDIATE")
             tx = writer.Tx(cx)
             try:
@@ -220,7 +229,7 @@ class LocalStore:
         if not new_edits and len(first) < len(docs):  # some document comes more than once
             order.sort(key=partial(_replication_order, docs, first))
         results: list[dict[str, Any]] = [{} for _ in docs]
-        with self._write() as tx:
+        with self._write(durable=new_edits) as tx:
             tx.preload(
                 [doc["_id"] for doc in docs if isinstance(doc, Mapping) and isinstance(doc.get("_id"), str)]
             )

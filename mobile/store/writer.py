@@ -9,10 +9,10 @@ Every check that can refuse a document (StoreError) runs before the first statem
 writes, so a refused document leaves nothing behind and `bulk_docs` needs no savepoint.
 
 Statements are batched per transaction (`Tx`, ADR 0134): the `docs`, `revs` and `doc_index`
-rows of a batch are written with one `executemany` each just before COMMIT, the documents'
-records are read with one query per batch, and the next sequence is counted in memory. A
-document that comes twice in one batch flushes what is pending before it is read again, so
-each write still sees every earlier one.
+rows of a batch, and the deletion of the bodies it compacts (ADR 0144), are written with one
+`executemany` each just before COMMIT, the documents' records are read with one query per
+batch, and the next sequence is counted in memory. A document that comes twice in one batch
+flushes what is pending before it is read again, so each write still sees every earlier one.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Tx:
         self._docs: dict[str, tuple[Any, ...]] = {}
         self._revs: list[tuple[Any, ...]] = []
         self._index: dict[str, tuple[Any, ...] | None] = {}
+        self._drops: list[tuple[str, str]] = []  # (doc_id, rev) of bodies that stopped being leaves
         self.dropped = False  # some revision was dropped: garbage may need collecting
 
     def preload(self, doc_ids: list[str]) -> None:
@@ -75,9 +76,37 @@ class Tx:
         self._seq += 1
         return self._seq
 
+    def pend_doc(self, doc_id: str, winner: str, deleted: bool, tree_json: str) -> None:
+        """The document's `docs` row, at the next sequence, to be written by `flush`."""
+        self._touched.add(doc_id)
+        self._docs[doc_id] = (doc_id, self.next_seq(), winner, int(deleted), tree_json)
+
+    def pend_index(self, doc_id: str, row: tuple[Any, ...] | None) -> None:
+        """The document's `doc_index` row (None: none, its winner is deleted), written by `flush`."""
+        self._index[doc_id] = row
+
+    def pend_drops(self, doc_id: str, revs: set[str]) -> None:
+        """Compaction: bodies of revisions that are no longer leaves, deleted by `flush`; their
+        contents are dropped by `collect_garbage` at the end of the write transaction, not here: a
+        later document of the same replicated batch may name them by digest (a stub of the live
+        branch, written after the tombstone that ended the branch holding them)."""
+        self._drops.extend((doc_id, rev) for rev in revs)
+        self.dropped = True
+
     def flush(self) -> None:
         """Write the pending rows (before any read that could need them, and before COMMIT)."""
         cx = self.cx
+        if self._drops:
+            # a pending row is never one of these: a document written again is flushed first
+            cx.execute(_GC_TABLE)
+            cx.executemany(
+                "INSERT INTO temp.gc_digests (digest) "
+                "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
+                self._drops,
+            )
+            cx.executemany("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", self._drops)
+            cx.executemany("DELETE FROM revs WHERE doc_id = ? AND rev = ?", self._drops)
+            self._drops = []
         if self._revs:
             cx.executemany(
                 "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)", self._revs
@@ -171,22 +200,41 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     except revtree.RevFormatError as exc:
         raise BadRequest(str(exc)) from exc
     record = tx.record(doc.id)
-    old_tree: Mapping[str, RevNode] = record.tree if record is not None else {}
-    if path.rev in old_tree:
+    if record is not None and path.rev in record.tree:
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
         # ("this doc isn't a leaf or already exists in the tree; ignore but consider it a
         # success") and PouchDB both do so, and replicas must build the same trees.
         return path.rev
     # a new revision is always a leaf: every parent a tree names is in the tree
-    atts = resolve(
-        doc.attachments,
-        new_pos=path.start,
-        parent_refs={},
-        stored_length=partial(stored_length, tx.cx),
-        new_edits=False,
+    atts = (
+        _NO_ATTACHMENTS
+        if doc.attachments is None
+        else resolve(
+            doc.attachments,
+            new_pos=path.start,
+            parent_refs={},
+            stored_length=partial(stored_length, tx.cx),
+            new_edits=False,
+        )
     )
     body_json = _body_json(doc.body)
-    new_tree = revtree.merge(old_tree, path, revs_limit)
+    if record is None:
+        # A document new to this store (most of a pull): its tree is the path, its only leaf
+        # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
+        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
+        tx.pend_doc(doc.id, path.rev, doc.deleted, revtree.path_json(path, revs_limit))
+        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+        return path.rev
+    tree_json = revtree.extend_only_leaf(record.tree, record.winner, path, revs_limit)
+    if tree_json is not None:
+        # The next revisions of a document without conflicts: the new leaf replaces the only
+        # one — again `_persist`'s rows, without merging the tree.
+        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
+        tx.pend_drops(doc.id, {record.winner})
+        tx.pend_doc(doc.id, path.rev, doc.deleted, tree_json)
+        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+        return path.rev
+    new_tree = revtree.merge(record.tree, path, revs_limit)
     _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
     return path.rev
 
@@ -198,9 +246,14 @@ def _parse(rev: str) -> None:
         raise BadRequest(str(exc)) from exc
 
 
+# one encoder for every body: json.dumps with options builds a new one per call
+_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_NO_ATTACHMENTS = ResolvedAttachments({}, {})
+
+
 def _body_json(body: Mapping[str, Any]) -> str:
     try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = _encode_body(body)
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
     refuse_surrogates(text)
@@ -221,22 +274,24 @@ def _persist(
     new_leaves = revtree.leaves(new_tree)
     new_leaf_revs = {n.rev for n in new_leaves}
     if new_rev in new_leaf_revs and new_rev not in old_leaves:
-        _store_revision(tx, doc_id, new_tree[new_rev], body[0], atts)
-    if _drop_revisions(cx, doc_id, old_leaves - new_leaf_revs):
-        tx.dropped = True
+        _store_revision(tx, doc_id, new_rev, new_tree[new_rev].deleted, body[0], atts)
+    gone = old_leaves - new_leaf_revs
+    if gone:
+        tx.pend_drops(doc_id, gone)
     winner = new_leaves[0]
-    tx._touched.add(doc_id)
-    tx._docs[doc_id] = (doc_id, tx.next_seq(), winner.rev, int(winner.deleted), revtree.to_json(new_tree))
+    tx.pend_doc(doc_id, winner.rev, winner.deleted, revtree.to_json(new_tree))
     if winner.deleted:
-        tx._index[doc_id] = None
+        tx.pend_index(doc_id, None)
     elif record is None or record.winner != winner.rev or winner.rev == new_rev:
         winning_body = body[1] if winner.rev == new_rev else load_body(cx, doc_id, winner.rev)
-        tx._index[doc_id] = query.index_row(doc_id, winning_body)
+        tx.pend_index(doc_id, query.index_row(doc_id, winning_body))
 
 
-def _store_revision(tx: Tx, doc_id: str, node: RevNode, body_json: str, atts: ResolvedAttachments) -> None:
+def _store_revision(
+    tx: Tx, doc_id: str, rev: str, deleted: bool, body_json: str, atts: ResolvedAttachments
+) -> None:
     cx = tx.cx
-    tx._revs.append((doc_id, node.rev, int(node.deleted), body_json))
+    tx._revs.append((doc_id, rev, int(deleted), body_json))
     for digest, data in atts.contents.items():
         cx.execute(
             "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)", (digest, len(data), data)
@@ -246,31 +301,12 @@ def _store_revision(tx: Tx, doc_id: str, node: RevNode, body_json: str, atts: Re
     cx.executemany(
         "INSERT OR REPLACE INTO rev_attachments (doc_id, rev, name, digest, content_type, length, revpos) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [_ref_row(doc_id, node.rev, ref) for ref in atts.refs.values()],
+        [_ref_row(doc_id, rev, ref) for ref in atts.refs.values()],
     )
 
 
 def _ref_row(doc_id: str, rev: str, ref: AttachmentRef) -> tuple[Any, ...]:
     return (doc_id, rev, ref.name, ref.digest, ref.content_type, ref.length, ref.revpos)
-
-
-def _drop_revisions(cx: sqlite3.Connection, doc_id: str, revs: set[str]) -> bool:
-    """Compaction: bodies of revisions that are no longer leaves; their contents are dropped by
-    `collect_garbage` at the end of the write transaction, not here: a later document of the same
-    replicated batch may name them by digest (a stub of the live branch, written after the
-    tombstone that ended the branch holding them)."""
-    if not revs:
-        return False
-    cx.execute(_GC_TABLE)
-    for rev in revs:
-        cx.execute(
-            "INSERT INTO temp.gc_digests (digest) "
-            "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
-            (doc_id, rev),
-        )
-        cx.execute("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-        cx.execute("DELETE FROM revs WHERE doc_id = ? AND rev = ?", (doc_id, rev))
-    return True
 
 
 _GC_TABLE = "CREATE TEMP TABLE IF NOT EXISTS gc_digests (digest TEXT NOT NULL)"

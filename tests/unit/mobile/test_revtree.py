@@ -238,3 +238,99 @@ def check_merge_order(paths: list[RevPath], seed: int) -> None:
     assert forward == backward
     assert revtree.winning_rev(forward) == revtree.winning_rev(backward)
     assert revtree.collect_conflicts(forward) == revtree.collect_conflicts(backward)
+
+
+# -- property: a new document's tree written straight from its path (ADR 0144) --------------
+
+
+@st.composite
+def single_paths(draw: st.DrawFn) -> tuple[RevPath, int]:
+    """One replicated path (any hash text, possibly deleted) and a revs_limit around its length."""
+    ids = draw(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=12, unique=True))
+    start = len(ids) + draw(st.integers(min_value=0, max_value=5))  # stemmed paths start higher
+    limit = draw(st.integers(min_value=1, max_value=len(ids) + 2))
+    return RevPath(start, tuple(ids), draw(st.booleans())), limit
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=single_paths())
+def test_path_json_is_the_merged_tree_of_an_empty_document(case: tuple[RevPath, int]) -> None:
+    path, limit = case
+    expected = revtree.to_json(revtree.merge({}, path, limit))
+    assert revtree.path_json(path, limit) == expected
+    assert revtree.from_json(expected) == revtree.merge({}, path, limit)
+
+
+def test_path_json_stems_to_the_limit() -> None:
+    path = RevPath(5, ("e", "d", "c", "b", "a"), deleted=True)
+    assert revtree.path_json(path, 2) == '[[4,"d",null,0],[5,"e","d",1]]'
+
+
+@pytest.mark.parametrize("ids", [["a", ""], ["a", 3], ["a", None]], ids=["empty hash", "number", "null"])
+def test_revisions_ids_must_be_non_empty_strings(ids: list[Any]) -> None:
+    with pytest.raises(revtree.RevFormatError):
+        revtree.path_from_revisions("2-a", {"start": 2, "ids": ids}, False)
+
+
+def test_revisions_ids_may_be_str_subclasses() -> None:
+    class Hash(str):
+        pass
+
+    path = revtree.path_from_revisions("2-a", {"start": 2, "ids": [Hash("a"), Hash("b")]}, False)
+    assert path.ids == ("a", "b")
+
+
+@st.composite
+def chain_and_path(draw: st.DrawFn) -> tuple[dict[str, RevNode], str, RevPath, int, bool]:
+    """A stored chain (maybe stemmed, maybe with a second branch) and a replicated path that
+    extends its leaf, or overlaps it wrongly, or reaches below its root; and whether the path is
+    a plain continuation of a single chain (which the fast path must take)."""
+    root_pos = draw(st.integers(min_value=1, max_value=4))
+    length = draw(st.integers(min_value=1, max_value=6))
+    hashes = [f"h{i}" for i in range(root_pos - 1 + length + 6)]  # hashes[p - 1] is at pos p
+    tree = {
+        f"{p}-{hashes[p - 1]}": RevNode(p, hashes[p - 1], hashes[p - 2] if p > root_pos else None, False)
+        for p in range(root_pos, root_pos + length)
+    }
+    leaf_pos = root_pos + length - 1
+    leaf = f"{leaf_pos}-{hashes[leaf_pos - 1]}"
+    if draw(st.booleans()):  # the leaf itself may be a tombstone
+        tree[leaf] = RevNode(leaf_pos, hashes[leaf_pos - 1], tree[leaf].parent, True)
+    branch = draw(st.booleans()) and length > 1
+    if branch:  # a conflicting sibling of the leaf
+        tree[f"{leaf_pos}-x"] = RevNode(leaf_pos, "x", hashes[leaf_pos - 2], False)
+    new = draw(st.integers(min_value=1, max_value=3))
+    start = leaf_pos + new
+    lowest = draw(st.integers(min_value=1, max_value=leaf_pos))  # the path's oldest revision
+    ids = [hashes[p - 1] for p in range(start, lowest - 1, -1)]
+    wrong = draw(st.booleans()) and len(ids) > new + 1
+    if wrong:  # the path names another ancestor somewhere below the leaf
+        ids[draw(st.integers(min_value=new + 1, max_value=len(ids) - 1))] = "other"
+    limit = draw(st.integers(min_value=1, max_value=length + new + 1))
+    plain = not branch and not wrong and lowest >= root_pos
+    return tree, leaf, RevPath(start, tuple(ids), draw(st.booleans())), limit, plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=chain_and_path())
+def test_extend_only_leaf_is_the_merge_or_declines(
+    case: tuple[dict[str, RevNode], str, RevPath, int, bool],
+) -> None:
+    tree, leaf, path, limit, plain = case
+    fast = revtree.extend_only_leaf(tree, leaf, path, limit)
+    if plain:
+        assert fast is not None
+    if fast is not None:
+        assert fast == revtree.to_json(revtree.merge(tree, path, limit))
+
+
+def test_extend_only_leaf_declines_a_path_that_does_not_continue_the_leaf() -> None:
+    tree = {"1-a": RevNode(1, "a", None, False), "2-b": RevNode(2, "b", "a", False)}
+    assert revtree.extend_only_leaf(tree, "2-b", RevPath(3, ("c", "b", "a")), 10) == (
+        '[[1,"a",null,0],[2,"b","a",0],[3,"c","b",0]]'
+    )
+    assert revtree.extend_only_leaf(tree, "2-b", RevPath(3, ("c", "z")), 10) is None  # a sibling's child
+    assert revtree.extend_only_leaf(tree, "2-b", RevPath(2, ("b", "a")), 10) is None  # nothing new
+    assert revtree.extend_only_leaf(tree, "2-b", RevPath(3, ("c", "b", "a")), 2) == (
+        '[[2,"b",null,0],[3,"c","b",0]]'
+    )

@@ -89,6 +89,20 @@ def test_bad_documents_are_refused(db: LocalStore, doc: dict[str, Any]) -> None:
     assert db.info()["update_seq"] == 0
 
 
+def test_specials_are_checked_wherever_they_come(db: LocalStore) -> None:
+    class Key(str):
+        pass
+
+    with pytest.raises(BadRequest, match="Bad special document member: _foo"):
+        db.put({"_id": "x", "a": 1, "_foo": 1, "b": 2})
+    with pytest.raises(BadRequest, match="keys must be strings"):
+        db.put({"_id": "x", 1: "one", "b": 2})  # type: ignore[dict-item]
+    rev = db.put({"_id": "x", "a": 1, Key("b"): 2, "_rev": None, "c": 3})["rev"]
+    stored = db.get("x")
+    assert stored["_rev"] == rev and list(stored) == ["_id", "_rev", "a", "b", "c"]
+    assert db.info()["update_seq"] == 1
+
+
 def test_read_only_specials_are_dropped(db: LocalStore) -> None:
     db.put({"_id": "d", "n": 1})
     doc = db.get("d", conflicts=True, revs=True)
@@ -176,6 +190,28 @@ def test_new_edits_false_conflict_winner_by_hash(db: LocalStore) -> None:
     db.bulk_docs([{"_id": "d", "_rev": "2-fff", "v": 3}, {"_id": "d", "_rev": "2-aaa", "_deleted": True}])
     resolved = db.get("d", conflicts=True)
     assert resolved["v"] == 3 and "_conflicts" not in resolved
+
+
+def test_only_replicated_batches_commit_without_their_own_fsync(db: LocalStore) -> None:
+    """ADR 0144: a pulled batch may wait for the next durable commit; an edit made here never does."""
+
+    def synchronous() -> int:
+        return int(db._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert synchronous() == 2  # FULL
+    db.bulk_docs([replicated("pulled", 1, ["a"])], new_edits=False)
+    assert synchronous() == 1  # NORMAL: a power cut may take the batch back, with what follows it
+    db.put(
+        {"_id": "_local/checkpoint", "last_seq": 1}
+    )  # the pull's checkpoint: durable, and the batch with it
+    assert synchronous() == 2
+    db.bulk_docs([replicated("pulled2", 1, ["b"])], new_edits=False)
+    db.put({"_id": "captured", "n": 1})
+    assert synchronous() == 2
+    db.bulk_docs([{"_id": "edited", "n": 1}])
+    assert synchronous() == 2
+    ids = ["pulled", "pulled2", "captured", "edited"]
+    assert [db.get(i)["_id"] for i in ids] == ids
 
 
 def test_new_edits_false_is_idempotent(db: LocalStore) -> None:
