@@ -148,6 +148,56 @@ async def test_what_a_round_pulled_is_not_counted_as_waiting_to_sync(
         store.close()
 
 
+class InFlight(httpx.AsyncBaseTransport):
+    """The real transport, noting which village databases have a request on the wire at once."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.now: dict[str, int] = {}
+        self.most = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        db = request.url.path.split("/")[2]
+        self.now[db] = self.now.get(db, 0) + 1
+        self.most = max(self.most, sum(1 for n in self.now.values() if n))
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.now[db] -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_staff_round_syncs_its_villages_at_once_and_brings_each_whole(
+    server: RunningServer, town: Township, tmp_path: Path
+) -> None:
+    """On a village link a run mostly waits for round trips: villages overlap (ADR 0148)."""
+    written = []
+    for n, village in enumerate(town.villages):
+        agent_store = tmp_path / f"agent{n}.sqlite"
+        written.append(write_case(agent_store, village, town.agents[n]))
+        assert sync(agent_store, server, town.agents[n]).returncode == 0
+    store = LocalStore(tmp_path / "staff.sqlite")
+    wire = InFlight()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server.url, town.staff, PASSWORD, f"dev-overlap-{town.code}")
+            tokens = Tokens(client, server.url, account)
+            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh, transport=wire)
+            result = await sync_round(store, gateway, town.dbs)
+        assert wire.most == len(town.dbs)  # both villages had a request on the wire at one time
+        assert [part.name for part in result.databases] == list(town.dbs)
+        for doc_id, scan in written:
+            assert store.get_attachment(doc_id, "id-1.jpg") == scan
+        assert result.pending == 0
+    finally:
+        store.close()
+        await wire.aclose()
+
+
 def test_wrong_password_fails_with_a_clear_message(
     server: RunningServer, town: Township, tmp_path: Path
 ) -> None:
