@@ -38,7 +38,7 @@ _PAGE = 500
 # Named in the replication id: checkpoints of the earlier filter (which dropped bare tombstones)
 # are not reused, so deletions it skipped are looked at once more.
 FILTER_ID = "route:{db}"
-VILLAGES_AT_ONCE = 4  # village databases a round syncs at once (ADR 0148)
+VILLAGES_AT_ONCE = 8  # village databases a round syncs at once (ADR 0148)
 T = TypeVar("T")
 
 
