@@ -161,18 +161,34 @@ async def test_interrupted_pull_resumes_and_fetches_everything_once(
     assert {doc_id for (doc_id, _), n in revs.items() if n > 1} <= with_scans
 
 
+def agent_store(tmp_path: Path, cases: int) -> LocalStore:
+    """A phone's store: `cases` cases, and ATTACHMENTS more with a 20 KB scan each."""
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(cases):
+        store.put(make_case(i))
+    for i in range(ATTACHMENTS):
+        res = store.put(make_case(100 + i))
+        store.put_attachment(res["id"], res["rev"], "scan.jpg", payload(20_000, i), "image/jpeg")
+    return store
+
+
+def assert_nothing_answered_sent_again(sent: list[Exchange]) -> None:
+    """No revision went again once a `_bulk_docs` carrying it had been answered."""
+    answered: set[tuple[str, str]] = set()
+    for e in sent:
+        revs = set(requested_revs([e]))
+        assert not revs & answered
+        if e.complete:
+            answered |= revs
+
+
 @pytest.mark.parametrize("seed", [21, 22, *SOAK_SEEDS])
 async def test_interrupted_push_resumes_and_sends_everything_once(
     proxied: tuple[str, str, FaultProxy], tmp_path: Path, seed: int
 ) -> None:
     direct, via_proxy, proxy = proxied
     print(f"fault seed {seed}")
-    store = LocalStore(tmp_path / "agent.sqlite")
-    for i in range(60):
-        store.put(make_case(i))
-    for i in range(ATTACHMENTS):
-        res = store.put(make_case(100 + i))
-        store.put_attachment(res["id"], res["rev"], "scan.jpg", payload(20_000, i), "image/jpeg")
+    store = agent_store(tmp_path, cases=60)
     proxy.plan = fault_plan(random.Random(seed))
 
     async def run() -> ReplicationSummary:
@@ -193,12 +209,7 @@ async def test_interrupted_push_resumes_and_sends_everything_once(
     # then found by _revs_diff and skipped.)
     sent = [e for e in proxy.exchanges if e.method == "POST" and "/_bulk_docs" in e.path]
     assert len(set(requested_revs(sent))) == 60
-    answered: set[tuple[str, str]] = set()
-    for e in sent:
-        revs = set(requested_revs([e]))
-        assert not revs & answered
-        if e.complete:
-            answered |= revs
+    assert_nothing_answered_sent_again(sent)
 
 
 @pytest.mark.parametrize("seed", [31, 32])
@@ -208,12 +219,7 @@ async def test_interrupted_inline_push_resumes_and_sends_nothing_answered_again(
     """Scans base64 in `_bulk_docs` (to a near engine, ADR 0142): the same guarantees as binary."""
     direct, via_proxy, proxy = proxied
     print(f"fault seed {seed}")
-    store = LocalStore(tmp_path / "agent.sqlite")
-    for i in range(30):
-        store.put(make_case(i))
-    for i in range(ATTACHMENTS):
-        res = store.put(make_case(100 + i))
-        store.put_attachment(res["id"], res["rev"], "scan.jpg", payload(20_000, i), "image/jpeg")
+    store = agent_store(tmp_path, cases=30)
     proxy.plan = fault_plan(random.Random(seed))
 
     async def run() -> ReplicationSummary:
@@ -226,9 +232,4 @@ async def test_interrupted_inline_push_resumes_and_sends_nothing_answered_again(
     assert not [e for e in proxy.exchanges if e.method == "PUT" and "new_edits=false" in e.path]
     sent = [e for e in proxy.exchanges if e.method == "POST" and "/_bulk_docs" in e.path]
     assert len(set(requested_revs(sent))) == 30 + ATTACHMENTS
-    answered: set[tuple[str, str]] = set()
-    for e in sent:
-        revs = set(requested_revs([e]))
-        assert not revs & answered
-        if e.complete:
-            answered |= revs
+    assert_nothing_answered_sent_again(sent)
