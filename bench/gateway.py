@@ -303,7 +303,10 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
         for kind, village in runs:
             push_db = village_db(village)
             url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
-            async with RemoteDB(url, token=token.get(kind)) as remote:
+            # Binary scans both ways, as a device sends them: a direct push on loopback would
+            # otherwise send them base64 in `_bulk_docs` (ADR 0142) and the ratio would compare
+            # two upload forms instead of measuring the gateway.
+            async with RemoteDB(url, token=token.get(kind), inline_attachments=False) as remote:
                 store = LocalStore(tmp / f"push-{village}.sqlite")
                 times[f"push_{kind}"].append(await _counted(_replicate(store, remote), cpu, f"push_{kind}",
                                                             pids.get(kind), engine_pid))
