@@ -118,7 +118,7 @@ def _related_doc(body: bytes, boundary: str) -> JSON:
     doc: JSON = json.loads(parts[0][1])
     atts: dict[str, JSON] = doc.get("_attachments") or {}
     for headers, content in parts[1:]:
-        name = _filename(headers.get("content-disposition", ""))
+        name = _param(headers.get("content-disposition", ""), "filename")
         att = atts.get(name)
         if att is None:
             raise ValueError(f"attachment part {name!r} not named in the document")
@@ -134,11 +134,19 @@ def _related_doc(body: bytes, boundary: str) -> JSON:
 
 
 def _boundary(content_type: str) -> str:
-    for param in content_type.split(";")[1:]:
+    boundary = _param(content_type, "boundary")
+    if not boundary:
+        raise ValueError("multipart answer without a boundary")
+    return boundary
+
+
+def _param(header: str, name: str) -> str:
+    """The value of parameter `name` in a header such as `multipart/related; boundary="x"`."""
+    for param in header.split(";")[1:]:
         key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "boundary":
+        if key.strip().lower() == name:
             return value.strip().strip('"')
-    raise ValueError("multipart answer without a boundary")
+    return ""
 
 
 def _parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
@@ -171,11 +179,3 @@ def _parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
             raise ValueError("truncated multipart answer")
         out.append((headers, body[content_start:content_end]))
     return out
-
-
-def _filename(disposition: str) -> str:
-    for param in disposition.split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "filename":
-            return value.strip().strip('"')
-    return ""

@@ -9,12 +9,12 @@ other `_` field is refused, as CouchDB does ("Bad special document member").
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mobile.store.errors import BadRequest
+from shared.jsontypes import utf8_encodable
 
 LOCAL_PREFIX = "_local/"
 _WRITABLE = frozenset({"_id", "_rev", "_deleted", "_attachments", "_revisions"})
@@ -76,17 +76,9 @@ def parse(doc: object, default_id: str | None = None) -> Incoming:
     return Incoming(doc_id, rev, deleted, body, doc.get("_attachments"), revisions)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def encodable(text: str) -> bool:
-    """Whether UTF-8 (what SQLite stores) can carry `text`: no lone surrogate."""
-    return _SURROGATE.search(text) is None
-
-
 def refuse_surrogates(text: str) -> None:
     """A lone UTF-16 surrogate survives JSON's `\\uXXXX` escape but not UTF-8, which SQLite
     stores: refuse the one document here rather than fail the whole batch at COMMIT."""
-    if not text.isascii() and not encodable(text):
+    if not utf8_encodable(text):
         raise BadRequest("Document holds a lone UTF-16 surrogate (\\ud800-\\udfff), which UTF-8 cannot store")
 

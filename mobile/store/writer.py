@@ -25,10 +25,11 @@ from typing import Any
 
 from mobile.store import query, revtree
 from mobile.store.attachments import AttachmentRef, ResolvedAttachments, resolve
-from mobile.store.documents import Incoming, encodable, parse, refuse_surrogates
+from mobile.store.documents import Incoming, parse, refuse_surrogates
 from mobile.store.errors import BadRequest, Conflict, NotFound
 from mobile.store.reader import DocRecord, load_body, load_record, load_refs, record_from_row, stored_length
 from mobile.store.revtree import RevNode, RevPath
+from shared.jsontypes import utf8_encodable
 
 # ids per `IN (...)` look-up: under SQLite's smallest default limit of bound parameters (999)
 _LOOKUP_CHUNK = 500
@@ -52,7 +53,7 @@ class Tx:
         """Read the records of a batch's documents with a few queries instead of one each."""
         # An id UTF-8 cannot carry is refused by `parse` later; it is never looked up.
         wanted = [i for i in dict.fromkeys(doc_ids)
-                  if i not in self._touched and (i.isascii() or encodable(i))]
+                  if i not in self._touched and utf8_encodable(i)]
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))

@@ -45,6 +45,7 @@ from shared.documents import (
 )
 from shared.ids import Kind, parse_id
 from shared.jsontypes import JSON as JSON
+from shared.jsontypes import utf8_encodable
 from shared.signing import signing_problem
 from shared.status import Status
 from sync_server.auth.accounts import AccountRole
@@ -65,7 +66,6 @@ NEW_CASE_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _REV = re.compile(r"^[1-9][0-9]{0,9}-[0-9a-zA-Z]{1,64}$")
 _REV_HASH = re.compile(r"^[0-9a-zA-Z]{1,64}$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def has_lone_surrogate(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if not utf8_encodable(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
