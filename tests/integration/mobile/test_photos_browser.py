@@ -120,6 +120,9 @@ def test_a_proxy_signs_for_an_applicant_who_cannot(app: RunningApp, browser_page
     # What was typed and drawn is kept: only the ID number is typed again (the review below
     # shows the name, and no new signature is drawn).
     fill(page, "代签人身份证号 Proxy's ID number", proxy_id)
+    # Typed again into the settled, rebuilt step (Flutter web can drop the first input, as above).
+    refusal.wait_for(timeout=10000)
+    fill(page, "代签人身份证号 Proxy's ID number", proxy_id)
     click(page, "下一步 Next")
 
     page.locator('[flt-semantics-identifier="wizard-review"]').wait_for(timeout=10000)
