@@ -22,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -101,6 +101,42 @@ async def ours_push(path: Path, url: str) -> tuple[float, int]:
     return elapsed, summary.docs_written
 
 
+async def pull_ceiling(url: str) -> float:
+    """The engine's own ceiling for a pull: the same reads done raw and nothing written.
+
+    `_changes` pages of 500, each page's stub `_bulk_get` (with revision histories), then each scan
+    by binary `GET`, four in flight; answers not compressed (the cheapest form on loopback). Our
+    pull does this plus the checks and the local writes, so ours ÷ this is what the replicator adds.
+    """
+    async with httpx.AsyncClient(timeout=300, headers={"Accept-Encoding": "identity"}) as client:
+        slots = asyncio.Semaphore(4)
+
+        async def fetch(doc: dict[str, Any], name: str) -> int:
+            async with slots:
+                answer = await client.get(f"{url}/{quote(doc['_id'], safe='')}/{quote(name, safe='')}",
+                                          params={"rev": doc["_rev"]})
+            answer.raise_for_status()
+            return len(answer.content)
+
+        started = time.perf_counter()
+        since: Any = 0
+        while True:
+            page = await client.get(f"{url}/_changes", params={"since": since, "limit": 500,
+                                                               "style": "all_docs"})
+            page.raise_for_status()
+            body = page.json()
+            rows, since = body["results"], body["last_seq"]
+            if rows:
+                wanted = [{"id": row["id"], "rev": c["rev"]} for row in rows for c in row["changes"]]
+                answer = await client.post(f"{url}/_bulk_get", params={"revs": "true"}, json={"docs": wanted})
+                answer.raise_for_status()
+                docs = [d["ok"] for result in answer.json()["results"] for d in result["docs"] if "ok" in d]
+                scans = [(doc, name) for doc in docs for name in doc.get("_attachments", {})]
+                await asyncio.gather(*(fetch(doc, name) for doc, name in scans))
+            if len(rows) < 500:
+                return time.perf_counter() - started
+
+
 def rates(seconds: float, docs: int, total_bytes: int) -> dict[str, float]:
     return {"seconds": round(seconds, 2), "docs_per_s": round(docs / seconds), "mb_per_s":
             round(total_bytes / seconds / 1e6, 1)}
@@ -118,13 +154,15 @@ async def full_run(server: str, tmp: Path, rounds: int = ROUNDS) -> dict[str, An
     source = f"{server}/bench-src-{tag}"
     total = await seed(source, CASES, SCANS)
     docs = CASES + SCANS
-    times: dict[str, list[float]] = {"ours_pull": [], "ours_push": [], "pouch_pull": [], "pouch_push": []}
+    times: dict[str, list[float]] = {"ours_pull": [], "ours_push": [], "pouch_pull": [], "pouch_push": [],
+                                     "ceiling_pull": []}
     async with httpx.AsyncClient(timeout=300) as client:
         for r in range(rounds):
             seconds, n1 = await ours_pull(source, tmp / f"ours{r}.sqlite")
             times["ours_pull"].append(seconds)
             pulled = await asyncio.to_thread(pouch, "pull", dir=str(tmp / f"pouch{r}"), url=source)
             times["pouch_pull"].append(pulled["seconds"])
+            times["ceiling_pull"].append(await pull_ceiling(source))
             seconds, n2 = await ours_push(tmp / f"ours{r}.sqlite", f"{server}/bench-ours-{tag}-{r}")
             times["ours_push"].append(seconds)
             (await client.put(f"{server}/bench-pouch-{tag}-{r}")).raise_for_status()
@@ -140,6 +178,8 @@ async def full_run(server: str, tmp: Path, rounds: int = ROUNDS) -> dict[str, An
         "data": {"docs": docs, "scans": SCANS, "mb": round(total / 1e6, 1)},
         "rounds": {k: [round(t, 2) for t in v] for k, v in times.items()},
         "pull": compare(best["ours_pull"], best["pouch_pull"], docs, total),
+        "pull_ceiling": {"raw_read_seconds": round(best["ceiling_pull"], 2),
+                         "ours_over_ceiling": round(best["ours_pull"] / best["ceiling_pull"], 2)},
         "push": compare(best["ours_push"], best["pouch_push"], docs, total),
     }
 
