@@ -25,6 +25,7 @@ from mobile.replication.checkpoint import held_list
 from mobile.replication.endpoint import JSON
 from mobile.store import LocalStore, NotFound
 from mobile.sync_plan import Gateway, sync_round, village_filter
+from mobile.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ async def run_sync(store_path: str, server: str, username: str, password: str,
     store = LocalStore(store_path)
     try:
         device = device_id_of(store, device_id)
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with httpx.AsyncClient(timeout=30, verify=tls_context()) as client:
             account = await login(client, server, username, password, device)
             return await sync_databases(store, server, Tokens(client, server, account), account.databases)
     finally:

@@ -33,6 +33,7 @@ from mobile.replication.endpoint import (
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
 from mobile.replication.multipart import data_bytes, decode_bulk_get, encode_inline, encode_related, has_data
+from mobile.tls import tls_context
 from shared.couchparams import encode_params
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ class RemoteDB:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.AsyncClient(
-            base_url=self.url + "/", auth=auth, headers=headers, timeout=timeout, transport=transport
+            base_url=self.url + "/", auth=auth, headers=headers, timeout=timeout, transport=transport,
+            verify=tls_context(),
         )
         self.backoff = backoff
         self.traffic = Traffic()

@@ -9,6 +9,7 @@ import httpx
 
 from mobile.services.device_state import Account, pairs
 from mobile.services.errors import ServiceError
+from mobile.tls import tls_context
 
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)  # village 3G: slow, but a dead link must end
 
@@ -58,7 +59,9 @@ class HttpAuthClient:
 
     async def _post(self, server_url: str, path: str, body: dict[str, str]) -> Tokens:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self.transport) as client:
+            async with httpx.AsyncClient(
+                timeout=TIMEOUT, transport=self.transport, verify=tls_context()
+            ) as client:
                 response = await client.post(server_url.rstrip("/") + path, json=body)
         except httpx.HTTPError as error:
             raise Offline(

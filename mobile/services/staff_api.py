@@ -11,6 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from mobile.services.errors import ServiceError
+from mobile.tls import tls_context
 
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 
@@ -57,7 +58,9 @@ class StaffApi:
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT, transport=self.transport) as client:
+            async with httpx.AsyncClient(
+                timeout=TIMEOUT, transport=self.transport, verify=tls_context()
+            ) as client:
                 response = await client.request(method, self.server_url + path, headers=headers, **kwargs)
         except httpx.HTTPError as error:
             raise StaffApiError("需要网络：请联网后再试 Needs the network: try again when online") from error

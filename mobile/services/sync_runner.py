@@ -22,6 +22,7 @@ from mobile.replication import Backoff, ReplicationError, Unauthorized, Unreacha
 from mobile.replication.checkpoint import held_list
 from mobile.store import LocalStore
 from mobile.sync_plan import Gateway, is_village_db, pull_databases, sync_round
+from mobile.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,9 @@ class SyncRunner:
     async def _probe(self) -> tuple[bool, str]:
         """(the server answered at all, its delivery public key or "")."""
         try:
-            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, transport=self.transport) as client:
+            async with httpx.AsyncClient(
+                timeout=PROBE_TIMEOUT, transport=self.transport, verify=tls_context()
+            ) as client:
                 response = await client.get(f"{self.server_url}/api/public-key")
         except httpx.TransportError:
             return False, ""
