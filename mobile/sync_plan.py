@@ -38,7 +38,11 @@ _PAGE = 500
 # Named in the replication id: checkpoints of the earlier filter (which dropped bare tombstones)
 # are not reused, so deletions it skipped are looked at once more.
 FILTER_ID = "route:{db}"
-VILLAGES_AT_ONCE = 8  # village databases a round syncs at once (ADR 0148)
+VILLAGES_AT_ONCE = 16  # village databases a round syncs at once (ADRs 0148, 0158)
+# Attachment transfers in flight for the whole round, whatever the number of villages: twice one
+# database's own, enough to keep a village link full; bounds the connections and the scans held in
+# memory of a round of many villages (ADR 0158).
+ROUND_ATTACHMENT_SLOTS = 8
 T = TypeVar("T")
 
 
@@ -186,9 +190,10 @@ class Gateway:
     transport: httpx.AsyncBaseTransport | None = None
     backoff: Backoff = field(default_factory=Backoff)
 
-    def connect(self, db: str) -> RemoteDB:
+    def connect(self, db: str, slots: asyncio.Semaphore | None = None) -> RemoteDB:
+        """`slots`: attachment transfers shared with the other databases of a round (ADR 0158)."""
         return RemoteDB(f"{self.server_url.rstrip('/')}/sync/{db}", token=self.token(),
-                        transport=self.transport, backoff=self.backoff)
+                        transport=self.transport, backoff=self.backoff, slots=slots)
 
 
 async def sync_round(
@@ -253,10 +258,11 @@ async def _push_pull(store: LocalStore, gateway: Gateway, villages: list[str],
     bound on a cold first sync (ADR 0148). Each village's push still precedes its pull.
     """
     local = LocalDB(store)
+    slots = asyncio.Semaphore(ROUND_ATTACHMENT_SLOTS)
     async with contextlib.AsyncExitStack() as connections:
         remotes = []
         for db in villages:
-            remote = gateway.connect(db)
+            remote = gateway.connect(db, slots)
             connections.push_async_callback(remote.aclose)
             remotes.append((remote, routes.filter_for(db), FILTER_ID.format(db=db)))
 

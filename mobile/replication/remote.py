@@ -91,9 +91,12 @@ class RemoteDB:
         compress_requests: bool | None = None,
         attachment_concurrency: int = ATTACHMENT_CONCURRENCY,
         inline_attachments: bool | None = None,
+        slots: asyncio.Semaphore | None = None,
     ) -> None:
         """`inline_attachments`: True sends scans base64 in `_bulk_docs`, False one binary PUT each,
-        None decides (`near`): binary to the gateway (`token`), else by the measured round trip."""
+        None decides (`near`): binary to the gateway (`token`), else by the measured round trip.
+        `slots`: the attachment transfers this database may have in flight, shared with other
+        databases when given (a sync round's, ADR 0158); else its own `attachment_concurrency`."""
         self.url, auth = split_url(url)
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
         if token is not None:
@@ -108,7 +111,7 @@ class RemoteDB:
         self._gzip_lock = asyncio.Lock()
         self._bulk_get = True
         self._binary_bulk = True  # until the server answers a bulk read of bytes with base64
-        self._slots = asyncio.Semaphore(attachment_concurrency)
+        self._slots = slots if slots is not None else asyncio.Semaphore(attachment_concurrency)
         self.inline_attachments = (
             False if token is not None and inline_attachments is None else inline_attachments
         )

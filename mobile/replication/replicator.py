@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
@@ -122,7 +122,8 @@ async def replicate(
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
     reader = asyncio.create_task(
-        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page)
+        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page,
+                     routed_rows(source, doc_filter))
     )
     mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
     checkpointed_at = time.monotonic()
@@ -229,15 +230,19 @@ async def read_batches(
     retry: Sequence[JSON] = (),
     source_log: SourceLog | None = None,
     first_page: asyncio.Task[JSON] | None = None,
+    row_filter: RowFilter | None = None,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
     `_revs_diff`, then None (or the error that stopped it). Once a batch is handed on, the source's
-    replication log records it (`source_log`), while the batch is fetched.
+    replication log records it (`source_log`), while the batch is fetched. `row_filter` drops the
+    rows of a page that are not to be copied before their `_revs_diff` (`routed_rows`).
 
     Runs one batch ahead of the writer.
     """
     try:
-        await _read_batches(source, target, since, batch_size, queue, list(retry), source_log, first_page)
+        await _read_batches(
+            source, target, since, batch_size, queue, list(retry), source_log, first_page, row_filter
+        )
     except Exception as exc:
         await queue.put(exc)
     finally:
@@ -254,6 +259,7 @@ async def _read_batches(
     retry: list[JSON],
     source_log: SourceLog | None,
     first_page: asyncio.Task[JSON] | None,
+    row_filter: RowFilter | None,
 ) -> None:
     read = 0
     if retry:
@@ -275,15 +281,42 @@ async def _read_batches(
         rows: list[JSON] = page.get("results", [])
         since = page.get("last_seq", since)
         if rows:
-            revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in rows}
-            missing = await target.revs_diff(revs)
-            await queue.put(Batch(rows, missing, since))
+            # A page whose rows are all filtered out is still a batch: its checkpoint moves past them.
+            kept = rows if row_filter is None else await row_filter(rows)
+            revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in kept}
+            missing = await target.revs_diff(revs) if revs else {}
+            await queue.put(Batch(kept, missing, since))
             read += len(rows)
             if source_log is not None:
                 await source_log.record(since, read)
         if len(rows) < batch_size:
             await queue.put(None)
             return
+
+
+RowFilter = Callable[[list[JSON]], Awaitable[list[JSON]]]
+
+
+def routed_rows(source: Endpoint, doc_filter: DocFilter | None) -> RowFilter | None:
+    """For a filtered run from the local store (a push of a sync round, routed per village), the
+    rows of a page whose revisions all fail `doc_filter`, dropped before `_revs_diff` (ADR 0158).
+
+    A township staff device's store holds every village: without this, each village's push asked
+    its database about every document of the other villages (all "missing" there) only to drop
+    them after reading them. The local read costs the phone a few milliseconds per page; the
+    question it saves crossed the village link twice. From a remote source the filter stays where
+    it was, after `_bulk_get` (reading bodies to filter them would cost the bytes it saves).
+    """
+    if doc_filter is None or not isinstance(source, LocalDB):
+        return None
+    local = source
+
+    async def kept(rows: list[JSON]) -> list[JSON]:
+        wanted = [(row["id"], change["rev"]) for row in rows for change in row["changes"]]
+        passing = {doc["_id"] for doc in await local.bulk_get(wanted) if doc_filter(doc)}
+        return [row for row in rows if row["id"] in passing]
+
+    return kept
 
 
 @dataclass(frozen=True)

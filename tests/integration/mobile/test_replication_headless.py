@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import subprocess
 import sys
@@ -193,6 +194,75 @@ async def test_a_staff_round_syncs_its_villages_at_once_and_brings_each_whole(
         for doc_id, scan in written:
             assert store.get_attachment(doc_id, "id-1.jpg") == scan
         assert result.pending == 0
+    finally:
+        store.close()
+        await wire.aclose()
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The real transport, keeping each `_revs_diff` body by database and counting the attachment
+    transfers of the whole round on the wire at once."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.asked: dict[str, list[str]] = {}
+        self.transfers = 0
+        self.most_transfers = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        db, _, rest = request.url.path.removeprefix("/sync/").partition("/")
+        if rest == "_revs_diff":
+            body = await request.aread()
+            self.asked.setdefault(db, []).extend(json.loads(gzip.decompress(body) if
+                                                            request.headers.get("content-encoding") == "gzip"
+                                                            else body))
+        moves_bytes = rest.endswith(".jpg") or "attachments=true" in str(request.url.query)
+        self.transfers += moves_bytes
+        self.most_transfers = max(self.most_transfers, self.transfers)
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.transfers -= moves_bytes
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_staff_round_asks_each_village_only_about_its_own_documents(
+    server: RunningServer, town: Township, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A township store holds every village: each village's pushes ask `_revs_diff` only about that
+    village's documents, and the round's attachment transfers share its slots (ADR 0158)."""
+    import mobile.sync_plan
+
+    monkeypatch.setattr(mobile.sync_plan, "ROUND_ATTACHMENT_SLOTS", 1)
+    for n, village in enumerate(town.villages):
+        agent_store = tmp_path / f"agent{n}.sqlite"
+        write_case(agent_store, village, town.agents[n])
+        write_case(agent_store, village, town.agents[n])
+        assert sync(agent_store, server, town.agents[n]).returncode == 0
+    store = LocalStore(tmp_path / "staff.sqlite")
+    wire = Recording()
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            account = await login(client, server.url, town.staff, PASSWORD, f"dev-routed-{town.code}")
+            tokens = Tokens(client, server.url, account)
+            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh, transport=wire)
+            await sync_round(store, gateway, town.dbs)  # pulls both villages, then pushes each again
+        home = {}
+        for row in store.changes(since=0, include_docs=True)["results"]:
+            doc = row["doc"]
+            if row["id"].startswith("_"):
+                continue
+            case = store.get(doc["case_id"]) if doc.get("case_id") else doc
+            home[row["id"]] = "ot-v-" + case["division"]["village"]
+        asked = {db: sorted(set(ids)) for db, ids in wire.asked.items()}
+        assert sorted(asked) == sorted(town.dbs)  # the closing pushes asked about the pulled documents
+        for db, ids in asked.items():
+            assert ids and {home[i] for i in ids} == {db}, db
+        assert wire.most_transfers == 1
     finally:
         store.close()
         await wire.aclose()
