@@ -9,8 +9,10 @@ The run is a chain of named steps, each taking and returning values:
                                                                        (stage 3, in order)
 
 The stages run concurrently one batch apart, joined by queues of one item: while batch k is
-written, batch k+1 is fetched and batch k+2's `_revs_diff` asked, so a slow link is never idle
-waiting for one answer before asking the next question. The target's checkpoint, which alone
+written, batch k+1 is fetched (and its write starts without waiting for batch k's answer) and
+batch k+2's `_revs_diff` asked, so a slow link is never idle waiting for one answer before asking
+the next question; the first page and its `_revs_diff` are asked while the logs are read (ADRs
+0140, 0159). The target's checkpoint, which alone
 says where the next run resumes, is recorded by the last stage only, in order, so it never covers
 a batch that was not written; the source's, which only names the session, is written by the first
 stage while the batch travels, so no round trip of a sync waits for it (ADR 0135). To a near
@@ -107,7 +109,9 @@ async def replicate(
     source, target = as_endpoint(source_db), as_endpoint(target_db)
     rep_id = replication_id(await source.identity(), await target.identity(), filter_id)
     doc_id = f"_local/{rep_id}"
-    source_log, target_log, since, first_page = await open_logs(source, target, doc_id, batch_size)
+    row_filter = routed_rows(source, doc_filter)
+    opened = await open_logs(source, target, doc_id, batch_size, row_filter)
+    source_log, target_log, since, first_page = opened
     retry = held_refusals(target_log or source_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
@@ -122,8 +126,7 @@ async def replicate(
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
     reader = asyncio.create_task(
-        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page,
-                     routed_rows(source, doc_filter))
+        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page, row_filter)
     )
     mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
     checkpointed_at = time.monotonic()
@@ -161,26 +164,27 @@ def _near(target: Endpoint) -> bool:
 
 
 async def open_logs(
-    source: Endpoint, target: Endpoint, doc_id: str, batch_size: int
-) -> tuple[JSON | None, JSON | None, Seq, asyncio.Task[JSON] | None]:
-    """Both replication logs, where to resume, and the first page of changes if it could be asked
-    for while the logs travelled (ADR 0140).
+    source: Endpoint, target: Endpoint, doc_id: str, batch_size: int, row_filter: RowFilter | None = None
+) -> tuple[JSON | None, JSON | None, Seq, asyncio.Task[Page] | None]:
+    """Both replication logs, where to resume, and the first page of changes with its `_revs_diff`
+    if they could be asked for while the logs travelled (ADRs 0140, 0159).
 
-    The first page is asked for as soon as one log arrived (on a pull the target's, which is local),
-    from that log's `source_last_seq` (0 without a log — always the answer when the target has none,
-    as on a first sync). When both logs give another position, the guess is dropped and the reader
-    asks again: one wasted request, never a skipped change.
+    The first page is asked for as soon as one log arrived (on a pull the target's, on a push the
+    source's: the local one), from that log's `source_last_seq` (0 without a log — always the answer
+    when the target has none, as on a first sync), and its `_revs_diff` right after: both only read.
+    When both logs give another position, the guess is dropped and the reader asks again: wasted
+    requests, never a skipped change.
     """
     source_read = asyncio.create_task(source.get_local(doc_id))
     target_read = asyncio.create_task(target.get_local(doc_id))
-    page: asyncio.Task[JSON] | None = None
+    page: asyncio.Task[Page] | None = None
     try:
         done, _ = await asyncio.wait({source_read, target_read}, return_when=asyncio.FIRST_COMPLETED)
         first = target_read if target_read in done else source_read
         known = first.result() if first.exception() is None else None
         guess: Seq = (known or {}).get("source_last_seq", 0)
         if first.exception() is None:
-            page = asyncio.create_task(source.changes(guess, batch_size))
+            page = asyncio.create_task(read_page(source, target, guess, batch_size, row_filter))
             page.add_done_callback(retrieve)  # a dropped guess is never awaited
         source_log, target_log = await asyncio.gather(source_read, target_read)
     except BaseException:
@@ -229,7 +233,7 @@ async def read_batches(
     queue: asyncio.Queue[Batch | Exception | None],
     retry: Sequence[JSON] = (),
     source_log: SourceLog | None = None,
-    first_page: asyncio.Task[JSON] | None = None,
+    first_page: asyncio.Task[Page] | None = None,
     row_filter: RowFilter | None = None,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
@@ -258,7 +262,7 @@ async def _read_batches(
     queue: asyncio.Queue[Batch | Exception | None],
     retry: list[JSON],
     source_log: SourceLog | None,
-    first_page: asyncio.Task[JSON] | None,
+    first_page: asyncio.Task[Page] | None,
     row_filter: RowFilter | None,
 ) -> None:
     read = 0
@@ -277,21 +281,39 @@ async def _read_batches(
         if first_page is not None:
             page, first_page = await first_page, None
         else:
-            page = await source.changes(since, batch_size)
-        rows: list[JSON] = page.get("results", [])
-        since = page.get("last_seq", since)
-        if rows:
+            page = await read_page(source, target, since, batch_size, row_filter)
+        since = page.batch.last_seq
+        if page.read:
             # A page whose rows are all filtered out is still a batch: its checkpoint moves past them.
-            kept = rows if row_filter is None else await row_filter(rows)
-            revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in kept}
-            missing = await target.revs_diff(revs) if revs else {}
-            await queue.put(Batch(kept, missing, since))
-            read += len(rows)
+            await queue.put(page.batch)
+            read += page.read
             if source_log is not None:
                 await source_log.record(since, read)
-        if len(rows) < batch_size:
+        if page.read < batch_size:
             await queue.put(None)
             return
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the source's changes as a batch (the rows kept and what the target lacks of them)
+    and how many rows the source listed."""
+
+    batch: Batch
+    read: int
+
+
+async def read_page(
+    source: Endpoint, target: Endpoint, since: Seq, batch_size: int, row_filter: RowFilter | None
+) -> Page:
+    """The changes after `since`, routed (`row_filter`), with the target's `_revs_diff` of them."""
+    page = await source.changes(since, batch_size)
+    rows: list[JSON] = page.get("results", [])
+    last_seq = page.get("last_seq", since)
+    kept = rows if row_filter is None or not rows else await row_filter(rows)
+    revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in kept}
+    missing = await target.revs_diff(revs) if revs else {}
+    return Page(Batch(kept, missing, last_seq), len(rows))
 
 
 RowFilter = Callable[[list[JSON]], Awaitable[list[JSON]]]
@@ -335,7 +357,8 @@ async def transfer_batches(
     outbox: asyncio.Queue[Written | Exception | None],
     stopping: asyncio.Event,
 ) -> None:
-    """Stage 2: fetch batch k+1 while batch k is written; hand each written batch on, in order.
+    """Stage 2: fetch batch k+1 while batch k is written, and start writing it without waiting for
+    batch k's answer; hand each written batch on, in order.
 
     Once `stopping` is set it takes no new batch, but still writes what it has fetched.
     """
@@ -366,13 +389,17 @@ async def transfer_batches(
             if await hand_over():
                 await outbox.put(exc)
             return
+        # Written at once, while the previous batch's write may still await its answer: on a
+        # village link the next batch's scans start up as the previous ones finish, instead of one
+        # round trip later (ADR 0159). Handed over in order, so checkpoints still follow the answers.
+        writing = asyncio.create_task(write_batch(source, target, fetched))
         if not await hand_over():
             # The previous batch failed, but this one arrived: land it before stopping, so the
             # next run does not fetch it again (it is not checkpointed).
             with contextlib.suppress(Exception):
-                await write_batch(source, target, fetched)
+                await writing
             return
-        pending = (item, asyncio.create_task(write_batch(source, target, fetched)))
+        pending = (item, writing)
 
 
 class SourceLog:

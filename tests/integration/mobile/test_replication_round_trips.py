@@ -104,3 +104,60 @@ async def test_a_wrong_guess_of_where_to_resume_is_dropped(
     assert summary.docs_written == 20 and link.held_answers == [True]
     assert again.start_seq == 0 and again.docs_written == 20
     assert local_snapshot(restored) == await remote_snapshot(url)
+
+
+def _revs_diff_of_documents(request: httpx.Request) -> bool:
+    """A `_revs_diff` that asks about documents (not the empty one probing for gzip)."""
+    return request.url.path.endswith("/_revs_diff") and len(request.content) > 40
+
+
+async def test_a_push_asks_its_first_revs_diff_while_the_server_log_travels(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    """On a push the phone's own log arrives first: the first page and its `_revs_diff` go out on
+    its word, while the server's log is still on the way (ADR 0159)."""
+    url = f"{couchdb_url}/{make_db('rtt-push')}"
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(12):
+        store.put(make_case(i))
+    link = HoldUntil(_checkpoint_read, _revs_diff_of_documents)
+    async with RemoteDB(url, transport=link, compress_requests=False) as remote:
+        first = await replicate(store, remote)
+        for i in range(12, 15):
+            store.put(make_case(i))
+        link.enough.clear()
+        link.seen = 0
+        again = await replicate(store, remote)
+    assert link.held_answers == [True, True]
+    assert first.docs_written == 12 and again.docs_written == 3
+    assert again.start_seq == first.last_seq
+    assert local_snapshot(store) == await remote_snapshot(url)
+
+
+def _bulk_docs(request: httpx.Request) -> bool:
+    return request.url.path.endswith("/_bulk_docs")
+
+
+async def test_a_push_writes_the_next_batch_before_the_last_answer_arrives(
+    couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
+) -> None:
+    """Batch k+1 goes out while batch k's answer is on its way back; checkpoints still follow
+    the answers in order (ADR 0159)."""
+    url = f"{couchdb_url}/{make_db('rtt-writes')}"
+    store = LocalStore(tmp_path / "agent.sqlite")
+    for i in range(12):
+        store.put(make_case(i))
+    answers: list[str] = []
+
+    def first_write(request: httpx.Request) -> bool:
+        answers.append(request.url.path)
+        return _bulk_docs(request) and sum(1 for a in answers if a.endswith("/_bulk_docs")) == 1
+
+    link = HoldUntil(first_write, _bulk_docs, count=2)
+    async with RemoteDB(url, transport=link, compress_requests=False) as remote:
+        summary = await replicate(store, remote, batch_size=5)
+        log = await remote.get_local(f"_local/{summary.replication_id}")
+    assert link.held_answers == [True]
+    assert summary.docs_written == 12
+    assert log is not None and log["source_last_seq"] == summary.last_seq
+    assert local_snapshot(store) == await remote_snapshot(url)
