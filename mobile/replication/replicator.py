@@ -26,12 +26,13 @@ batch of their own, and its first checkpoint carries only those refused again (A
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
@@ -61,6 +62,13 @@ BATCH_SIZE = 500
 # each write is one more commit the engine makes while it ingests the data, and a log left behind
 # costs the next run only a `_revs_diff` of what was written since (ADR 0142). Otherwise: every batch.
 NEAR_CHECKPOINT_SECONDS = 5.0
+# Writes in flight to a near engine: while it ingests one `_bulk_docs`, the next is encoded and
+# already queued, so its single ingest thread never waits for the phone (ADR 0151). Elsewhere one:
+# on a slow link a second write only shares the same bandwidth.
+NEAR_WRITES_IN_FLIGHT = 2
+# A first push into a near database that holds no document asks no `_revs_diff`: the answer
+# would be "everything is missing" (ADR 0151).
+SKIP_REVS_DIFF_WHEN_EMPTY = True
 
 
 class CancelToken(Protocol):
@@ -108,6 +116,7 @@ async def replicate(
     rep_id = replication_id(await source.identity(), await target.identity(), filter_id)
     doc_id = f"_local/{rep_id}"
     source_log, target_log, since, first_page = await open_logs(source, target, doc_id, batch_size)
+    ask_target = target_log is not None or not await _empty_near(target)
     retry = held_refusals(target_log or source_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
@@ -122,9 +131,22 @@ async def replicate(
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
     reader = asyncio.create_task(
-        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page)
+        read_batches(
+            source,
+            target,
+            since,
+            batch_size,
+            batches,
+            retry,
+            source_logger,
+            first_page,
+            ask_target=ask_target,
+        )
     )
-    mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
+    in_flight = NEAR_WRITES_IN_FLIGHT if _near(target) else 1
+    mover = asyncio.create_task(
+        transfer_batches(source, target, doc_filter, batches, written, stopping, in_flight=in_flight)
+    )
     checkpointed_at = time.monotonic()
     unrecorded = False  # batches written since the target's log was last written
     try:
@@ -157,6 +179,22 @@ async def replicate(
 def _near(target: Endpoint) -> bool:
     """A push to an engine on loopback or the LAN (`RemoteDB.near`, ADR 0142)."""
     return isinstance(target, RemoteDB) and target.near()
+
+
+async def _empty_near(target: Endpoint) -> bool:
+    """Whether a push goes to a near engine's database that was never written to (its update
+    sequence is 0: no document, live or deleted; ADR 0151): every revision of the source is then
+    missing there, without asking.
+
+    Another writer filling it meanwhile costs only bytes: a revision written again with
+    `new_edits=false` is a no-op, and a scan sent whole where a stub would have done is stored once.
+    """
+    if not SKIP_REVS_DIFF_WHEN_EMPTY or not _near(target):
+        return False
+    info = await target.info()
+    # pouchdb-server: a number; Apache CouchDB: "N-opaque", N the sum over the shards
+    seq = str(info.get("update_seq", "")).split("-", 1)[0]
+    return info.get("doc_count") == 0 and seq == "0"
 
 
 async def open_logs(
@@ -229,15 +267,19 @@ async def read_batches(
     retry: Sequence[JSON] = (),
     source_log: SourceLog | None = None,
     first_page: asyncio.Task[JSON] | None = None,
+    *,
+    ask_target: bool = True,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
-    `_revs_diff`, then None (or the error that stopped it). Once a batch is handed on, the source's
-    replication log records it (`source_log`), while the batch is fetched.
+    `_revs_diff` (or, when not `ask_target`, every revision counted missing), then None (or the
+    error that stopped it). Once a batch is handed on, the source's replication log records it
+    (`source_log`), while the batch is fetched.
 
     Runs one batch ahead of the writer.
     """
+    diff = target.revs_diff if ask_target else _all_missing
     try:
-        await _read_batches(source, target, since, batch_size, queue, list(retry), source_log, first_page)
+        await _read_batches(source, diff, since, batch_size, queue, list(retry), source_log, first_page)
     except Exception as exc:
         await queue.put(exc)
     finally:
@@ -245,9 +287,13 @@ async def read_batches(
             first_page.cancel()
 
 
+async def _all_missing(revs: Mapping[str, list[str]]) -> dict[str, JSON]:
+    return {doc_id: {"missing": list(rs)} for doc_id, rs in revs.items()}
+
+
 async def _read_batches(
     source: Endpoint,
-    target: Endpoint,
+    revs_diff: Callable[[Mapping[str, list[str]]], Awaitable[dict[str, JSON]]],
     since: Seq,
     batch_size: int,
     queue: asyncio.Queue[Batch | Exception | None],
@@ -263,7 +309,7 @@ async def _read_batches(
         for held in retry:
             wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
         held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
-        missing = await target.revs_diff(wanted)
+        missing = await revs_diff(wanted)
         await queue.put(Batch(held_rows, missing, since))
         if source_log is not None:
             await source_log.record(since, read)
@@ -276,7 +322,7 @@ async def _read_batches(
         since = page.get("last_seq", since)
         if rows:
             revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in rows}
-            missing = await target.revs_diff(revs)
+            missing = await revs_diff(revs)
             await queue.put(Batch(rows, missing, since))
             read += len(rows)
             if source_log is not None:
@@ -301,45 +347,55 @@ async def transfer_batches(
     inbox: asyncio.Queue[Batch | Exception | None],
     outbox: asyncio.Queue[Written | Exception | None],
     stopping: asyncio.Event,
+    *,
+    in_flight: int = 1,
 ) -> None:
     """Stage 2: fetch batch k+1 while batch k is written; hand each written batch on, in order.
 
-    Once `stopping` is set it takes no new batch, but still writes what it has fetched.
+    Up to `in_flight` writes run at once (a near engine: ADR 0151); they are handed on in the
+    order of the batches, and the first failure stops the hand-over, so no checkpoint covers a
+    batch after one that failed. Once `stopping` is set it takes no new batch, but still writes
+    what it has fetched.
     """
-    pending: tuple[Batch, asyncio.Task[BatchResult]] | None = None
+    pending: collections.deque[tuple[Batch, asyncio.Task[BatchResult]]] = collections.deque()
 
-    async def hand_over() -> bool:
-        nonlocal pending
-        if pending is None:
-            return True
-        batch, task = pending
-        pending = None
-        try:
-            await outbox.put(Written(batch, await task))
-        except Exception as exc:
-            await outbox.put(exc)
-            return False
+    async def hand_over(keep: int) -> bool:
+        """Hand on written batches, oldest first, until at most `keep` writes are pending."""
+        while len(pending) > keep:
+            batch, task = pending.popleft()
+            try:
+                await outbox.put(Written(batch, await task))
+            except Exception as exc:
+                await outbox.put(exc)
+                # later writes already started land (never checkpointed): let them finish
+                await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+                pending.clear()
+                return False
         return True
 
-    while True:
-        item = await inbox.get()
-        if item is None or isinstance(item, Exception) or stopping.is_set():
-            if await hand_over():
-                await outbox.put(item if isinstance(item, Exception) else None)
-            return
-        try:
-            fetched = await fetch_batch(source, target, item, doc_filter)
-        except Exception as exc:
-            if await hand_over():
-                await outbox.put(exc)
-            return
-        if not await hand_over():
-            # The previous batch failed, but this one arrived: land it before stopping, so the
-            # next run does not fetch it again (it is not checkpointed).
-            with contextlib.suppress(Exception):
-                await write_batch(source, target, fetched)
-            return
-        pending = (item, asyncio.create_task(write_batch(source, target, fetched)))
+    try:
+        while True:
+            item = await inbox.get()
+            if item is None or isinstance(item, Exception) or stopping.is_set():
+                if await hand_over(0):
+                    await outbox.put(item if isinstance(item, Exception) else None)
+                return
+            try:
+                fetched = await fetch_batch(source, target, item, doc_filter)
+            except Exception as exc:
+                if await hand_over(0):
+                    await outbox.put(exc)
+                return
+            if not await hand_over(in_flight - 1):
+                # An earlier batch failed, but this one arrived: land it before stopping, so the
+                # next run does not fetch it again (it is not checkpointed).
+                with contextlib.suppress(Exception):
+                    await write_batch(source, target, fetched)
+                return
+            pending.append((item, asyncio.create_task(write_batch(source, target, fetched))))
+    finally:
+        for _, task in pending:  # cancelled with the stage: no write is left running unowned
+            task.cancel()
 
 
 class SourceLog:
