@@ -45,7 +45,7 @@ from mobile.replication.checkpoint import (
     start_seq,
 )
 from mobile.replication.endpoint import JSON, Endpoint, Seq
-from mobile.replication.errors import Cancelled, Unauthorized
+from mobile.replication.errors import Cancelled, RemoteError, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
@@ -191,7 +191,10 @@ async def _empty_near(target: Endpoint) -> bool:
     """
     if not SKIP_REVS_DIFF_WHEN_EMPTY or not _near(target):
         return False
-    info = await target.info()
+    try:
+        info = await target.info()
+    except RemoteError:  # a database that will not say is asked, as before
+        return False
     # pouchdb-server: a number; Apache CouchDB: "N-opaque", N the sum over the shards
     seq = str(info.get("update_seq", "")).split("-", 1)[0]
     return info.get("doc_count") == 0 and seq == "0"

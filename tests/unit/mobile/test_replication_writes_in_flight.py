@@ -1,5 +1,6 @@
 """Two writes in flight to a near engine (ADR 0151): batches are handed on in order, and a failed
-write stops the hand-over there, so no checkpoint covers a later batch even if it landed."""
+write stops the hand-over there, so no checkpoint covers a later batch even if it landed; which
+databases count as never written to (asked no `_revs_diff`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 from mobile.replication.endpoint import JSON
 from mobile.replication.errors import Unreachable
-from mobile.replication.replicator import Written, transfer_batches
+from mobile.replication.remote import RemoteDB
+from mobile.replication.replicator import Written, _empty_near, transfer_batches
 from mobile.replication.transfer import Batch
 
 
@@ -74,3 +78,27 @@ async def test_a_failed_write_stops_the_hand_over_before_the_batches_after_it() 
     out = await _run(ends, 3)
     assert isinstance(out[0], Unreachable) and len(out) == 1  # nothing after it is checkpointed
     assert "doc-1" in ends.landed  # the write already under way landed (the next run skips it)
+
+
+async def test_an_empty_database_is_asked_nothing_only_when_near_and_never_written_to() -> None:
+    answers = {
+        "/fresh": {"doc_count": 0, "update_seq": 0},
+        "/couch": {"doc_count": 0, "doc_del_count": 0, "update_seq": "0-g1AAAA"},
+        "/deleted": {"doc_count": 0, "update_seq": 2},
+        "/held": {"doc_count": 3, "update_seq": "3-g1AAAA"},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.rstrip("/")
+        if path == "/secret":
+            return httpx.Response(400, json={"error": "bad_request", "reason": "no"})
+        return httpx.Response(200, json=answers[path])
+
+    async def empty(path: str, near: bool = True) -> bool:
+        transport = httpx.MockTransport(handler)
+        async with RemoteDB(f"http://engine{path}", transport=transport, inline_attachments=near) as remote:
+            return await _empty_near(remote)
+
+    assert await empty("/fresh") and await empty("/couch")
+    assert not await empty("/deleted") and not await empty("/held") and not await empty("/secret")
+    assert not await empty("/fresh", near=False)  # through the gateway or a slow link: always asked
