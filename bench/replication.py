@@ -181,7 +181,58 @@ async def full_run(server: str, tmp: Path, rounds: int = ROUNDS) -> dict[str, An
         "pull_ceiling": {"raw_read_seconds": round(best["ceiling_pull"], 2),
                          "ours_over_ceiling": round(best["ours_pull"] / best["ceiling_pull"], 2)},
         "push": compare(best["ours_push"], best["pouch_push"], docs, total),
+        "push_ceiling": await push_ceiling(server, tmp / "ours0.sqlite", best["ours_push"], rounds),
     }
+
+
+def ceiling_bodies(path: Path, inline_bytes: int = 8 * 1024 * 1024) -> list[bytes]:
+    """Every revision a push of the store at `path` sends, pre-encoded as `_bulk_docs` bodies
+    (`new_edits=false`): cases 500 to a body, scans base64 with their digest and revpos, about
+    `inline_bytes` of scans to a body, as our push to a near engine groups them (ADR 0142)."""
+    store = LocalStore(path)
+    try:
+        feed = store.changes(since=0, limit=10 * (CASES + SCANS), style="all_docs")
+        wanted = {r["id"]: [c["rev"] for c in r["changes"]] for r in feed["results"]}
+        docs = store.bulk_open_revs(wanted, revs=True)
+        datas = store.attachments_of([(d["_id"], d["_rev"]) for d in docs if d.get("_attachments")])
+    finally:
+        store.close()
+    groups: list[list[dict[str, Any]]] = []
+    plain = [d for d in docs if not d.get("_attachments")]
+    groups += [plain[i : i + 500] for i in range(0, len(plain), 500)]
+    size = inline_bytes
+    for doc in (d for d in docs if d.get("_attachments")):
+        atts = {name: {"content_type": att["content_type"], "digest": att["digest"], "revpos": att["revpos"],
+                       "data": base64.b64encode(datas[(doc["_id"], doc["_rev"])][name]).decode()}
+                for name, att in doc["_attachments"].items()}
+        length = sum(int(att.get("length", 0)) for att in doc["_attachments"].values())
+        if size + length > inline_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append({**doc, "_attachments": atts})
+        size += length
+    return [json.dumps({"docs": g, "new_edits": False}, separators=(",", ":"), ensure_ascii=False).encode()
+            for g in groups]
+
+
+async def push_ceiling(server: str, path: Path, ours: float, rounds: int = ROUNDS) -> dict[str, Any]:
+    """The engine's own ceiling for our push: the same revisions as pre-encoded `_bulk_docs`
+    bodies, sent one after the other to a fresh database (best of `rounds`), and ours ÷ it."""
+    bodies = await asyncio.to_thread(ceiling_bodies, path)
+    times: list[float] = []
+    async with httpx.AsyncClient(timeout=300) as client:
+        for r in range(rounds):
+            url = f"{server}/bench-ceiling-{uuid.uuid4().hex[:8]}-{r}"
+            (await client.put(url)).raise_for_status()
+            started = time.perf_counter()
+            for body in bodies:
+                response = await client.post(f"{url}/_bulk_docs", content=body,
+                                             headers={"Content-Type": "application/json"})
+                response.raise_for_status()
+            times.append(time.perf_counter() - started)
+            await client.delete(url)
+    return {"requests": len(bodies), "rounds": [round(t, 2) for t in times], "seconds": round(min(times), 2),
+            "ours_over_ceiling": round(ours / min(times), 2)}
 
 
 async def shaped_run(server: str, tmp: Path) -> dict[str, Any]:

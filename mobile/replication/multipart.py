@@ -43,15 +43,55 @@ def encode_inline(doc: JSON) -> JSON:
     for name, att in (doc.get("_attachments") or {}).items():
         data = att.get("data")
         if isinstance(data, bytes):
-            atts[name] = {
-                "content_type": att.get("content_type", "application/octet-stream"),
-                "data": base64.b64encode(data).decode("ascii"),
-                "digest": att.get("digest") or digest_of(data),
-                "revpos": att.get("revpos", generation(str(doc["_rev"]))),
-            }
+            atts[name] = _inline_meta(doc, att, data, base64.b64encode(data).decode("ascii"))
         else:
             atts[name] = att
     return {**doc, "_attachments": atts}
+
+
+def inline_bulk_body(docs: list[JSON]) -> bytes:
+    """The `_bulk_docs` body (`new_edits=false`) of `docs` with their bytes inline, as
+    `encode_inline` gives them, built without passing the base64 through the JSON encoder: each
+    `data` is encoded as a random placeholder and the base64 bytes (plain ASCII, nothing to
+    escape) spliced in its place. `json.dumps` of a 10 MB body of base64 and the `str` → `bytes`
+    copy after it were a third of the phone's CPU in a push to a near engine (ADR 0152)."""
+    parts = [_inline_doc(doc) for doc in docs]
+    return b'{"docs":[' + b",".join(parts) + b'],"new_edits":false}'
+
+
+def _inline_doc(doc: JSON) -> bytes:
+    if not has_data(doc):
+        return _json(doc)
+    datas: dict[bytes, bytes] = {}
+    atts: dict[str, Any] = {}
+    for name, att in (doc.get("_attachments") or {}).items():
+        data = att.get("data")
+        if isinstance(data, bytes):
+            token = secrets.token_hex(16)
+            datas[f'"{token}"'.encode()] = data
+            atts[name] = _inline_meta(doc, att, data, token)
+        else:
+            atts[name] = att
+    out = _json({**doc, "_attachments": atts})
+    for mark, data in datas.items():
+        before, found, after = out.partition(mark)
+        if not found or mark in after:  # a 128-bit random token met in the document itself
+            return _json(encode_inline(doc))
+        out = b"".join((before, b'"', base64.b64encode(data), b'"', after))
+    return out
+
+
+def _inline_meta(doc: JSON, att: JSON, data: bytes, encoded: str) -> JSON:
+    return {
+        "content_type": att.get("content_type", "application/octet-stream"),
+        "data": encoded,
+        "digest": att.get("digest") or digest_of(data),
+        "revpos": att.get("revpos", generation(str(doc["_rev"]))),
+    }
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def encode_related(doc: JSON) -> tuple[bytes, str]:

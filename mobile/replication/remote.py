@@ -32,7 +32,13 @@ from mobile.replication.endpoint import (
     revision_ancestry,
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
-from mobile.replication.multipart import data_bytes, decode_bulk_get, encode_inline, encode_related, has_data
+from mobile.replication.multipart import (
+    data_bytes,
+    decode_bulk_get,
+    encode_related,
+    has_data,
+    inline_bulk_body,
+)
 from mobile.tls import tls_context
 from shared.couchparams import encode_params
 
@@ -440,12 +446,17 @@ class RemoteDB:
 
         async def bulk(group: list[JSON]) -> list[JSON]:
             async with self._slots:
-                response = await self.request(
-                    "POST",
-                    "_bulk_docs",
-                    json_body={"docs": [encode_inline(d) for d in group], "new_edits": False},
-                    compress=not any(has_data(d) for d in group),
-                )
+                if any(has_data(d) for d in group):  # base64 spliced in, not through json.dumps
+                    response = await self.request(
+                        "POST",
+                        "_bulk_docs",
+                        content=inline_bulk_body(group),
+                        headers={"Content-Type": "application/json"},
+                    )
+                else:
+                    response = await self.request(
+                        "POST", "_bulk_docs", json_body={"docs": group, "new_edits": False}
+                    )
             return [row for row in response.json() if "error" in row]
 
         results = await asyncio.gather(*(bulk(g) for g in groups), return_exceptions=True)

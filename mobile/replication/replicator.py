@@ -28,12 +28,13 @@ batch of their own, and its first checkpoint carries only those refused again (A
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
@@ -46,7 +47,7 @@ from mobile.replication.checkpoint import (
     start_seq,
 )
 from mobile.replication.endpoint import JSON, Endpoint, Seq
-from mobile.replication.errors import Cancelled, Unauthorized
+from mobile.replication.errors import Cancelled, RemoteError, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
@@ -63,6 +64,14 @@ BATCH_SIZE = 500
 # each write is one more commit the engine makes while it ingests the data, and a log left behind
 # costs the next run only a `_revs_diff` of what was written since (ADR 0142). Otherwise: every batch.
 NEAR_CHECKPOINT_SECONDS = 5.0
+# Writes in flight to a remote target. To a near engine: while it ingests one `_bulk_docs`, the next
+# is encoded and already queued, so its single ingest thread never waits for the phone (ADR 0151).
+# Over a village link: the next batch's scans start up as the previous ones finish, not one round
+# trip after its answer (ADR 0159). Into the local store (a pull) one: its writes take turns anyway.
+WRITES_IN_FLIGHT = 2
+# A first push into a near database that holds no document asks no `_revs_diff`: the answer
+# would be "everything is missing" (ADR 0151).
+SKIP_REVS_DIFF_WHEN_EMPTY = True
 
 
 class CancelToken(Protocol):
@@ -112,6 +121,7 @@ async def replicate(
     row_filter = routed_rows(source, doc_filter)
     opened = await open_logs(source, target, doc_id, batch_size, row_filter)
     source_log, target_log, since, first_page = opened
+    ask_target = target_log is not None or not await _empty_near(target)
     retry = held_refusals(target_log or source_log)
     session = Session(uuid.uuid4().hex, _now())
     log.info("replication %s starts at seq %s", rep_id, since)
@@ -126,9 +136,23 @@ async def replicate(
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
     reader = asyncio.create_task(
-        read_batches(source, target, since, batch_size, batches, retry, source_logger, first_page, row_filter)
+        read_batches(
+            source,
+            target,
+            since,
+            batch_size,
+            batches,
+            retry,
+            source_logger,
+            first_page,
+            row_filter,
+            ask_target=ask_target,
+        )
     )
-    mover = asyncio.create_task(transfer_batches(source, target, doc_filter, batches, written, stopping))
+    in_flight = WRITES_IN_FLIGHT if isinstance(target, RemoteDB) else 1
+    mover = asyncio.create_task(
+        transfer_batches(source, target, doc_filter, batches, written, stopping, in_flight=in_flight)
+    )
     checkpointed_at = time.monotonic()
     unrecorded = False  # batches written since the target's log was last written
     try:
@@ -163,6 +187,25 @@ def _near(target: Endpoint) -> bool:
     return isinstance(target, RemoteDB) and target.near()
 
 
+async def _empty_near(target: Endpoint) -> bool:
+    """Whether a push goes to a near engine's database that was never written to (its update
+    sequence is 0: no document, live or deleted; ADR 0151): every revision of the source is then
+    missing there, without asking.
+
+    Another writer filling it meanwhile costs only bytes: a revision written again with
+    `new_edits=false` is a no-op, and a scan sent whole where a stub would have done is stored once.
+    """
+    if not SKIP_REVS_DIFF_WHEN_EMPTY or not _near(target):
+        return False
+    try:
+        info = await target.info()
+    except RemoteError:  # a database that will not say is asked, as before
+        return False
+    # pouchdb-server: a number; Apache CouchDB: "N-opaque", N the sum over the shards
+    seq = str(info.get("update_seq", "")).split("-", 1)[0]
+    return info.get("doc_count") == 0 and seq == "0"
+
+
 async def open_logs(
     source: Endpoint, target: Endpoint, doc_id: str, batch_size: int, row_filter: RowFilter | None = None
 ) -> tuple[JSON | None, JSON | None, Seq, asyncio.Task[Page] | None]:
@@ -184,7 +227,10 @@ async def open_logs(
         known = first.result() if first.exception() is None else None
         guess: Seq = (known or {}).get("source_last_seq", 0)
         if first.exception() is None:
-            page = asyncio.create_task(read_page(source, target, guess, batch_size, row_filter))
+            # To a near engine the question costs no wait worth saving, and a push into an empty
+            # database may not ask it at all (ADR 0151): the reader asks once the logs are in.
+            ask = None if _near(target) else target.revs_diff
+            page = asyncio.create_task(read_page(source, guess, batch_size, row_filter, ask))
             page.add_done_callback(retrieve)  # a dropped guess is never awaited
         source_log, target_log = await asyncio.gather(source_read, target_read)
     except BaseException:
@@ -235,17 +281,21 @@ async def read_batches(
     source_log: SourceLog | None = None,
     first_page: asyncio.Task[Page] | None = None,
     row_filter: RowFilter | None = None,
+    *,
+    ask_target: bool = True,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
-    `_revs_diff`, then None (or the error that stopped it). Once a batch is handed on, the source's
-    replication log records it (`source_log`), while the batch is fetched. `row_filter` drops the
-    rows of a page that are not to be copied before their `_revs_diff` (`routed_rows`).
+    `_revs_diff` (or, when not `ask_target`, every revision counted missing), then None (or the
+    error that stopped it). Once a batch is handed on, the source's replication log records it
+    (`source_log`), while the batch is fetched. `row_filter` drops the rows of a page that are not
+    to be copied before their `_revs_diff` (`routed_rows`).
 
     Runs one batch ahead of the writer.
     """
+    diff = target.revs_diff if ask_target else _all_missing
     try:
         await _read_batches(
-            source, target, since, batch_size, queue, list(retry), source_log, first_page, row_filter
+            source, diff, since, batch_size, queue, list(retry), source_log, first_page, row_filter
         )
     except Exception as exc:
         await queue.put(exc)
@@ -254,9 +304,13 @@ async def read_batches(
             first_page.cancel()
 
 
+async def _all_missing(revs: Mapping[str, list[str]]) -> dict[str, JSON]:
+    return {doc_id: {"missing": list(rs)} for doc_id, rs in revs.items()}
+
+
 async def _read_batches(
     source: Endpoint,
-    target: Endpoint,
+    revs_diff: RevsDiff,
     since: Seq,
     batch_size: int,
     queue: asyncio.Queue[Batch | Exception | None],
@@ -273,7 +327,7 @@ async def _read_batches(
         for held in retry:
             wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
         held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
-        missing = await target.revs_diff(wanted)
+        missing = await revs_diff(wanted)
         await queue.put(Batch(held_rows, missing, since))
         if source_log is not None:
             await source_log.record(since, read)
@@ -281,11 +335,14 @@ async def _read_batches(
         if first_page is not None:
             page, first_page = await first_page, None
         else:
-            page = await read_page(source, target, since, batch_size, row_filter)
+            page = await read_page(source, since, batch_size, row_filter, revs_diff)
         since = page.batch.last_seq
         if page.read:
             # A page whose rows are all filtered out is still a batch: its checkpoint moves past them.
-            await queue.put(page.batch)
+            batch = page.batch
+            if page.asked is None:  # the first page, read while the logs travelled to a near engine
+                batch = replace(batch, missing=await _asked(revs_diff, batch.rows))
+            await queue.put(batch)
             read += page.read
             if source_log is not None:
                 await source_log.record(since, read)
@@ -294,26 +351,36 @@ async def _read_batches(
             return
 
 
+RevsDiff = Callable[[Mapping[str, list[str]]], Awaitable[dict[str, JSON]]]
+
+
 @dataclass(frozen=True)
 class Page:
-    """A page of the source's changes as a batch (the rows kept and what the target lacks of them)
-    and how many rows the source listed."""
+    """A page of the source's changes as a batch (the rows kept and what the target lacks of them),
+    how many rows the source listed, and whether the target was asked yet (`asked` None: not yet)."""
 
     batch: Batch
     read: int
+    asked: bool | None = True
 
 
 async def read_page(
-    source: Endpoint, target: Endpoint, since: Seq, batch_size: int, row_filter: RowFilter | None
+    source: Endpoint, since: Seq, batch_size: int, row_filter: RowFilter | None, revs_diff: RevsDiff | None
 ) -> Page:
-    """The changes after `since`, routed (`row_filter`), with the target's `_revs_diff` of them."""
+    """The changes after `since`, routed (`row_filter`), with `revs_diff` of them (not asked when
+    None: the caller asks once it knows how)."""
     page = await source.changes(since, batch_size)
     rows: list[JSON] = page.get("results", [])
     last_seq = page.get("last_seq", since)
     kept = rows if row_filter is None or not rows else await row_filter(rows)
-    revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in kept}
-    missing = await target.revs_diff(revs) if revs else {}
-    return Page(Batch(kept, missing, last_seq), len(rows))
+    if revs_diff is None:
+        return Page(Batch(kept, {}, last_seq), len(rows), None)
+    return Page(Batch(kept, await _asked(revs_diff, kept), last_seq), len(rows))
+
+
+async def _asked(revs_diff: RevsDiff, rows: list[JSON]) -> dict[str, JSON]:
+    revs = {row["id"]: [c["rev"] for c in row["changes"]] for row in rows}
+    return await revs_diff(revs) if revs else {}
 
 
 RowFilter = Callable[[list[JSON]], Awaitable[list[JSON]]]
@@ -356,50 +423,56 @@ async def transfer_batches(
     inbox: asyncio.Queue[Batch | Exception | None],
     outbox: asyncio.Queue[Written | Exception | None],
     stopping: asyncio.Event,
+    *,
+    in_flight: int = 1,
 ) -> None:
     """Stage 2: fetch batch k+1 while batch k is written, and start writing it without waiting for
     batch k's answer; hand each written batch on, in order.
 
-    Once `stopping` is set it takes no new batch, but still writes what it has fetched.
+    Up to `in_flight` writes run at once (a remote target: ADRs 0151, 0159); they are handed on in the
+    order of the batches, and the first failure stops the hand-over, so no checkpoint covers a
+    batch after one that failed. Once `stopping` is set it takes no new batch, but still writes
+    what it has fetched.
     """
-    pending: tuple[Batch, asyncio.Task[BatchResult]] | None = None
+    pending: collections.deque[tuple[Batch, asyncio.Task[BatchResult]]] = collections.deque()
 
-    async def hand_over() -> bool:
-        nonlocal pending
-        if pending is None:
-            return True
-        batch, task = pending
-        pending = None
-        try:
-            await outbox.put(Written(batch, await task))
-        except Exception as exc:
-            await outbox.put(exc)
-            return False
+    async def hand_over(keep: int) -> bool:
+        """Hand on written batches, oldest first, until at most `keep` writes are pending."""
+        while len(pending) > keep:
+            batch, task = pending.popleft()
+            try:
+                await outbox.put(Written(batch, await task))
+            except Exception as exc:
+                await outbox.put(exc)
+                # later writes already started land (never checkpointed): let them finish
+                await asyncio.gather(*(t for _, t in pending), return_exceptions=True)
+                pending.clear()
+                return False
         return True
 
-    while True:
-        item = await inbox.get()
-        if item is None or isinstance(item, Exception) or stopping.is_set():
-            if await hand_over():
-                await outbox.put(item if isinstance(item, Exception) else None)
-            return
-        try:
-            fetched = await fetch_batch(source, target, item, doc_filter)
-        except Exception as exc:
-            if await hand_over():
-                await outbox.put(exc)
-            return
-        # Written at once, while the previous batch's write may still await its answer: on a
-        # village link the next batch's scans start up as the previous ones finish, instead of one
-        # round trip later (ADR 0159). Handed over in order, so checkpoints still follow the answers.
-        writing = asyncio.create_task(write_batch(source, target, fetched))
-        if not await hand_over():
-            # The previous batch failed, but this one arrived: land it before stopping, so the
-            # next run does not fetch it again (it is not checkpointed).
-            with contextlib.suppress(Exception):
-                await writing
-            return
-        pending = (item, writing)
+    try:
+        while True:
+            item = await inbox.get()
+            if item is None or isinstance(item, Exception) or stopping.is_set():
+                if await hand_over(0):
+                    await outbox.put(item if isinstance(item, Exception) else None)
+                return
+            try:
+                fetched = await fetch_batch(source, target, item, doc_filter)
+            except Exception as exc:
+                if await hand_over(0):
+                    await outbox.put(exc)
+                return
+            if not await hand_over(in_flight - 1):
+                # An earlier batch failed, but this one arrived: land it before stopping, so the
+                # next run does not fetch it again (it is not checkpointed).
+                with contextlib.suppress(Exception):
+                    await write_batch(source, target, fetched)
+                return
+            pending.append((item, asyncio.create_task(write_batch(source, target, fetched))))
+    finally:
+        for _, task in pending:  # cancelled with the stage: no write is left running unowned
+            task.cancel()
 
 
 class SourceLog:

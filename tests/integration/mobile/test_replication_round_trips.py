@@ -121,7 +121,8 @@ async def test_a_push_asks_its_first_revs_diff_while_the_server_log_travels(
     for i in range(12):
         store.put(make_case(i))
     link = HoldUntil(_checkpoint_read, _revs_diff_of_documents)
-    async with RemoteDB(url, transport=link, compress_requests=False) as remote:
+    # as through the gateway: a far target (to a near one the reader asks once the logs are in)
+    async with RemoteDB(url, transport=link, compress_requests=False, inline_attachments=False) as remote:
         first = await replicate(store, remote)
         for i in range(12, 15):
             store.put(make_case(i))
