@@ -427,6 +427,8 @@ class LocalStore:
 
 
 def _has_conflicts(tree_json: str) -> bool:
+    if revtree.chain_rows(tree_json) is not None:
+        return False  # one leaf (most documents): no tree to build (ADR 0155)
     return bool(revtree.collect_conflicts(revtree.from_json(tree_json)))
 
 

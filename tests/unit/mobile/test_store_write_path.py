@@ -1,0 +1,224 @@
+"""The local store's cheap write path (ADR 0155) against the general one it stands in for:
+documents split without a Python step per field, single-chain trees read and extended as
+stored rows, conflict checks without building trees."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mobile.store import BadRequest, LocalStore, NotFound, revtree
+from mobile.store.documents import Incoming, parse
+from mobile.store.revtree import RevNode, RevPath
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[LocalStore]:
+    with LocalStore(tmp_path / "write-path.sqlite") as store:
+        yield store
+
+
+def replicated(doc_id: str, start: int, ids: list[str], **body: Any) -> dict[str, Any]:
+    return {"_id": doc_id, "_rev": f"{start}-{ids[0]}", "_revisions": {"start": start, "ids": ids}, **body}
+
+
+# -- parse: a plain dict's fast split gives what the general loop gives --------------------
+
+_KEYS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "名字",
+        "",
+        "_id",
+        "_rev",
+        "_deleted",
+        "_attachments",
+        "_revisions",
+        "_conflicts",
+        "_revs_info",
+        "_local_seq",
+        "_deleted_conflicts",
+        "_foo",
+        "_",
+        1,
+        None,
+    ]
+)
+
+
+def _split(parse_input: object) -> Incoming | str:
+    try:
+        return parse(parse_input, default_id="fallback")
+    except BadRequest as refused:
+        return f"refused: {refused.reason}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.lists(st.tuples(_KEYS, st.integers()), max_size=10))
+def test_a_plain_dict_splits_as_any_mapping_does(fields: list[tuple[Any, int]]) -> None:
+    doc: dict[Any, Any] = dict(fields)
+    doc.pop("_rev", None)  # an int `_rev` is refused before the body is looked at: keep the body in play
+    doc.pop("_deleted", None)
+    doc.pop("_revisions", None)
+    general = _split(MappingProxyType(doc))  # not a dict: the general loop
+    fast = _split(doc)
+    assert fast == general
+    if isinstance(fast, Incoming):
+        assert list(fast.body) == [k for k in doc if isinstance(k, str) and not k.startswith("_")]
+
+
+def test_the_fast_split_still_refuses_what_the_general_one_does() -> None:
+    with pytest.raises(BadRequest, match="Bad special document member: _foo"):
+        parse({"_id": "x", "a": 1, "_foo": 2})
+    with pytest.raises(BadRequest, match="keys must be strings"):
+        parse({"_id": "x", 3: "three"})
+    doc = {"_id": "x", "_rev": "1-a", "_conflicts": ["1-b"], "b": 1, "a": 2}
+    assert parse(doc).body == {"b": 1, "a": 2} and list(parse(doc).body) == ["b", "a"]
+    assert "_conflicts" in doc  # the caller's document is left as it was
+
+
+def test_a_lone_surrogate_in_a_replicated_batch_refuses_its_document_only(db: LocalStore) -> None:
+    docs = [
+        replicated("ok-1", 1, ["a"], name="张三"),
+        replicated("bad", 1, ["b"], name="张\udc00"),
+        replicated("ok-2", 1, ["c"], name="李四"),
+    ]
+    results = db.bulk_docs(docs, new_edits=False)
+    assert [r.get("error") for r in results] == [None, "bad_request", None]
+    assert "surrogate" in results[1]["reason"]
+    assert db.get("ok-2")["name"] == "李四"
+    assert db.info()["doc_count"] == 2
+
+
+# -- single chains read as stored rows -----------------------------------------------------
+
+
+@st.composite
+def merged_trees(draw: st.DrawFn) -> tuple[dict[str, RevNode], list[RevPath]]:
+    """A random tree (branches, deleted leaves, stemmed paths) merged from paths of one universe."""
+    size = draw(st.integers(min_value=1, max_value=10))
+    parents = [None] + [draw(st.integers(min_value=0, max_value=i - 1)) for i in range(1, size)]
+    hashes = [f"h{i:02d}" for i in range(size)]
+    picks = draw(st.lists(st.integers(min_value=0, max_value=size - 1), min_size=1, max_size=5))
+    tree: dict[str, RevNode] = {}
+    paths = []
+    for node in picks:
+        chain = [node]
+        while (parent := parents[chain[-1]]) is not None:
+            chain.append(parent)
+        keep = draw(st.integers(min_value=1, max_value=len(chain)))
+        path = RevPath(len(chain), tuple(hashes[i] for i in chain[:keep]), draw(st.booleans()))
+        paths.append(path)
+        tree = revtree.merge(tree, path, 1000)
+    return tree, paths
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=merged_trees(), probe=st.integers(min_value=0, max_value=12))
+def test_chain_rows_is_exactly_a_tree_with_one_leaf(
+    case: tuple[dict[str, RevNode], list[RevPath]], probe: int
+) -> None:
+    tree, _ = case
+    rows = revtree.chain_rows(revtree.to_json(tree))
+    assert (rows is not None) == (len(revtree.leaves(tree)) == 1)
+    if rows is not None:
+        assert revtree.from_json(revtree.to_json(tree)) == tree
+        for node in tree.values():
+            assert revtree.chain_holds(rows, node.pos, node.hash)
+        assert not revtree.chain_holds(rows, probe, "h00" if probe != 1 else "nowhere") or (
+            f"{probe}-h00" in tree
+        )
+
+
+def test_chain_rows_declines_a_branch_and_two_roots() -> None:
+    assert revtree.chain_rows('[[1,"a",null,0],[2,"b","a",0],[3,"c","b",1]]') is not None
+    assert revtree.chain_rows('[[1,"a",null,0],[2,"b","a",0],[2,"c","a",0]]') is None  # a conflict
+    assert revtree.chain_rows('[[1,"a",null,0],[2,"b",null,0]]') is None  # two roots, two leaves
+    assert revtree.chain_rows('[[1,"a",null,0],[3,"c","b",0]]') is None  # a gap
+
+
+def test_next_revisions_of_chains_and_branches_write_the_merged_tree(db: LocalStore) -> None:
+    """The same pull applied to a store with single chains (the fast path) and with a branch
+    (the merge) leaves what a store built by merging the trees would: checked via open revs."""
+    db.bulk_docs(
+        [
+            replicated("chain", 2, ["b", "a"], v=1),
+            replicated("branched", 2, ["b", "a"], v=1),
+            replicated("branched", 2, ["x", "a"], v=2),
+            replicated("tomb", 2, ["b", "a"], _deleted=True),
+        ],
+        new_edits=False,
+    )
+    assert db.conflicted(["chain", "branched", "tomb"]) == {"branched"}
+    results = db.bulk_docs(
+        [
+            replicated("chain", 4, ["d", "c", "b", "a"], v=3),
+            replicated("branched", 3, ["c", "b", "a"], v=3),
+            replicated("tomb", 3, ["c", "b"], v=4),  # a revision on top of a tombstone revives it
+            replicated("chain", 3, ["c", "b"], v=9),  # already known now: nothing changes
+        ],
+        new_edits=False,
+    )
+    assert all(r.get("ok") for r in results)
+    chain = db.get("chain", revs=True)
+    assert chain["_rev"] == "4-d" and chain["v"] == 3 and chain["_revisions"]["ids"] == ["d", "c", "b", "a"]
+    assert db.get("branched", conflicts=True)["_conflicts"] == ["2-x"]
+    assert db.get("tomb")["v"] == 4
+    assert db.conflicted(["chain", "branched", "tomb"]) == {"branched"}
+    with pytest.raises(NotFound, match="missing"):
+        db.get("chain", rev="3-c")  # compacted: a body that stopped being a leaf is dropped
+    assert db.revs_diff({"chain": ["3-c", "4-d", "5-e"]}) == {
+        "chain": {"missing": ["5-e"], "possible_ancestors": ["4-d"]}
+    }
+
+
+def test_a_stemmed_chain_extends_within_the_limit(tmp_path: Path) -> None:
+    with LocalStore(tmp_path / "stemmed.sqlite", revs_limit=3) as db:
+        db.bulk_docs([replicated("d", 3, ["c", "b", "a"], v=1)], new_edits=False)
+        db.bulk_docs([replicated("d", 5, ["e", "d", "c", "b", "a"], v=2)], new_edits=False)
+        assert db.get("d", revs=True)["_revisions"] == {"start": 5, "ids": ["e", "d", "c"]}
+
+
+@st.composite
+def pulls(draw: st.DrawFn) -> list[list[dict[str, Any]]]:
+    """Batches of revisions of a few documents' random trees, full histories, any order."""
+    batches: list[list[dict[str, Any]]] = []
+    docs: list[dict[str, Any]] = []
+    for doc_id in ("p", "q"):
+        size = draw(st.integers(min_value=1, max_value=7))
+        parents = [None] + [
+            draw(st.integers(min_value=max(0, i - 2), max_value=i - 1)) for i in range(1, size)
+        ]
+        for node in draw(st.lists(st.integers(min_value=0, max_value=size - 1), min_size=1, max_size=5)):
+            chain = [node]
+            while (parent := parents[chain[-1]]) is not None:
+                chain.append(parent)
+            docs.append(replicated(doc_id, len(chain), [f"{i:02d}h" for i in chain], v=node))
+    cut = draw(st.integers(min_value=0, max_value=len(docs)))
+    batches = [docs[:cut], docs[cut:]]
+    return [b for b in batches if b]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=pulls())
+def test_conflicted_agrees_with_the_documents_conflicts(batches: list[list[dict[str, Any]]]) -> None:
+    with tempfile.TemporaryDirectory() as folder, LocalStore(Path(folder) / "c.sqlite") as db:
+        for batch in batches:
+            db.bulk_docs(batch, new_edits=False)
+        expected = set()
+        for doc_id in ("p", "q"):
+            try:
+                doc: Mapping[str, Any] = db.get(doc_id, conflicts=True)
+            except NotFound:  # a deleted winner: no conflict to show
+                continue
+            if doc.get("_conflicts"):
+                expected.add(doc_id)
+        assert db.conflicted(["p", "q"]) == expected
