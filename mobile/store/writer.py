@@ -46,6 +46,10 @@ class Tx:
         self._docs: dict[str, tuple[Any, ...]] = {}
         self._revs: list[tuple[Any, ...]] = []
         self._index: dict[str, tuple[Any, ...] | None] = {}
+        # doc_index rows of preloaded documents, moved to `_old_index` when the document is read
+        # for writing: `flush` then writes only the columns that changed (ADR 0155)
+        self._preindex: dict[str, tuple[Any, ...] | None] = {}
+        self._old_index: dict[str, tuple[Any, ...] | None] = {}
         self._drops: list[tuple[str, str]] = []  # (doc_id, rev) of bodies that stopped being leaves
         self.dropped = False  # some revision was dropped: garbage may need collecting
 
@@ -57,17 +61,25 @@ class Tx:
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))
             marks = ", ".join("?" * len(chunk))
-            for row in self.cx.execute(
-                f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
-            ):
+            found = [
+                row
+                for row in self.cx.execute(
+                    f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
+                )
+            ]
+            for row in found:
                 self._preloaded[row[0]] = row
+            self._preindex.update(query.read_index(self.cx, [row[0] for row in found]))
 
     def stored(self, doc_id: str) -> tuple[Any, ...] | None:
         """The document's `docs` row (id, seq, winner, deleted, tree JSON), including what this
         transaction wrote to it; None for a document the store does not have."""
+        self._old_index.pop(doc_id, None)
         if doc_id in self._touched:
             self.flush()
         elif doc_id in self._preloaded:
+            if doc_id in self._preindex:  # what doc_index holds for it now, as read with it
+                self._old_index[doc_id] = self._preindex.pop(doc_id)
             return self._preloaded.pop(doc_id)
         row: tuple[Any, ...] | None = self.cx.execute(
             "SELECT id, seq, winner, deleted, tree FROM docs WHERE id = ?", (doc_id,)
@@ -130,8 +142,9 @@ class Tx:
             )
             self._docs = {}
         if self._index:
-            query.write_index(cx, self._index)
+            query.write_index(cx, self._index, self._old_index)
             self._index = {}
+        self._old_index = {}
         self._touched.clear()
 
 

@@ -222,3 +222,46 @@ def test_conflicted_agrees_with_the_documents_conflicts(batches: list[list[dict[
             if doc.get("_conflicts"):
                 expected.add(doc_id)
         assert db.conflicted(["p", "q"]) == expected
+
+
+# -- doc_index: only the columns that changed are written -----------------------------------
+
+
+def _case(doc_id: str, start: int, ids: list[str], **fields: Any) -> dict[str, Any]:
+    body = {
+        "type": "case",
+        "status": "submitted",
+        "division": {"village": "330212001001"},
+        "applicant": {"name": "王芳", "id_number": "330212199001011234"},
+        "tracking_code": f"K{doc_id[-4:]}",
+        "updated_at": "2026-11-01T06:30:00Z",
+        **fields,
+    }
+    return replicated(doc_id, start, ids, **body)
+
+
+def test_next_revisions_move_cases_between_screens(db: LocalStore) -> None:
+    """A pull's next revisions update the query rows column by column (or not at all); every
+    screen sees each case where its winning revision puts it."""
+    ids = [f"case:wp{n:04d}" for n in range(4)]
+    db.bulk_docs([_case(i, 1, ["a"]) for i in ids], new_edits=False)
+    assert db.count_cases(status="submitted") == 4
+    results = db.bulk_docs(
+        [
+            _case(ids[0], 2, ["b", "a"], status="approved", updated_at="2026-12-01T00:00:00Z"),
+            _case(ids[1], 2, ["b", "a"]),  # same query columns: the row stays as it is
+            _case(ids[2], 2, ["b", "a"], applicant={"name": "李四", "id_number": "33021219900101567x"}),
+            replicated(ids[3], 2, ["b", "a"], _deleted=True),
+            _case(ids[0], 3, ["c", "b", "a"], status="delivered"),  # twice in one batch
+        ],
+        new_edits=False,
+    )
+    assert all(r.get("ok") for r in results)
+    assert [r["id"] for r in db.find_cases(status="delivered")] == [ids[0]]
+    assert db.find_cases(status="delivered")[0]["updated_at"] == "2026-11-01T06:30:00Z"
+    assert sorted(r["id"] for r in db.find_cases(status="submitted")) == ids[1:3]
+    assert [r["id"] for r in db.find_cases(text="李四")] == [ids[2]]
+    assert [r["id"] for r in db.find_cases(text="ls")] == [ids[2]]
+    assert [r["id"] for r in db.find_cases(text="567X")] == [ids[2]]
+    assert sorted(r["id"] for r in db.find_cases(text="王芳")) == [ids[0], ids[1]]
+    assert db.count_cases() == 3  # the deleted one left every screen
