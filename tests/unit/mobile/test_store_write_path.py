@@ -4,6 +4,9 @@ stored rows, conflict checks without building trees."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import random
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mobile.store import BadRequest, LocalStore, NotFound, revtree
+from mobile.store import BadRequest, LocalStore, NotFound, attachments, revtree
 from mobile.store.documents import Incoming, parse
 from mobile.store.revtree import RevNode, RevPath
 
@@ -265,3 +268,57 @@ def test_next_revisions_move_cases_between_screens(db: LocalStore) -> None:
     assert [r["id"] for r in db.find_cases(text="567X")] == [ids[2]]
     assert sorted(r["id"] for r in db.find_cases(text="王芳")) == [ids[0], ids[1]]
     assert db.count_cases() == 3  # the deleted one left every screen
+
+
+# -- attachment digests: computed once per received object ----------------------------------
+
+
+def _md5_form(data: bytes) -> str:
+    return "md5-" + base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def test_bytes_checked_by_the_receiver_are_not_hashed_again_by_the_store(
+    db: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[int] = []
+    real = attachments._md5_digest
+
+    def counted(data: bytes) -> str:
+        hashed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(attachments, "_md5_digest", counted)
+    scan = b"\xff\xd8" + random.Random(5).randbytes(150_000)
+    assert attachments.digest_of(scan) == _md5_form(scan)  # what a pull's receiver checks
+    doc = replicated(
+        "scan-doc", 1, ["s"], _attachments={"p.jpg": {"content_type": "image/jpeg", "data": scan}}
+    )
+    assert db.bulk_docs([doc], new_edits=False)[0]["ok"]
+    assert hashed == [len(scan)]  # once, by the receiver
+    stub = db.get("scan-doc")["_attachments"]["p.jpg"]
+    assert stub["digest"] == _md5_form(scan) and db.get_attachment("scan-doc", "p.jpg") == scan
+    assert attachments._memo_size == 0  # the batch is written: the memo holds none of its bytes
+
+
+def test_only_the_very_object_digested_reuses_its_digest() -> None:
+    """The attack it stops: other bytes of the same size, or a buffer changed after it was
+    digested, must be stored under their own digest, never under one computed for other bytes."""
+    first = random.Random(6).randbytes(40_000)
+    twin = bytearray(first)
+    assert attachments.digest_of(first) == attachments.digest_of(bytes(twin))
+    other = bytes(reversed(first))
+    assert attachments.stored_digest(other) == _md5_form(other)
+    attachments.digest_of(twin)  # a mutable buffer is never remembered
+    twin[0] ^= 0xFF
+    assert attachments.stored_digest(bytes(twin)) == _md5_form(bytes(twin))
+    assert attachments.stored_digest(first) == _md5_form(first)
+    attachments.forget_digests()
+
+
+def test_the_digest_memo_is_bounded() -> None:
+    size = 1_000_000
+    for n in range(attachments._MEMO_BYTES // size + 5):
+        attachments.digest_of(bytes([n % 256]) * size)
+    assert 0 < attachments._memo_size <= attachments._MEMO_BYTES
+    attachments.forget_digests()
+    assert attachments._memo_size == 0
