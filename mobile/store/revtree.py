@@ -229,6 +229,11 @@ def path_json(path: RevPath, revs_limit: int) -> str:
     ids = path.ids[:revs_limit]
     start = path.start
     last = len(ids) - 1
+    joined = "".join(ids)
+    if joined.isascii() and joined.isalnum():  # plain hashes need no escaping: write the text
+        leaf = f'[{start},"{ids[0]}",{_quoted(ids, 1)},{int(path.deleted)}]'
+        older = [f'[{start - k},"{ids[k]}",{_quoted(ids, k + 1)},0]' for k in range(last, 0, -1)]
+        return f"[{','.join([*older, leaf])}]"
     rows: list[list[Any]] = [
         [start - offset, rev_hash, ids[offset + 1] if offset < last else None, 0]
         for offset, rev_hash in enumerate(ids)
@@ -237,6 +242,10 @@ def path_json(path: RevPath, revs_limit: int) -> str:
         rows[0][3] = 1
     rows.reverse()  # oldest first: sorted by (pos, hash), every pos once
     return _tree_json(rows)
+
+
+def _quoted(ids: tuple[str, ...], at: int) -> str:
+    return f'"{ids[at]}"' if at < len(ids) else "null"
 
 
 def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: int) -> str | None:

@@ -221,6 +221,7 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         path = revtree.path_from_revisions(doc.rev, doc.revisions, doc.deleted)
     except revtree.RevFormatError as exc:
         raise BadRequest(str(exc)) from exc
+    rev = path.rev  # the canonical form: "03-a" arrives as 3-a
     stored = tx.stored(doc.id)
     chain = None if stored is None else revtree.chain_rows(stored[4])
     if chain is not None:
@@ -228,12 +229,12 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         record = None
     else:
         record = None if stored is None else record_from_row(stored)
-        known = record is not None and path.rev in record.tree
+        known = record is not None and rev in record.tree
     if known:
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
         # ("this doc isn't a leaf or already exists in the tree; ignore but consider it a
         # success") and PouchDB both do so, and replicas must build the same trees.
-        return path.rev
+        return rev
     # a new revision is always a leaf: every parent a tree names is in the tree
     atts = (
         _NO_ATTACHMENTS
@@ -250,26 +251,26 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     if stored is None:
         # A document new to this store (most of a pull): its tree is the path, its only leaf
         # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
-        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
-        tx.pend_doc(doc.id, path.rev, doc.deleted, revtree.path_json(path, revs_limit))
+        _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
+        tx.pend_doc(doc.id, rev, doc.deleted, revtree.path_json(path, revs_limit))
         tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
-        return path.rev
+        return rev
     if chain is not None:
         old_leaf = f"{chain[-1][0]}-{chain[-1][1]}"
         tree_json = revtree.extend_chain(chain, path, revs_limit)
         if tree_json is not None:
             # The next revisions of a document without conflicts: the new leaf replaces the
             # only one — again `_persist`'s rows, without building or merging the tree.
-            _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
+            _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
             tx.pend_drops(doc.id, {old_leaf})
-            tx.pend_doc(doc.id, path.rev, doc.deleted, tree_json)
+            tx.pend_doc(doc.id, rev, doc.deleted, tree_json)
             tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
-            return path.rev
+            return rev
         record = record_from_row(stored)
     assert record is not None  # stored is not None here
     new_tree = revtree.merge(record.tree, path, revs_limit)
-    _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
-    return path.rev
+    _persist(tx, doc.id, record, new_tree, rev, (body_json, doc.body), atts)
+    return rev
 
 
 def _parse(rev: str) -> None:

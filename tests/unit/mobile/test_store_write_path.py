@@ -322,3 +322,24 @@ def test_the_digest_memo_is_bounded() -> None:
     assert 0 < attachments._memo_size <= attachments._MEMO_BYTES
     attachments.forget_digests()
     assert attachments._memo_size == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ids=st.lists(
+        st.text(alphabet='0123456789abcdefXYZ"\\é', min_size=1, max_size=4),
+        min_size=1,
+        max_size=9,
+        unique=True,
+    ),
+    extra=st.integers(min_value=0, max_value=3),
+    limit=st.integers(min_value=1, max_value=11),
+    deleted=st.booleans(),
+)
+def test_a_new_documents_tree_text_is_the_merged_trees_json(
+    ids: list[str], extra: int, limit: int, deleted: bool
+) -> None:
+    """Plain hashes (the usual case) are written as text directly; any other id goes through
+    the JSON encoder: both must give exactly the merged tree's JSON."""
+    path = RevPath(len(ids) + extra, tuple(ids), deleted)
+    assert revtree.path_json(path, limit) == revtree.to_json(revtree.merge({}, path, limit))
