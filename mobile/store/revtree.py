@@ -253,10 +253,11 @@ def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: in
     `path` continues it (the next revisions of a document without conflicts, which is what most
     of a later pull is); None when it is anything else, for the general merge (ADR 0144).
     The store calls `chain_rows` + `extend_chain` on the stored JSON instead (ADR 0155)."""
-    rows = chain_rows(to_json(tree)) if tree else None
+    text = to_json(tree)
+    rows = chain_rows(text) if tree else None
     if rows is None or f"{rows[-1][0]}-{rows[-1][1]}" != leaf_rev:
         return None
-    return extend_chain(rows, path, revs_limit)
+    return extend_chain(rows, path, revs_limit, text)
 
 
 def chain_rows(tree_json: str) -> list[list[Any]] | None:
@@ -281,11 +282,14 @@ def chain_holds(rows: list[list[Any]], pos: int, rev_hash: str) -> bool:
     return 0 <= at < len(rows) and bool(rows[at][1] == rev_hash)
 
 
-def extend_chain(rows: list[list[Any]], path: RevPath, revs_limit: int) -> str | None:
+def extend_chain(
+    rows: list[list[Any]], path: RevPath, revs_limit: int, stored: str | None = None
+) -> str | None:
     """`to_json(merge(tree, path, revs_limit))` for the chain `rows` (from `chain_rows`) when `path`
     continues its leaf; None when it does not, for the general merge. The path must agree with
     the chain wherever they overlap and add nothing below it: no ancestor older than the chain's
-    root, no parent for a stemmed root. `rows` is consumed."""
+    root, no parent for a stemmed root. `rows` is consumed. `stored`, the JSON `rows` was read
+    from, is extended as text when nothing is stemmed and the new ids are plain."""
     leaf = rows[-1]
     ids, start = path.ids, path.start
     offset = start - leaf[0]  # the leaf's place in the path
@@ -297,6 +301,12 @@ def extend_chain(rows: list[list[Any]], path: RevPath, revs_limit: int) -> str |
             return None  # the path names another ancestor: a branch
     if offset + count < len(ids) or (offset + count == len(ids) and rows[0][2] is not None):
         return None  # the path reaches below the chain's root
+    if stored is not None and count + offset <= revs_limit and stored.endswith("]"):
+        added = "".join(ids[: offset + 1])
+        if added.isascii() and added.isalnum():  # the new rows as text, appended to the stored
+            leaf_row = f'[{start},"{ids[0]}","{ids[1]}",{int(path.deleted)}]'
+            older = [f'[{start - k},"{ids[k]}","{ids[k + 1]}",0]' for k in range(offset - 1, 0, -1)]
+            return f"{stored[:-1]},{','.join([*older, leaf_row])}]"
     rows.extend(
         [start - k, ids[k], ids[k + 1], 0] for k in range(offset - 1, -1, -1)
     )  # oldest new revision first; ids[k + 1] exists since k < offset < len(ids)

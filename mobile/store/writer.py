@@ -257,7 +257,7 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         return rev
     if chain is not None:
         old_leaf = f"{chain[-1][0]}-{chain[-1][1]}"
-        tree_json = revtree.extend_chain(chain, path, revs_limit)
+        tree_json = revtree.extend_chain(chain, path, revs_limit, stored[4])
         if tree_json is not None:
             # The next revisions of a document without conflicts: the new leaf replaces the
             # only one — again `_persist`'s rows, without building or merging the tree.
