@@ -285,10 +285,25 @@ _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 _NO_ATTACHMENTS = ResolvedAttachments({}, {})
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder `_encode_body` builds on every call, built once (ADR 0155): the same output, and no
+# circular-reference markers — a body that contains itself ends in RecursionError, refused below.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # private to json: may be missing
+_c_strings = getattr(json.encoder, "c_encode_basestring", None)
+_c_encoder = (
+    None
+    if _make_encoder is None or _c_strings is None
+    else _make_encoder(None, _not_json, _c_strings, None, ":", ",", False, False, False)
+)
+
+
 def _body_json(body: Mapping[str, Any]) -> str:
     try:
-        text = _encode_body(body)
-    except (TypeError, ValueError) as exc:
+        text = "".join(_c_encoder(body, 0)) if _c_encoder is not None else _encode_body(body)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
     refuse_surrogates(text)
     return text

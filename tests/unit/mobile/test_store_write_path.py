@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mobile.store import BadRequest, LocalStore, NotFound, attachments, revtree
+from mobile.store import BadRequest, LocalStore, NotFound, attachments, revtree, writer
 from mobile.store.documents import Incoming, parse
 from mobile.store.revtree import RevNode, RevPath
 
@@ -343,3 +344,22 @@ def test_a_new_documents_tree_text_is_the_merged_trees_json(
     the JSON encoder: both must give exactly the merged tree's JSON."""
     path = RevPath(len(ids) + extra, tuple(ids), deleted)
     assert revtree.path_json(path, limit) == revtree.to_json(revtree.merge({}, path, limit))
+
+
+def test_bodies_are_encoded_as_the_standard_encoder_does_and_refused_alike(db: LocalStore) -> None:
+    body = {"名字": "王芳", "n": [1, 2.5, None, True, -0.0, 10**20], "q": 'a"b\\c\n', "e": {}, "l": []}
+    assert writer._body_json(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    looped: dict[str, Any] = {"a": 1}
+    looped["self"] = looped
+    results = db.bulk_docs(
+        [
+            replicated("nan", 1, ["a"], v=float("nan")),
+            replicated("object", 1, ["b"], v=object()),
+            replicated("looped", 1, ["c"], v=looped),
+            replicated("fine", 1, ["d"], v=1),
+        ],
+        new_edits=False,
+    )
+    assert [r.get("error") for r in results] == ["bad_request"] * 3 + [None]
+    assert all("not JSON" in r["reason"] for r in results[:3])
+    assert db.info()["doc_count"] == 1
