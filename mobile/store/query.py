@@ -46,6 +46,7 @@ _LETTERS = re.compile(r"^[A-Za-z]+$")
 _HAS_LATIN = re.compile(r"[A-Za-z]").search
 
 
+@functools.lru_cache(maxsize=8192)  # whole names repeat: a case's next revisions, common names (ADR 0155)
 def initials_of(name: str) -> str:
     """Pinyin initials of a name, lower case, letters only: "张三" → "zs"."""
     if not _HAS_LATIN(name):  # the usual Chinese name: one initial per character
@@ -69,6 +70,7 @@ def _initial(ch: str) -> str:
     return "".join(c for part in letters for c in part[:1].lower() if "a" <= c <= "z")
 
 
+@functools.lru_cache(maxsize=8192)
 def spelled_of(name: str) -> str:
     """Full pinyin of a name, lower case, letters only: "张德福" → "zhangdefu"."""
     return "".join(map(_spelled, name))
