@@ -1,6 +1,6 @@
 """Local store benchmark: does a township's case list (20,000 cases) open at once?
 
-Run: `.venv/bin/python -m bench.store_bench [--cases 20000] [--dir DIR]`. Not a test: it
+Run: `.venv/bin/python -m bench.store_bench [--cases 20000] [--dir DIR] [--rounds N]`. Not a test: it
 prints the rate of loading the cases (bulk_docs, as a pull writes them) — and, in the same
 run, PouchDB's (node, leveldb adapter, from engine/node_modules) writing the same replicated
 documents, and SQLite alone writing the rows the store wrote (the floor of the store's own
@@ -148,6 +148,49 @@ def _sqlite_alone(source: Path, target: Path) -> tuple[float, float]:
         cx.close()
 
 
+def _replicated_round(
+    folder: Path, cases: int, replicated: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> tuple[float, float] | None:
+    """One round of the replicated rows, the store then PouchDB on the same documents: prints
+    them and returns PouchDB's time ÷ ours for both rows (None without PouchDB)."""
+    folder.mkdir()
+    with LocalStore(folder / "pulled.sqlite") as pulled:
+        pull_s, pull_cpu = _timed_writes(pulled, replicated)
+        floor_s, floor_cpu = _sqlite_alone(folder / "pulled.sqlite", folder / "floor.sqlite")
+        update_s, update_cpu = _timed_writes(pulled, updates)
+    print(
+        f"write {cases} replicated cases: {pull_s:.2f} s, CPU {pull_cpu:.2f} s "
+        f"({cases / pull_s:.0f} docs/s); load average {_load():.1f}"
+    )
+    print(
+        f"SQLite alone, the same rows and statements: {floor_s:.2f} s, CPU {floor_cpu:.2f} s "
+        f"(the store's Python work: CPU {pull_cpu - floor_cpu:.2f} s)"
+    )
+    print(
+        f"write their next revisions: {update_s:.2f} s, CPU {update_cpu:.2f} s "
+        f"({cases / update_s:.0f} docs/s)"
+    )
+    pouch = _pouchdb_seconds(replicated, updates, folder / "pouch")
+    if pouch is None:
+        return None
+    print(
+        f"PouchDB writes the same: {pouch[0]:.2f} s, CPU {pouch[1]:.2f} s "
+        f"({cases / pouch[0]:.0f} docs/s); ours/PouchDB {pouch[0] / pull_s:.2f}"
+    )
+    print(
+        f"PouchDB writes the next revisions: {pouch[2]:.2f} s, CPU {pouch[3]:.2f} s "
+        f"({cases / pouch[2]:.0f} docs/s); ours/PouchDB {pouch[2] / update_s:.2f}"
+    )
+    return pouch[0] / pull_s, pouch[2] / update_s
+
+
+def _load() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def median_ms(action: Callable[[], object], runs: int = 7) -> float:
     times = []
     for _ in range(runs):
@@ -161,6 +204,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the replicated rows (store, then PouchDB) and print medians",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
@@ -174,33 +223,17 @@ def main() -> None:
             print(f"load {args.cases} cases: {load_s:.1f} s ({args.cases / load_s:.0f} docs/s)")
             replicated = [_as_replicated(doc, n) for n, doc in enumerate(docs)]
             updates = [_next_revision(doc, n) for n, doc in enumerate(replicated)]
-            with LocalStore(Path(folder) / "pulled.sqlite") as pulled:
-                pull_s, pull_cpu = _timed_writes(pulled, replicated)
-                floor_s, floor_cpu = _sqlite_alone(
-                    Path(folder) / "pulled.sqlite", Path(folder) / "floor.sqlite"
-                )
-                update_s, update_cpu = _timed_writes(pulled, updates)
-            print(
-                f"write {args.cases} replicated cases: {pull_s:.2f} s, CPU {pull_cpu:.2f} s "
-                f"({args.cases / pull_s:.0f} docs/s)"
-            )
-            print(
-                f"SQLite alone, the same rows and statements: {floor_s:.2f} s, CPU {floor_cpu:.2f} s "
-                f"(the store's Python work: CPU {pull_cpu - floor_cpu:.2f} s)"
-            )
-            print(
-                f"write their next revisions: {update_s:.2f} s, CPU {update_cpu:.2f} s "
-                f"({args.cases / update_s:.0f} docs/s)"
-            )
-            pouch = _pouchdb_seconds(replicated, updates, Path(folder) / "pouch")
-            if pouch is not None:
+            ratios: list[tuple[float, float]] = []
+            for round_ in range(args.rounds):
+                ratio = _replicated_round(Path(folder) / f"round-{round_}", args.cases, replicated, updates)
+                if ratio is not None:
+                    ratios.append(ratio)
+            if len(ratios) > 1:
+                firsts, nexts = [r[0] for r in ratios], [r[1] for r in ratios]
                 print(
-                    f"PouchDB writes the same: {pouch[0]:.2f} s, CPU {pouch[1]:.2f} s "
-                    f"({args.cases / pouch[0]:.0f} docs/s); ours/PouchDB {pouch[0] / pull_s:.2f}"
-                )
-                print(
-                    f"PouchDB writes the next revisions: {pouch[2]:.2f} s, CPU {pouch[3]:.2f} s "
-                    f"({args.cases / pouch[2]:.0f} docs/s); ours/PouchDB {pouch[2] / update_s:.2f}"
+                    f"{len(ratios)} rounds, our rate / PouchDB's: replicated cases median "
+                    f"{statistics.median(firsts):.2f} (min {min(firsts):.2f}), next revisions median "
+                    f"{statistics.median(nexts):.2f} (min {min(nexts):.2f})"
                 )
             figures = {
                 "first page, all cases": lambda: db.find_cases(limit=50),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +60,75 @@ class ResolvedAttachments:
     contents: dict[str, bytes]
 
 
-def digest_of(data: bytes) -> str:
-    """CouchDB's attachment digest: `md5-` and the base64 of the md5 of the bytes."""
+def digest_of(data: bytes | bytearray | memoryview) -> str:
+    """CouchDB's attachment digest: `md5-` and the base64 of the md5 of the bytes.
+
+    The digest of a large `bytes` object is remembered by identity (ADR 0155): a pull checks
+    each attachment it receives against its digest, then hands the same object to the store,
+    which takes the digest back (`stored_digest`) instead of hashing the bytes again. Only the
+    very object counts — `bytes` is immutable and the memo holds it, so its id cannot name other
+    bytes. The memo is bounded (`_MEMO_BYTES`) and emptied after every replicated batch the
+    store writes (`forget_digests`), so it holds no scan for long.
+    """
+    digest = _md5_digest(data)
+    if type(data) is bytes and len(data) >= _MEMO_MIN:
+        _remember(data, digest)
+    return digest
+
+
+def stored_digest(data: bytes) -> str:
+    """`digest_of(data)` for the store: taken back from the memo when this very object was just
+    digested (and checked) by whoever received it, computed otherwise; never remembered."""
+    if type(data) is bytes and len(data) >= _MEMO_MIN:
+        held = _recall(data)
+        if held is not None:
+            return held
+    return _md5_digest(data)
+
+
+def forget_digests() -> None:
+    """Empty the memo of `digest_of` (after a replicated batch: its bytes are stored)."""
+    global _memo_size
+    with _memo_lock:
+        _memo.clear()
+        _memo_size = 0
+
+
+def _md5_digest(data: bytes | bytearray | memoryview) -> str:
     md5 = hashlib.md5(data, usedforsecurity=False).digest()
     return "md5-" + base64.b64encode(md5).decode("ascii")
+
+
+_MEMO_MIN = 16_384  # smaller contents hash in microseconds: not worth holding
+_MEMO_BYTES = 32_000_000  # about 200 scans: more than a pulled batch brings
+_memo: OrderedDict[int, tuple[bytes, str]] = OrderedDict()
+_memo_size = 0
+_memo_lock = threading.Lock()
+
+
+def _recall(data: bytes) -> str | None:
+    """The remembered digest of this very object, forgotten as it is used; None if not held."""
+    global _memo_size
+    with _memo_lock:
+        held = _memo.get(id(data))
+        if held is None or held[0] is not data:
+            return None
+        del _memo[id(data)]
+        _memo_size -= len(data)
+    return held[1]
+
+
+def _remember(data: bytes, digest: str) -> None:
+    global _memo_size
+    with _memo_lock:
+        old = _memo.pop(id(data), None)
+        if old is not None:
+            _memo_size -= len(old[0])
+        _memo[id(data)] = (data, digest)
+        _memo_size += len(data)
+        while _memo_size > _MEMO_BYTES:
+            dropped, _ = _memo.popitem(last=False)[1]
+            _memo_size -= len(dropped)
 
 
 def decode_data(value: object, name: str) -> bytes:
@@ -104,7 +171,7 @@ def resolve(
             raise BadRequest(f"Invalid content_type for {name}")
         if "data" in entry:
             data = decode_data(entry["data"], name)
-            digest = digest_of(data)
+            digest = stored_digest(data)
             contents[digest] = data
             revpos = new_pos if new_edits else _revpos(entry, new_pos)
             refs[name] = AttachmentRef(name, digest, content_type, len(data), revpos)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mobile.store.errors import BadRequest
-from shared.jsontypes import utf8_encodable
 
 LOCAL_PREFIX = "_local/"
 _WRITABLE = frozenset({"_id", "_rev", "_deleted", "_attachments", "_revisions"})
 _READ_ONLY = frozenset({"_conflicts", "_deleted_conflicts", "_revs_info", "_local_seq"})
 _RESERVED_ID_PREFIXES = ("_design/", LOCAL_PREFIX)
+_SPECIALS = tuple(sorted(_WRITABLE | _READ_ONLY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,9 @@ def parse(doc: object, default_id: str | None = None) -> Incoming:
     revisions = doc.get("_revisions")
     if revisions is not None and type(revisions) is not dict and not isinstance(revisions, Mapping):
         raise BadRequest("Invalid _revisions")
+    body = _plain_body(doc) if type(doc) is dict else None
+    if body is not None:
+        return Incoming(doc_id, rev, deleted, body, doc.get("_attachments"), revisions)
     # the fields that are not specials, copied at C speed; only the few others are looked at
     body = {key: value for key, value in doc.items() if type(key) is str and key[:1] != "_"}
     if len(body) != len(doc):
@@ -76,9 +79,31 @@ def parse(doc: object, default_id: str | None = None) -> Incoming:
     return Incoming(doc_id, rev, deleted, body, doc.get("_attachments"), revisions)
 
 
+def _plain_body(doc: dict[Any, Any]) -> dict[str, Any] | None:
+    """The body of a plain dict whose only `_` keys are known specials (what a pull and the app
+    write), without a Python step per field: a C copy, the specials it holds popped, one C pass
+    over the keys left (ADR 0155); None for anything else, which the general loop handles."""
+    body = doc.copy()
+    for key in [k for k in _SPECIALS if k in body]:
+        del body[key]
+    try:
+        keys = "\0" + "\0".join(body)  # a key that starts with "_" shows as "\0_"
+    except TypeError:
+        return None  # a key that is not a str: the general loop refuses it
+    if "\0_" in keys:
+        return None  # an unknown special (or "\0_" inside a key): the general loop decides
+    return body
+
+
 def refuse_surrogates(text: str) -> None:
     """A lone UTF-16 surrogate survives JSON's `\\uXXXX` escape but not UTF-8, which SQLite
-    stores: refuse the one document here rather than fail the whole batch at COMMIT."""
-    if not utf8_encodable(text):
-        raise BadRequest("Document holds a lone UTF-16 surrogate (\\ud800-\\udfff), which UTF-8 cannot store")
-
+    stores: refuse the one document here rather than fail the whole batch at COMMIT. Encoding
+    is the check (a C pass, ~20 times cheaper than a regular expression over a body)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(
+            "Document holds a lone UTF-16 surrogate (\\ud800-\\udfff), which UTF-8 cannot store"
+        ) from None

@@ -46,6 +46,7 @@ _LETTERS = re.compile(r"^[A-Za-z]+$")
 _HAS_LATIN = re.compile(r"[A-Za-z]").search
 
 
+@functools.lru_cache(maxsize=8192)  # whole names repeat: a case's next revisions, common names (ADR 0155)
 def initials_of(name: str) -> str:
     """Pinyin initials of a name, lower case, letters only: "张三" → "zs"."""
     if not _HAS_LATIN(name):  # the usual Chinese name: one initial per character
@@ -69,6 +70,7 @@ def _initial(ch: str) -> str:
     return "".join(c for part in letters for c in part[:1].lower() if "a" <= c <= "z")
 
 
+@functools.lru_cache(maxsize=8192)
 def spelled_of(name: str) -> str:
     """Full pinyin of a name, lower case, letters only: "张德福" → "zhangdefu"."""
     return "".join(map(_spelled, name))
@@ -130,17 +132,58 @@ def update_index(cx: sqlite3.Connection, doc_id: str, body: Mapping[str, Any] | 
     cx.execute(f"INSERT OR REPLACE INTO doc_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})", row)
 
 
-def write_index(cx: sqlite3.Connection, rows: Mapping[str, tuple[Any, ...] | None]) -> None:
-    """Many documents' rows at once (`index_row` results by id; None deletes the row)."""
-    gone = [(doc_id,) for doc_id, row in rows.items() if row is None]
+def write_index(
+    cx: sqlite3.Connection,
+    rows: Mapping[str, tuple[Any, ...] | None],
+    old_rows: Mapping[str, tuple[Any, ...] | None] | None = None,
+) -> None:
+    """Many documents' rows at once (`index_row` results by id; None deletes the row).
+
+    `old_rows` are the rows these documents have now, where the caller read them (None: no
+    row): a row that did not change is not written, and a changed one is updated in only the
+    columns that changed, so SQLite leaves alone every index on the others — a next revision
+    of a case usually changes its status and date, and `INSERT OR REPLACE` would rewrite the
+    row in all ten of them (ADR 0155). Documents not in `old_rows` are replaced whole.
+    """
+    old_rows = old_rows or {}
+    gone: list[tuple[str]] = []
+    kept: list[tuple[Any, ...]] = []
+    changed: dict[tuple[int, ...], list[list[Any]]] = {}
+    for doc_id, row in rows.items():
+        old = old_rows.get(doc_id, _UNKNOWN)
+        if row is None:
+            if old is not None:
+                gone.append((doc_id,))
+        elif old is None or old is _UNKNOWN:
+            kept.append(row)
+        elif old != row:
+            columns = tuple(i for i in range(1, len(row)) if old[i] != row[i])
+            changed.setdefault(columns, []).append([*(row[i] for i in columns), doc_id])
     if gone:
         cx.executemany("DELETE FROM doc_index WHERE id = ?", gone)
-    kept = [row for row in rows.values() if row is not None]
     if kept:
         marks = ", ".join("?" * len(INDEX_COLUMNS))
         cx.executemany(
             f"INSERT OR REPLACE INTO doc_index ({', '.join(INDEX_COLUMNS)}) VALUES ({marks})", kept
         )
+    for columns, values in changed.items():
+        assignments = ", ".join(f"{INDEX_COLUMNS[i]} = ?" for i in columns)
+        cx.executemany(f"UPDATE doc_index SET {assignments} WHERE id = ?", values)
+
+
+_UNKNOWN: tuple[Any, ...] = ("unknown",)  # not read by the caller: replace the row whole
+
+
+def read_index(cx: sqlite3.Connection, doc_ids: Sequence[str]) -> dict[str, tuple[Any, ...] | None]:
+    """The `doc_index` rows of `doc_ids` (None: the document has none), in one query; at most 500."""
+    found: dict[str, tuple[Any, ...] | None] = dict.fromkeys(doc_ids)
+    if doc_ids:
+        marks = ", ".join("?" * len(doc_ids))
+        for row in cx.execute(
+            f"SELECT {', '.join(INDEX_COLUMNS)} FROM doc_index WHERE id IN ({marks})", list(doc_ids)
+        ):
+            found[row[0]] = tuple(row)
+    return found
 
 
 def where_clause(

@@ -229,6 +229,11 @@ def path_json(path: RevPath, revs_limit: int) -> str:
     ids = path.ids[:revs_limit]
     start = path.start
     last = len(ids) - 1
+    joined = "".join(ids)
+    if joined.isascii() and joined.isalnum():  # plain hashes need no escaping: write the text
+        leaf = f'[{start},"{ids[0]}",{_quoted(ids, 1)},{int(path.deleted)}]'
+        older = [f'[{start - k},"{ids[k]}",{_quoted(ids, k + 1)},0]' for k in range(last, 0, -1)]
+        return f"[{','.join([*older, leaf])}]"
     rows: list[list[Any]] = [
         [start - offset, rev_hash, ids[offset + 1] if offset < last else None, 0]
         for offset, rev_hash in enumerate(ids)
@@ -239,35 +244,69 @@ def path_json(path: RevPath, revs_limit: int) -> str:
     return _tree_json(rows)
 
 
+def _quoted(ids: tuple[str, ...], at: int) -> str:
+    return f'"{ids[at]}"' if at < len(ids) else "null"
+
+
 def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: int) -> str | None:
     """`to_json(merge(tree, path, revs_limit))` when `tree` is one chain ending at `leaf_rev` and
     `path` continues it (the next revisions of a document without conflicts, which is what most
     of a later pull is); None when it is anything else, for the general merge (ADR 0144).
+    The store calls `chain_rows` + `extend_chain` on the stored JSON instead (ADR 0155)."""
+    text = to_json(tree)
+    rows = chain_rows(text) if tree else None
+    if rows is None or f"{rows[-1][0]}-{rows[-1][1]}" != leaf_rev:
+        return None
+    return extend_chain(rows, path, revs_limit, text)
 
-    The path must agree with the chain wherever they overlap and add nothing below it: no
-    ancestor older than the chain's root, no parent for a stemmed root.
-    """
-    leaf = tree.get(leaf_rev)
-    if leaf is None:
+
+def chain_rows(tree_json: str) -> list[list[Any]] | None:
+    """The stored rows of a tree that is a single chain — one root, one leaf (the last row), no
+    branch: every row one generation after the previous one and its child —, oldest first; None
+    for any other tree. Most documents are such a chain; their writes and conflict checks need
+    no `RevNode`s (ADR 0155)."""
+    rows: list[list[Any]] = json.loads(tree_json)
+    if not rows:
         return None
+    prev = rows[0]
+    for row in rows[1:]:  # sorted by (pos, hash): one row per generation means one node each
+        if row[0] != prev[0] + 1 or row[2] != prev[1]:
+            return None
+        prev = row
+    return rows
+
+
+def chain_holds(rows: list[list[Any]], pos: int, rev_hash: str) -> bool:
+    """Whether the chain `rows` (from `chain_rows`) holds revision `pos`-`rev_hash`."""
+    at = pos - rows[0][0]
+    return 0 <= at < len(rows) and bool(rows[at][1] == rev_hash)
+
+
+def extend_chain(
+    rows: list[list[Any]], path: RevPath, revs_limit: int, stored: str | None = None
+) -> str | None:
+    """`to_json(merge(tree, path, revs_limit))` for the chain `rows` (from `chain_rows`) when `path`
+    continues its leaf; None when it does not, for the general merge. The path must agree with
+    the chain wherever they overlap and add nothing below it: no ancestor older than the chain's
+    root, no parent for a stemmed root. `rows` is consumed. `stored`, the JSON `rows` was read
+    from, is extended as text when nothing is stemmed and the new ids are plain."""
+    leaf = rows[-1]
     ids, start = path.ids, path.start
-    offset = start - leaf.pos  # the leaf's place in the path
-    if offset < 1 or offset >= len(ids) or ids[offset] != leaf.hash:
+    offset = start - leaf[0]  # the leaf's place in the path
+    if offset < 1 or offset >= len(ids) or ids[offset] != leaf[1]:
         return None
-    chain: list[RevNode] = []
-    node: RevNode | None = leaf
-    while node is not None:
-        at = offset + len(chain)  # this node's place in the path
-        if at < len(ids) and ids[at] != node.hash:
+    count = len(rows)
+    for back in range(1, min(count, len(ids) - offset)):  # the ancestors the path names too
+        if ids[offset + back] != rows[count - 1 - back][1]:
             return None  # the path names another ancestor: a branch
-        chain.append(node)
-        node = _parent(tree, node)
-    root = chain[-1]
-    if len(chain) != len(tree):
-        return None  # other nodes: more than one leaf
-    if offset + len(chain) < len(ids) or (offset + len(chain) == len(ids) and root.parent is not None):
+    if offset + count < len(ids) or (offset + count == len(ids) and rows[0][2] is not None):
         return None  # the path reaches below the chain's root
-    rows: list[list[Any]] = [[n.pos, n.hash, n.parent, int(n.deleted)] for n in reversed(chain)]
+    if stored is not None and count + offset <= revs_limit and stored.endswith("]"):
+        added = "".join(ids[: offset + 1])
+        if added.isascii() and added.isalnum():  # the new rows as text, appended to the stored
+            leaf_row = f'[{start},"{ids[0]}","{ids[1]}",{int(path.deleted)}]'
+            older = [f'[{start - k},"{ids[k]}","{ids[k + 1]}",0]' for k in range(offset - 1, 0, -1)]
+            return f"{stored[:-1]},{','.join([*older, leaf_row])}]"
     rows.extend(
         [start - k, ids[k], ids[k + 1], 0] for k in range(offset - 1, -1, -1)
     )  # oldest new revision first; ids[k + 1] exists since k < offset < len(ids)

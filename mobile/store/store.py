@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from mobile.store import feed, query, reader, revtree, writer
+from mobile.store.attachments import forget_digests
 from mobile.store.documents import Incoming, check_id, is_local, parse
 from mobile.store.errors import BadRequest, NotFound, StoreError
 from mobile.store.feed import Style
@@ -229,12 +230,14 @@ class LocalStore:
         if not new_edits and len(first) < len(docs):  # some document comes more than once
             order.sort(key=partial(_replication_order, docs, first))
         results: list[dict[str, Any]] = [{} for _ in docs]
-        with self._write(durable=new_edits) as tx:
-            tx.preload(
-                [doc["_id"] for doc in docs if isinstance(doc, Mapping) and isinstance(doc.get("_id"), str)]
-            )
-            for index in order:
-                results[index] = self._write_in_batch(tx, docs[index], index, new_edits)
+        try:
+            with self._write(durable=new_edits) as tx:
+                tx.preload([doc["_id"] for doc in docs if _has_str_id(doc)])
+                for index in order:
+                    results[index] = self._write_in_batch(tx, docs[index], index, new_edits)
+        finally:
+            if not new_edits:
+                forget_digests()  # the batch's received bytes are written: hold none of them
         return results
 
     def _write_in_batch(
@@ -426,7 +429,13 @@ class LocalStore:
             return query.count(cx, doc_type, **_given(filters))
 
 
+def _has_str_id(doc: object) -> bool:
+    return (type(doc) is dict or isinstance(doc, Mapping)) and isinstance(doc.get("_id"), str)
+
+
 def _has_conflicts(tree_json: str) -> bool:
+    if revtree.chain_rows(tree_json) is not None:
+        return False  # one leaf (most documents): no tree to build (ADR 0155)
     return bool(revtree.collect_conflicts(revtree.from_json(tree_json)))
 
 

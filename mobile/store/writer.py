@@ -41,35 +41,55 @@ class Tx:
     def __init__(self, cx: sqlite3.Connection) -> None:
         self.cx = cx
         self._seq: int | None = None
-        self._preloaded: dict[str, DocRecord | None] = {}
+        self._preloaded: dict[str, tuple[Any, ...] | None] = {}  # `docs` rows by id
         self._touched: set[str] = set()
         self._docs: dict[str, tuple[Any, ...]] = {}
         self._revs: list[tuple[Any, ...]] = []
         self._index: dict[str, tuple[Any, ...] | None] = {}
+        # doc_index rows of preloaded documents, moved to `_old_index` when the document is read
+        # for writing: `flush` then writes only the columns that changed (ADR 0155)
+        self._preindex: dict[str, tuple[Any, ...] | None] = {}
+        self._old_index: dict[str, tuple[Any, ...] | None] = {}
         self._drops: list[tuple[str, str]] = []  # (doc_id, rev) of bodies that stopped being leaves
         self.dropped = False  # some revision was dropped: garbage may need collecting
 
     def preload(self, doc_ids: list[str]) -> None:
         """Read the records of a batch's documents with a few queries instead of one each."""
         # An id UTF-8 cannot carry is refused by `parse` later; it is never looked up.
-        wanted = [i for i in dict.fromkeys(doc_ids)
-                  if i not in self._touched and utf8_encodable(i)]
+        wanted = [i for i in dict.fromkeys(doc_ids) if i not in self._touched and utf8_encodable(i)]
         for start in range(0, len(wanted), _LOOKUP_CHUNK):
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))
             marks = ", ".join("?" * len(chunk))
-            for row in self.cx.execute(
-                f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
-            ):
-                self._preloaded[row[0]] = record_from_row(row)
+            found = [
+                row
+                for row in self.cx.execute(
+                    f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
+                )
+            ]
+            for row in found:
+                self._preloaded[row[0]] = row
+            self._preindex.update(query.read_index(self.cx, [row[0] for row in found]))
 
-    def record(self, doc_id: str) -> DocRecord | None:
-        """The document's current record, including what this transaction wrote to it."""
+    def stored(self, doc_id: str) -> tuple[Any, ...] | None:
+        """The document's `docs` row (id, seq, winner, deleted, tree JSON), including what this
+        transaction wrote to it; None for a document the store does not have."""
+        self._old_index.pop(doc_id, None)
         if doc_id in self._touched:
             self.flush()
         elif doc_id in self._preloaded:
+            if doc_id in self._preindex:  # what doc_index holds for it now, as read with it
+                self._old_index[doc_id] = self._preindex.pop(doc_id)
             return self._preloaded.pop(doc_id)
-        return load_record(self.cx, doc_id)
+        row: tuple[Any, ...] | None = self.cx.execute(
+            "SELECT id, seq, winner, deleted, tree FROM docs WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return row
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        """The document's current record, including what this transaction wrote to it."""
+        row = self.stored(doc_id)
+        return None if row is None else record_from_row(row)
 
     def next_seq(self) -> int:
         if self._seq is None:
@@ -122,8 +142,9 @@ class Tx:
             )
             self._docs = {}
         if self._index:
-            query.write_index(cx, self._index)
+            query.write_index(cx, self._index, self._old_index)
             self._index = {}
+        self._old_index = {}
         self._touched.clear()
 
 
@@ -200,12 +221,20 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         path = revtree.path_from_revisions(doc.rev, doc.revisions, doc.deleted)
     except revtree.RevFormatError as exc:
         raise BadRequest(str(exc)) from exc
-    record = tx.record(doc.id)
-    if record is not None and path.rev in record.tree:
+    rev = path.rev  # the canonical form: "03-a" arrives as 3-a
+    stored = tx.stored(doc.id)
+    chain = None if stored is None else revtree.chain_rows(stored[4])
+    if chain is not None:
+        known = revtree.chain_holds(chain, path.start, path.ids[0])
+        record = None
+    else:
+        record = None if stored is None else record_from_row(stored)
+        known = record is not None and rev in record.tree
+    if known:
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
         # ("this doc isn't a leaf or already exists in the tree; ignore but consider it a
         # success") and PouchDB both do so, and replicas must build the same trees.
-        return path.rev
+        return rev
     # a new revision is always a leaf: every parent a tree names is in the tree
     atts = (
         _NO_ATTACHMENTS
@@ -219,25 +248,29 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         )
     )
     body_json = _body_json(doc.body)
-    if record is None:
+    if stored is None:
         # A document new to this store (most of a pull): its tree is the path, its only leaf
         # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
-        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
-        tx.pend_doc(doc.id, path.rev, doc.deleted, revtree.path_json(path, revs_limit))
+        _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
+        tx.pend_doc(doc.id, rev, doc.deleted, revtree.path_json(path, revs_limit))
         tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
-        return path.rev
-    tree_json = revtree.extend_only_leaf(record.tree, record.winner, path, revs_limit)
-    if tree_json is not None:
-        # The next revisions of a document without conflicts: the new leaf replaces the only
-        # one — again `_persist`'s rows, without merging the tree.
-        _store_revision(tx, doc.id, path.rev, doc.deleted, body_json, atts)
-        tx.pend_drops(doc.id, {record.winner})
-        tx.pend_doc(doc.id, path.rev, doc.deleted, tree_json)
-        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
-        return path.rev
+        return rev
+    if chain is not None:
+        old_leaf = f"{chain[-1][0]}-{chain[-1][1]}"
+        tree_json = revtree.extend_chain(chain, path, revs_limit, stored[4])
+        if tree_json is not None:
+            # The next revisions of a document without conflicts: the new leaf replaces the
+            # only one — again `_persist`'s rows, without building or merging the tree.
+            _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
+            tx.pend_drops(doc.id, {old_leaf})
+            tx.pend_doc(doc.id, rev, doc.deleted, tree_json)
+            tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+            return rev
+        record = record_from_row(stored)
+    assert record is not None  # stored is not None here
     new_tree = revtree.merge(record.tree, path, revs_limit)
-    _persist(tx, doc.id, record, new_tree, path.rev, (body_json, doc.body), atts)
-    return path.rev
+    _persist(tx, doc.id, record, new_tree, rev, (body_json, doc.body), atts)
+    return rev
 
 
 def _parse(rev: str) -> None:
@@ -252,10 +285,25 @@ _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 _NO_ATTACHMENTS = ResolvedAttachments({}, {})
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder `_encode_body` builds on every call, built once (ADR 0155): the same output, and no
+# circular-reference markers — a body that contains itself ends in RecursionError, refused below.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # private to json: may be missing
+_c_strings = getattr(json.encoder, "c_encode_basestring", None)
+_c_encoder = (
+    None
+    if _make_encoder is None or _c_strings is None
+    else _make_encoder(None, _not_json, _c_strings, None, ":", ",", False, False, False)
+)
+
+
 def _body_json(body: Mapping[str, Any]) -> str:
     try:
-        text = _encode_body(body)
-    except (TypeError, ValueError) as exc:
+        text = "".join(_c_encoder(body, 0)) if _c_encoder is not None else _encode_body(body)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"Document body is not JSON: {exc}") from exc
     refuse_surrogates(text)
     return text
