@@ -9,7 +9,6 @@ list holds only failures too — what a replicator expects.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections.abc import Awaitable, Sequence, Set
@@ -34,6 +33,7 @@ from sync_server.gateway import multipart
 from sync_server.gateway.answers import FormBook
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
+from sync_server.gateway.encoding import encoded
 from sync_server.gateway.grouped import write_together
 from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
@@ -291,7 +291,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
 
 def _encoded(doc: JSON) -> bytes:
     """A judged document as CouchDB receives it (never the device's bytes: see `_write_batch`)."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return encoded(doc)
 
 
 async def _write_batch(couch: Couch, db: str, docs: list[JSON], new_edits: bool) -> list[JSON]:
