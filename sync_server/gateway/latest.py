@@ -33,6 +33,5 @@ async def all_known(couch: Couch, db: str, wanted: dict[str, list[str]]) -> bool
     asked = {doc_id: revs for doc_id, revs in wanted.items() if revs}
     if not asked:
         return True
-    answer = (await couch.request("POST", f"/{quote(db, safe='')}/_revs_diff", json_body=asked,
-                                  headers=IDENTITY)).json()
+    answer = await couch.post_json(f"/{quote(db, safe='')}/_revs_diff", asked, headers=IDENTITY)
     return not any(isinstance(v, dict) and v.get("missing") for v in answer.values())
