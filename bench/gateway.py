@@ -338,6 +338,8 @@ def _profilers(procs: dict[str, subprocess.Popen[bytes]], folder: Path) -> list[
     """py-spy recording each server process until it stops (raw folded stacks, 200 Hz)."""
     folder.mkdir(parents=True, exist_ok=True)
     spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise SystemExit(f"--profile needs py-spy beside {sys.executable} (`pip install -e '.[dev]'`)")
     return [subprocess.Popen([str(spy), "record", "-r", "200", "-f", "raw", "--pid", str(proc.pid),
                               "-o", str(folder / f"{kind}.txt")], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
