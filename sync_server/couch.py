@@ -83,6 +83,7 @@ class Couch:
         self._forward_auth = aiohttp.BasicAuth.from_url(URL(url))
         self._forwarding: aiohttp.ClientSession | None = None
         self._feeds: aiohttp.ClientSession | None = None
+        self._apache: bool | None = None  # the engine's kind, once asked
 
     def forwarding(self) -> aiohttp.ClientSession:
         """The pool the gateway forwards devices' requests through, made on first use in the running loop."""
@@ -165,6 +166,12 @@ class Couch:
         pouchdb-server welcomes as `express-pouchdb` and has no such feed."""
         welcome: JSON = await self.get_json("/")
         return "couchdb" in welcome and "express-pouchdb" not in welcome
+
+    async def is_apache_couchdb(self) -> bool:
+        """`has_db_updates`, asked once per client: the engine behind a URL does not change kind."""
+        if self._apache is None:
+            self._apache = await self.has_db_updates()
+        return self._apache
 
     async def db_exists(self, db: str) -> bool:
         try:
