@@ -14,9 +14,11 @@ a free port over `couchdb_url`, creates a township with two agents, then measure
 - a whole replication with the app's replicator (`mobile.replication`), cases plus
   incompressible scans like `bench.replication`'s data: pull and push, direct vs gateway.
 
-Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] [--engine-pid PID]`;
-with a baseline (a copy of the source tree before a change) its server runs in the same alternating
-rounds; with the engine's process id its CPU per replication is reported beside the server's.
+Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] [--engine-pid PID]
+[--parts requests,devices,replication] [--profile DIR]`; with a baseline (a copy of the source tree
+before a change) its server runs in the same alternating rounds; with the engine's process id its
+CPU per replication is reported beside the server's. `--parts` runs only some parts (all by
+default); `--profile` records each server process with py-spy (raw folded stacks, 200 Hz) into DIR.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -328,11 +331,49 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
     return figures
 
 
+PARTS = ("requests", "devices", "replication")
+
+
+def _profilers(procs: dict[str, subprocess.Popen[bytes]], folder: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy recording each server process until it stops (raw folded stacks, 200 Hz)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise SystemExit(f"--profile needs py-spy beside {sys.executable} (`pip install -e '.[dev]'`)")
+    return [subprocess.Popen([str(spy), "record", "-r", "200", "-f", "raw", "--pid", str(proc.pid),
+                              "-o", str(folder / f"{kind}.txt")], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+            for kind, proc in procs.items()]
+
+
+async def _requests(clients: dict[str, httpx.AsyncClient], dbs: dict[str, str], villages: dict[str, str],
+                    docs: int, batch: int) -> dict[str, dict[str, list[float]]]:
+    """`_bulk_docs` pushes, then `_changes` reads with and without gzip, in alternating rounds."""
+    # Alternating rounds and medians: the machine is shared, single runs are noise.
+    per_round = docs // ROUNDS
+    runs: dict[str, dict[str, list[float]]] = {part: {k: [] for k in dbs}
+                                              for part in ("push", "pull", "plain")}
+    for r in range(ROUNDS):
+        for kind, db in dbs.items():
+            batch_docs = [_case(villages[kind], r * per_round + i) for i in range(per_round)]
+            runs["push"][kind].append(await _push(clients[kind], db, batch_docs, batch))
+    for _ in range(ROUNDS):
+        for kind, db in dbs.items():
+            runs["pull"][kind].append(await _pull(clients[kind], db, per_round * ROUNDS))
+    # The same without gzip: on loopback compression is pure cost, on a village link it pays.
+    for _ in range(ROUNDS):
+        for kind, db in dbs.items():
+            runs["plain"][kind].append(await _pull(clients[kind], db, per_round * ROUNDS, "identity"))
+    return runs
+
+
 async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, batch: int = 100,
                         devices: int = 100, docs_each: int = 20,
-                        baseline: Path | None = None, engine_pid: int | None = None) -> dict[str, Any]:
+                        baseline: Path | None = None, engine_pid: int | None = None,
+                        parts: Sequence[str] = PARTS, profile: Path | None = None) -> dict[str, Any]:
     """`baseline`: a copy of the tree before a change, run as a second server in the same rounds;
-    `engine_pid`: the engine's process when it runs on this machine (its CPU is counted)."""
+    `engine_pid`: the engine's process when it runs on this machine (its CPU is counted);
+    `parts`: which of `PARTS` to run; `profile`: a folder for py-spy recordings of the servers."""
     tag = f"{int(time.time()) % 900 + 100:03d}"
     kinds = ["gateway", *(["baseline"] if baseline else [])]
     couch = Couch(couchdb_url)
@@ -347,12 +388,15 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
     finally:
         await couch.aclose()
     servers: dict[str, str] = {}
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    spies: list[subprocess.Popen[bytes]] = []
+    figures: dict[str, Any] = {"docs": docs, "batch": batch, "rounds": ROUNDS}
     try:
         for kind in kinds:
-            proc, servers[kind] = _start_server(couchdb_url, data_dir / kind,
-                                                baseline if kind == "baseline" else None)
-            procs.append(proc)
+            procs[kind], servers[kind] = _start_server(couchdb_url, data_dir / kind,
+                                                       baseline if kind == "baseline" else None)
+        if profile is not None:
+            spies = _profilers(procs, profile)
         base, auth = split_credentials(couchdb_url)
         clients = {"direct": httpx.AsyncClient(base_url=base, auth=auth, timeout=120)}
         tokens: dict[str, str] = {}
@@ -363,44 +407,31 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
         dbs = {"direct": f"/{village_db(direct_village)}",
                **{kind: f"/sync/{village_db(micro[kind])}" for kind in kinds}}
         villages = {"direct": direct_village, **micro}
-        # Alternating rounds and medians: the machine is shared, single runs are noise.
-        per_round = docs // ROUNDS
-        pushes: dict[str, list[float]] = {k: [] for k in dbs}
-        pulls: dict[str, list[float]] = {k: [] for k in dbs}
-        plain: dict[str, list[float]] = {k: [] for k in dbs}
-        for r in range(ROUNDS):
-            for kind, db in dbs.items():
-                batch_docs = [_case(villages[kind], r * per_round + i) for i in range(per_round)]
-                pushes[kind].append(await _push(clients[kind], db, batch_docs, batch))
-        for _ in range(ROUNDS):
-            for kind, db in dbs.items():
-                pulls[kind].append(await _pull(clients[kind], db, per_round * ROUNDS))
-        # The same without gzip: on loopback compression is pure cost, on a village link it pays.
-        for _ in range(ROUNDS):
-            for kind, db in dbs.items():
-                plain[kind].append(await _pull(clients[kind], db, per_round * ROUNDS, "identity"))
+        if "requests" in parts:
+            runs = await _requests(clients, dbs, villages, docs, batch)
+            per_round = docs // ROUNDS
+            for kind in kinds:
+                suffix = "" if kind == "gateway" else f"_{kind}"
+                for name, part, count in (("bulk_docs", "push", per_round), ("changes", "pull", docs),
+                                          ("changes_without_gzip", "plain", docs)):
+                    figures[f"{name}{suffix}"] = _compare(
+                        list(zip(runs[part]["direct"], runs[part][kind], strict=True)), count)
         for client in clients.values():
             await client.aclose()
-        crowd = await _crowds(base, auth, servers, tokens, dbs, villages, devices, docs_each)
-        pids = {kind: proc.pid for kind, proc in zip(kinds, procs, strict=True)}
-        replication = await _replication(couchdb_url, servers, tokens, pull_village, push_villages,
-                                           data_dir, pids, engine_pid)
+        if "devices" in parts:
+            figures["concurrent"] = await _crowds(base, auth, servers, tokens, dbs, villages, devices,
+                                                  docs_each)
+        if "replication" in parts:
+            pids = {kind: proc.pid for kind, proc in procs.items()}
+            figures["replication"] = await _replication(couchdb_url, servers, tokens, pull_village,
+                                                        push_villages, data_dir, pids, engine_pid)
     finally:
-        for proc in procs:
+        for proc in procs.values():
             proc.terminate()
             proc.wait(timeout=10)
-    figures: dict[str, Any] = {"docs": docs, "batch": batch, "rounds": ROUNDS,
-                               "load_average": os.getloadavg()}
-    for kind in kinds:
-        suffix = "" if kind == "gateway" else f"_{kind}"
-        figures[f"bulk_docs{suffix}"] = _compare(list(zip(pushes["direct"], pushes[kind], strict=True)),
-                                                 per_round)
-        figures[f"changes{suffix}"] = _compare(list(zip(pulls["direct"], pulls[kind], strict=True)),
-                                               per_round * ROUNDS)
-        figures[f"changes_without_gzip{suffix}"] = _compare(
-            list(zip(plain["direct"], plain[kind], strict=True)), per_round * ROUNDS)
-    figures["concurrent"] = crowd
-    figures["replication"] = replication
+        for spy in spies:
+            spy.wait(timeout=60)  # py-spy writes its file when the process it records ends
+    figures["load_average"] = os.getloadavg()
     return figures
 
 
@@ -415,14 +446,27 @@ def main() -> None:
         at = args.index("--engine-pid")
         engine_pid = int(args[at + 1])
         del args[at:at + 2]
+    parts: Sequence[str] = PARTS
+    if "--parts" in args:
+        at = args.index("--parts")
+        parts = args[at + 1].split(",")
+        del args[at:at + 2]
+        if not set(parts) <= set(PARTS):
+            sys.exit(f"--parts takes some of {','.join(PARTS)}")
+    profile = None
+    if "--profile" in args:
+        at = args.index("--profile")
+        profile = Path(args[at + 1]).resolve()
+        del args[at:at + 2]
     if not args:
         sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] "
-                 "[--engine-pid PID]")
+                 "[--engine-pid PID] [--parts requests,devices,replication] [--profile DIR]")
     docs = int(args[1]) if len(args) > 1 else 2000
     devices = int(args[2]) if len(args) > 2 else 100
     with tempfile.TemporaryDirectory() as tmp:
         figures = asyncio.run(bench_gateway(args[0], Path(tmp), docs=docs, devices=devices,
-                                            baseline=baseline, engine_pid=engine_pid))
+                                            baseline=baseline, engine_pid=engine_pid, parts=parts,
+                                            profile=profile))
     print(json.dumps(figures, indent=2))
 
 

@@ -64,9 +64,10 @@ class FormCache:
                   and (key := form_key(doc)) is not None}
         missing = sorted(k for k in wanted if k not in self._forms)
         if missing:
-            answer = await couch.request("POST", f"/{self.db}/_all_docs", params={"include_docs": "true"},
-                                         json_body={"keys": [f"form:{i}@{v}" for i, v in missing]})
-            for row in answer.json().get("rows", []):
+            keys = [f"form:{i}@{v}" for i, v in missing]
+            answer = await couch.post_json(f"/{self.db}/_all_docs", {"keys": keys},
+                                           params={"include_docs": "true"})
+            for row in answer.get("rows", []):
                 self._remember(row.get("doc"))
         found = {k: self._forms[k] for k in wanted if k in self._forms}
         for key in found:

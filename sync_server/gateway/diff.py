@@ -46,7 +46,7 @@ async def revs_diff(ctx: ServerContext, request: Request, db: str, max_body: int
                               for doc_id in absent if body[doc_id]}
     asked = {doc_id: revs for doc_id, revs in body.items() if doc_id not in answer and revs}
     if asked:  # CouchError (CouchDB's own status and body) is answered by the app's handler
-        answer.update((await ctx.couch.request("POST", path, json_body=asked, headers=IDENTITY)).json())
+        answer.update(await ctx.couch.post_json(path, asked, headers=IDENTITY))
     if village_of(db) is not None:  # only village databases take writes
         ctx.absent.learn(db, absent)
     return JSONResponse(answer)

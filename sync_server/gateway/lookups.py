@@ -73,10 +73,9 @@ class WinnerReads:
 
 async def _all_docs(couch: Couch, db: str, keys: list[str]) -> dict[str, Stored]:
     # With the winner's `_conflicts`: a write is judged against every live leaf (ADR 0105).
-    answer = await couch.request("POST", f"/{quote(db, safe='')}/_all_docs",
-                                 params={"include_docs": True, "conflicts": True},
-                                 json_body={"keys": keys}, headers=IDENTITY)
-    rows: list[Any] = answer.json()["rows"]
+    answer = await couch.post_json(f"/{quote(db, safe='')}/_all_docs", {"keys": keys},
+                                   params={"include_docs": True, "conflicts": True}, headers=IDENTITY)
+    rows: list[Any] = answer["rows"]
     stored: dict[str, Stored] = {}
     for row in rows:
         if "error" in row or "value" not in row:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import re
 from dataclasses import dataclass
 from typing import IO, Any
 
 from sync_server import jsonlimits
+from sync_server.gateway.encoding import encoded
 from sync_server.gateway.sniff import SNIFF_BYTES
 
 BLOCK = 64 * 1024
@@ -157,4 +157,4 @@ def inline(doc: dict[str, Any], parts: list[Part], file: IO[bytes]) -> bytes:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return encoded(value)

@@ -89,7 +89,7 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
             docs = bulk_get_docs(await read_json(request, MAX_LIST))
             if not docs:  # CouchDB's answer; pouchdb-server never answers an empty list
                 return JSONResponse({"results": []})
-            params = await checked_latest(couch, db, query, named_in(docs))
+            params = await checked_latest(couch, db, query, named_in(docs), bulk=True)
             body = json.dumps({"docs": docs}, ensure_ascii=False).encode()
             return await forward(couch, "POST", f"/{db}/_bulk_get", params=params, content=body,
                                  headers={"Content-Type": "application/json", **accept})

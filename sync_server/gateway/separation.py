@@ -88,10 +88,10 @@ async def _item_settings(couch: Couch, codes: list[str]) -> dict[str, bool]:
     """`separate_intake_approval` of each item in `ot-catalog` (absent: separated, the default)."""
     if not codes:
         return {}
-    answer = await couch.request("POST", f"/{CATALOG_DB}/_all_docs", params={"include_docs": True},
-                                 json_body={"keys": [item_doc_id(c) for c in codes]})
+    answer = await couch.post_json(f"/{CATALOG_DB}/_all_docs", {"keys": [item_doc_id(c) for c in codes]},
+                                   params={"include_docs": True})
     settings: dict[str, bool] = {}
-    for row in answer.json()["rows"]:
+    for row in answer["rows"]:
         doc = row.get("doc")
         if not isinstance(doc, dict):
             continue

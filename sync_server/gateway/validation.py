@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from shared.documents import (
     REVIEW_STATUSES,
     case_id,
@@ -95,6 +97,12 @@ class Stored:
 
 def has_lone_surrogate(value: Any) -> bool:
     """A string (value or key) holding half of a UTF-16 pair, which no UTF-8 encoder writes."""
+    try:
+        orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, or a value orjson does not encode
+        pass
+    else:
+        return False  # orjson encodes only strings that are valid UTF-8, i.e. hold no lone surrogate
     stack = [value]
     while stack:
         item = stack.pop()

@@ -9,7 +9,6 @@ list holds only failures too — what a replicator expects.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections.abc import Awaitable, Sequence, Set
@@ -34,6 +33,7 @@ from sync_server.gateway import multipart
 from sync_server.gateway.answers import FormBook
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
+from sync_server.gateway.encoding import encoded
 from sync_server.gateway.grouped import write_together
 from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners
@@ -113,8 +113,8 @@ async def add_ancestors(couch: Couch, db: str, docs: Sequence[Any], stored: dict
                      for rev in [*_ancestor_revs(d, new_edits), *_conflict_revs(stored[d["_id"]])]})
     if not wanted:
         return stored
-    results = (await couch.request("POST", f"/{quote(db, safe='')}/_bulk_get", headers=IDENTITY,
-                                   json_body={"docs": [{"id": i, "rev": r} for i, r in wanted]})).json()
+    results = await couch.post_json(f"/{quote(db, safe='')}/_bulk_get", headers=IDENTITY,
+                                    body={"docs": [{"id": i, "rev": r} for i, r in wanted]})
     found = {(doc["ok"]["_id"], doc["ok"]["_rev"]): doc["ok"] for result in results["results"]
              for doc in result["docs"] if "ok" in doc}
     for doc in cases:
@@ -155,10 +155,10 @@ async def add_tracking_owners(couch: Couch, db: str, docs: Sequence[Any],
             codes[doc["_id"]] = f"track:{code}"
     if not codes:
         return stored
-    answer = await couch.request("POST", f"/{SERVER_DB}/_all_docs", params={"include_docs": True},
-                                 json_body={"keys": sorted(set(codes.values()))}, headers=IDENTITY)
+    answer = await couch.post_json(f"/{SERVER_DB}/_all_docs", {"keys": sorted(set(codes.values()))},
+                                   params={"include_docs": True}, headers=IDENTITY)
     owners = {row["id"]: (str(row["doc"].get("db")), str(row["doc"].get("case_id")))
-              for row in answer.json()["rows"] if isinstance(row.get("doc"), dict)}
+              for row in answer["rows"] if isinstance(row.get("doc"), dict)}
     for doc_id, key in codes.items():
         if key in owners:
             stored[doc_id] = replace(stored.get(doc_id, Stored()), tracking_owner=owners[key])
@@ -178,9 +178,9 @@ async def add_item_levels(couch: Couch, docs: Sequence[Any], stored: dict[str, S
             codes[doc["_id"]] = item_doc_id(str(before["item_code"]))
     if not codes:
         return stored
-    answer = await couch.request("POST", f"/{CATALOG_DB}/_all_docs", params={"include_docs": True},
-                                 json_body={"keys": sorted(set(codes.values()))}, headers=IDENTITY)
-    levels = {row["id"]: row["doc"].get("level") for row in answer.json()["rows"]
+    answer = await couch.post_json(f"/{CATALOG_DB}/_all_docs", {"keys": sorted(set(codes.values()))},
+                                   params={"include_docs": True}, headers=IDENTITY)
+    levels = {row["id"]: row["doc"].get("level") for row in answer["rows"]
               if isinstance(row.get("doc"), dict)}
     for doc_id, key in codes.items():
         level = levels.get(key)
@@ -291,7 +291,7 @@ async def bulk_docs(ctx: ServerContext, request: Request, user: User, db: str, v
 
 def _encoded(doc: JSON) -> bytes:
     """A judged document as CouchDB receives it (never the device's bytes: see `_write_batch`)."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return encoded(doc)
 
 
 async def _write_batch(couch: Couch, db: str, docs: list[JSON], new_edits: bool) -> list[JSON]:

@@ -54,12 +54,21 @@ def client(base: str, token: str) -> httpx.Client:
 
 
 def count_requests(couch: Couch, path_end: str) -> list[str]:
-    """The paths of `couch`'s requests ending in `path_end` from now on (a list that grows)."""
+    """The paths of `couch`'s requests ending in `path_end` from now on (a list that grows): through
+    its httpx client, and the look-ups through its aiohttp pool (`Couch.post_json`)."""
     seen: list[str] = []
 
     async def hook(request: httpx.Request) -> None:
         if request.url.path.endswith(path_end):
             seen.append(request.url.path)
 
+    post_json = couch.post_json
+
+    async def noted_post_json(path: str, body: Any, **kwargs: Any) -> Any:
+        if path.endswith(path_end):
+            seen.append(path)
+        return await post_json(path, body, **kwargs)
+
     couch.client.event_hooks["request"].append(hook)
+    setattr(couch, "post_json", noted_post_json)  # noqa: B010 - an instance attribute over the method
     return seen

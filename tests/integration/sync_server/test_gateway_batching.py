@@ -25,7 +25,7 @@ async def test_concurrent_lookups_share_one_read_and_get_their_own_ids(
         reads = count_requests(couch, "/_all_docs")
         asks = [[f"case:{n}", f"case:new-{n}"] for n in range(10)] + [["case:gone", "_local/x"]]
         answers = await asyncio.gather(*(load_winners(couch, db, ids) for ids in asks))
-        assert len(reads) < len(asks)
+        assert 1 <= len(reads) < len(asks)
         for n, answer in enumerate(answers[:10]):
             assert set(answer) == {f"case:{n}"}
             doc = answer[f"case:{n}"].doc

@@ -144,6 +144,36 @@ async def test_latest_with_an_unknown_revision_and_an_empty_bulk_get_leave_the_e
         assert c.get(f"/{db}/").status_code == 200
 
 
+async def test_latest_is_checked_first_only_on_the_engine_that_needs_it(
+        api_server: RunningServer, township: Township, couch: Couch) -> None:
+    """`_revs_diff` before a `latest=true` read guards pouchdb-server (which exits on an unknown
+    revision); Apache CouchDB answers that revision as missing itself, so it is not asked (ADR 0154)."""
+    case = await _stored_case(couch, township)
+    db, doc = township.dbs[0], case["_id"]
+    server_couch = api_server.ctx.couch
+    asked: list[str] = []
+    post_json = server_couch.post_json
+
+    async def noted(path: str, body: Any, **kwargs: Any) -> Any:
+        if path == f"/{db}/_revs_diff":
+            asked.append(path)
+        return await post_json(path, body, **kwargs)
+
+    setattr(server_couch, "post_json", noted)  # noqa: B010 - an instance attribute over the method
+    try:
+        with client(api_server.url, token_for(api_server.url, township.agents[0])) as c:
+            bulk = c.post(f"/{db}/_bulk_get?latest=true&revs=true",
+                          json={"docs": [{"id": doc, "rev": case["_rev"]}, {"id": doc, "rev": "1-abc"}]})
+    finally:
+        delattr(server_couch, "post_json")
+    assert bulk.status_code == 200
+    docs = [entry for result in bulk.json()["results"] for entry in result["docs"]]
+    assert [entry["ok"]["_rev"] for entry in docs if "ok" in entry] == [case["_rev"]]
+    assert len(docs) == 2
+    assert len(asked) == (0 if await couch.is_apache_couchdb() else 1)
+    assert (await couch.request("GET", "/")).status_code == 200  # the engine is still up
+
+
 async def test_documented_queries_still_answer(api_server: RunningServer, township: Township,
                                                couch: Couch) -> None:
     case = await _stored_case(couch, township)

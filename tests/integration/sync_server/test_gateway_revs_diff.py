@@ -19,19 +19,32 @@ def _replicated(doc: dict[str, Any], rev_hash: str = "a1") -> dict[str, Any]:
 
 @contextmanager
 def _engine_requests(server: RunningServer, db: str, path_end: str) -> Iterator[list[str]]:
-    """Paths of the gateway's own requests to the engine for `db` ending in `path_end`, in the block."""
+    """Paths of the gateway's own requests to the engine for `db` ending in `path_end`, in the block:
+    through its httpx client, and its look-ups through the aiohttp pool (`Couch.post_json`)."""
     seen: list[str] = []
+    couch = server.ctx.couch
+
+    def note(path: str) -> None:
+        if path.startswith(f"/{db}/") and path.endswith(path_end):
+            seen.append(path)
 
     async def hook(request: httpx.Request) -> None:
-        if request.url.path.startswith(f"/{db}/") and request.url.path.endswith(path_end):
-            seen.append(request.url.path)
+        note(request.url.path)
 
-    hooks = server.ctx.couch.client.event_hooks["request"]
+    post_json = couch.post_json
+
+    async def noted_post_json(path: str, body: Any, **kwargs: Any) -> Any:
+        note(path)
+        return await post_json(path, body, **kwargs)
+
+    hooks = couch.client.event_hooks["request"]
     hooks.append(hook)
+    setattr(couch, "post_json", noted_post_json)  # noqa: B010 - an instance attribute over the method
     try:
         yield seen
     finally:
         hooks.remove(hook)
+        delattr(couch, "post_json")
 
 
 def _normalized(answer: dict[str, Any]) -> dict[str, Any]:

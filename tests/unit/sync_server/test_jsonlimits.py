@@ -42,3 +42,27 @@ def test_strings_and_attachment_data() -> None:
 def test_malformed_is_still_a_value_error() -> None:
     with pytest.raises(ValueError):
         loads(b"{")
+
+
+# orjson parses; the standard library is the reference for what orjson refuses or reads otherwise
+# (ADR 0153): every body reads exactly as `json.loads` read it, and what no engine stores is refused.
+
+
+@pytest.mark.parametrize("raw", [
+    '{"n": 123456789012345678901234567890, "m": -98765432109876543210}',  # past 64 bits: orjson gives floats
+    '{"n": 18446744073709551615, "f": 1.5e300, "g": -0.0, "e": 1E2}',
+    '{"a": 1, "a": 2}',  # a repeated key: the last one wins, as in CouchDB
+    '{"s": "\\ud800 lone", "t": "\\ud83d\\ude00"}',  # a lone surrogate escape is judged per document
+    '{"中": "\\u2028\\u0000\\"\\\\"}',
+])
+def test_values_read_as_the_standard_library_reads_them(raw: str) -> None:
+    for form in (raw, raw.encode("utf-8", "surrogatepass"), raw.encode("utf-16")):
+        value = loads(form)
+        assert value == json.loads(raw) and json.dumps(value) == json.dumps(json.loads(raw))
+    assert all(type(v) is type(json.loads(raw)[k]) for k, v in loads(raw).items())
+
+
+@pytest.mark.parametrize("raw", ['{"a": NaN}', '[Infinity]', '{"a": -Infinity}', '[1e400]', '[-2e308]'])
+def test_numbers_no_engine_stores_are_malformed(raw: str) -> None:
+    with pytest.raises(ValueError):
+        loads(raw)
