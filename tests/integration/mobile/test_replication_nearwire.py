@@ -79,6 +79,14 @@ async def test_requests_not_chosen_and_errors_stay_httpx_s(couchdb_url: str) -> 
     assert fallback.paths == ["POST /_session"]
 
 
+async def test_tls_always_takes_httpx_s_transport() -> None:
+    fallback = Counted()
+    async with httpx.AsyncClient(transport=NearTransport(lambda r: True, fallback)) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("https://127.0.0.1:9/db")
+    assert fallback.paths == ["GET /db"]
+
+
 @pytest.mark.parametrize("fault", [Fault("cut", cut_fraction=0.5), Fault("drop")])
 async def test_a_cut_or_dropped_answer_is_a_transport_error_the_pull_retries(
     proxied: tuple[str, str, FaultProxy], tmp_path: Path, fault: Fault
