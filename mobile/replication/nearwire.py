@@ -12,16 +12,19 @@ transport as before.
 The answer is handed back to httpx as it came off the wire (aiohttp's decompression is off), so
 httpx decodes gzip and counts the bytes received as for its own transport. aiohttp's errors
 become httpx's: `ConnectError`, `ReadTimeout`, `ReadError` (a cut or dropped answer), all of them
-`httpx.TransportError`, which `RemoteDB` retries.
+`httpx.TransportError`, which `RemoteDB` retries. aiohttp is imported on the first request chosen:
+a phone, which syncs through the gateway, never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
-import aiohttp
 import httpx
-from yarl import URL
+
+if TYPE_CHECKING:
+    import aiohttp
 
 Chooser = Callable[[httpx.Request], bool]
 
@@ -45,6 +48,8 @@ class NearTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None:  # created in the running loop, on first use
             self._session = aiohttp.ClientSession(
                 auto_decompress=False,
@@ -56,6 +61,9 @@ class NearTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme != "http" or not self.chosen(request):
             return await self.fallback.handle_async_request(request)
+        import aiohttp
+        from yarl import URL
+
         body = await request.aread()
         limits = request.extensions.get("timeout", {})
         timeout = aiohttp.ClientTimeout(
