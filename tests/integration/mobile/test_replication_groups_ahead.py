@@ -38,12 +38,19 @@ class ScanReads(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.scans: Counter[str] = Counter()
+        self.seen: list[str] = []  # every request and how it ended, for a failure's message
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         if request.method == "GET" and path.endswith("/scan.jpg"):
             self.scans[path.split("/")[-2]] += 1
-        return await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except Exception as exc:
+            self.seen.append(f"{request.method} {path} {exc!r}")
+            raise
+        self.seen.append(f"{request.method} {path} {response.status_code}")
+        return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -75,7 +82,7 @@ async def test_a_group_fetched_ahead_of_a_failed_write_lands(
         # the first group, and the third, fetched while the second's write failed (in the
         # source's order of changes, which Apache CouchDB's shards choose)
         landed = set(local_snapshot(store))
-        assert len(landed) == 2
+        assert len(landed) == 2, wire.seen
         rest = await replicate(remote, store)
     assert rest.docs_written == 6 - len(landed)
     assert local_snapshot(store) == await remote_snapshot(url)
