@@ -34,7 +34,6 @@ from mobile.replication.endpoint import (
 )
 from mobile.replication.errors import MissingStub, RemoteError, Unauthorized, Unreachable
 from mobile.replication.multipart import data_bytes, decode_bulk_get, encode_inline, encode_related, has_data
-from mobile.replication.nearwire import NearTransport
 from shared.couchparams import encode_params
 
 log = logging.getLogger(__name__)
@@ -100,11 +99,7 @@ class RemoteDB:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         self.client = httpx.AsyncClient(
-            base_url=self.url + "/",
-            auth=auth,
-            headers=headers,
-            timeout=timeout,
-            transport=transport if transport is not None else NearTransport(self._near_read),
+            base_url=self.url + "/", auth=auth, headers=headers, timeout=timeout, transport=transport
         )
         self.backoff = backoff
         self.traffic = Traffic()
@@ -267,10 +262,6 @@ class RemoteDB:
         LAN, never the gateway unless configured), where gzip costs both sides CPU and saves no time;
         over a slow link and through the gateway the bytes matter, so gzip stays."""
         return self.near()
-
-    def _near_read(self, request: httpx.Request) -> bool:
-        """Reads from a near engine leave through aiohttp (`NearTransport`, ADR 0150)."""
-        return self.plain_answers() and (request.method == "GET" or request.url.path.endswith("/_bulk_get"))
 
     def _read_headers(self, accept: str | None = None) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity"} if self.plain_answers() else {}
