@@ -182,9 +182,9 @@ async def replicate(
     return replace(summary, bytes_sent=sent - sent0, bytes_received=received - received0)
 
 
-def _near(target: Endpoint) -> bool:
-    """A push to an engine on loopback or the LAN (`RemoteDB.near`, ADR 0142)."""
-    return isinstance(target, RemoteDB) and target.near()
+def _near(db: Endpoint) -> bool:
+    """An engine on loopback or the LAN (`RemoteDB.near`, ADR 0142)."""
+    return isinstance(db, RemoteDB) and db.near()
 
 
 async def _empty_near(target: Endpoint) -> bool:
@@ -487,9 +487,20 @@ class SourceLog:
         self.where = where
         self.current = previous
         self.writable = True
+        self.written_at: float | None = None  # when this session last wrote it
 
     async def record(self, seq: Seq, docs_read: int) -> None:
+        """Write the log for a batch handed on. From a near source (loopback or LAN) only the first
+        batch's and then one every `NEAR_CHECKPOINT_SECONDS`: the session id, all a later run reads
+        of it, is in the first; each write is one more commit of the engine that serves the pull
+        (ADR 0149)."""
         if not self.writable:
+            return
+        if (
+            self.written_at is not None
+            and _near(self.source)
+            and time.monotonic() - self.written_at < NEAR_CHECKPOINT_SECONDS
+        ):
             return
         new = next_log(
             self.current, self.where.doc_id, self.where.session, seq, _now(), {"docs_read": docs_read}
@@ -501,6 +512,7 @@ class SourceLog:
             self.writable = False
             return
         self.current = new
+        self.written_at = time.monotonic()
 
 
 async def record_checkpoint(

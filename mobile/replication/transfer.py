@@ -9,6 +9,7 @@ What arrived is always written, even when part of the batch failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,27 +103,44 @@ def by_bytes(docs: list[JSON], lacking: Lacking, limit: int) -> list[list[JSON]]
 
 
 async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> BatchResult:
-    """Write a fetched batch group by group; what arrived is written even when part of it failed."""
+    """Write a fetched batch group by group, the next group's bytes fetched while a group is written;
+    what arrived is written even when part of it failed."""
     docs, count, error = fetched.docs, fetched.attachments, fetched.error
     failures: list[JSON] = []
     written: list[str] = []
-    later = iter(fetched.later)
+    groups = iter(fetched.later)
+
+    def fetch_next() -> asyncio.Task[tuple[list[JSON], int, Exception | None]] | None:
+        group = next(groups, None)
+        if group is None:
+            return None
+        return asyncio.create_task(fetch_attachments(source, group, fetched.lacking))
+
+    ahead = fetch_next() if error is None else None
     while True:
-        if docs:
-            failed, more = await write_group(source, target, docs)
-            failures.extend(with_revs(failed, docs))
-            count += more
-            refused = {f.get("id") for f in failed}
-            written.extend(d["_id"] for d in docs if d["_id"] not in refused)
+        try:
+            if docs:
+                failed, more = await write_group(source, target, docs)
+                failures.extend(with_revs(failed, docs))
+                count += more
+                refused = {f.get("id") for f in failed}
+                written.extend(d["_id"] for d in docs if d["_id"] not in refused)
+        except asyncio.CancelledError:
+            if ahead is not None:
+                ahead.cancel()
+            raise
+        except Exception:
+            await _land(source, target, ahead)
+            raise
         if error is not None:
             # The next run's _revs_diff skips what was just written; the batch is not checkpointed
-            # because some of it is still missing.
+            # because some of it is still missing. (Nothing is fetched ahead once a fetch failed.)
             raise error
-        group = next(later, None)
-        if group is None:
+        if ahead is None:
             break
-        docs, more, error = await fetch_attachments(source, group, fetched.lacking)
+        docs, more, error = await ahead
         count += more
+        ahead = fetch_next() if error is None else None
     conflicts = await target.conflicted(written) if written else set()
     if conflicts is None:
         conflicts = await source.conflicted(written) or set()
@@ -133,6 +151,19 @@ async def write_batch(source: Endpoint, target: Endpoint, fetched: Fetched) -> B
         attachments_fetched=count,
         conflicts_seen=len(conflicts),
     )
+
+
+async def _land(
+    source: Endpoint, target: Endpoint, ahead: asyncio.Task[tuple[list[JSON], int, Exception | None]] | None
+) -> None:
+    """A write failed while the next group was fetched: write what of it arrives anyway, so the
+    next run does not fetch those bytes again (ADR 0135); its own errors add nothing."""
+    if ahead is None:
+        return
+    with contextlib.suppress(Exception):
+        ready, _, _ = await ahead
+        if ready:
+            await write_group(source, target, ready)
 
 
 def with_revs(failed: list[JSON], docs: list[JSON]) -> list[JSON]:

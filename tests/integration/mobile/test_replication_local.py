@@ -151,7 +151,8 @@ async def test_big_attachment_base64_round_trip(
 async def test_attachment_heavy_batches_go_in_bounded_groups(
         couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """With room for one scan in memory at a time, a batch of scans still arrives whole, both ways."""
+    """With groups of one scan (one written while the next is fetched), a batch of scans still arrives
+    whole, both ways."""
     monkeypatch.setattr("mobile.replication.transfer.MAX_FETCH_BYTES", 25_000)
     url = f"{couchdb_url}/{make_db('groups')}"
     scans = {make_case(200 + i)["_id"]: payload(20_000, 40 + i) for i in range(6)}
