@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 
 from mobile.config import load_config
+from mobile.replication import LocalDB, Unreachable
 from mobile.replication.endpoint import JSON
+from mobile.store import LocalStore
 from mobile.viewmodels.context import AppContext
 from shared.ids import new_tracking_code
 from sync_server import citizen
@@ -28,6 +30,23 @@ VILLAGE = "330212001001"
 APP_PIN = "135790"  # the PIN `signed_in` sets
 # The routes the app needs against the county: sign-in, sync, delivery tokens, the county outbox API.
 MODULES: tuple[RoutePart, ...] = (*MY_ROUTES, citizen.routes, county_callback.routes)
+
+
+class FailingWrites(LocalDB):
+    """The real local store, whose link to the replicator breaks at the `fail_at`-th write: for good,
+    or only that once (`once`: the writes after it go through)."""
+
+    def __init__(self, store: LocalStore, fail_at: int, *, once: bool = False) -> None:
+        super().__init__(store)
+        self.fail_at = fail_at
+        self.once = once
+        self.writes = 0
+
+    async def write_docs(self, docs: list[JSON]) -> list[JSON]:
+        self.writes += 1
+        if self.writes == self.fail_at or (self.writes > self.fail_at and not self.once):
+            raise Unreachable("the phone's storage went away")
+        return await super().write_docs(docs)
 
 
 def make_case(n: int, **overrides: Any) -> JSON:

@@ -14,24 +14,14 @@ import httpx
 import pytest
 
 from mobile.replication import LocalDB, RemoteDB, Unreachable, replicate, replicator
-from mobile.replication.endpoint import JSON
 from mobile.store import LocalStore
-from tests.integration.mobile.helpers import local_snapshot, make_case, put_docs, remote_snapshot
-
-
-class FailingWrites(LocalDB):
-    """The real local store, whose link to the replicator breaks at the `fail_at`-th write."""
-
-    def __init__(self, store: LocalStore, fail_at: int) -> None:
-        super().__init__(store)
-        self.fail_at = fail_at
-        self.writes = 0
-
-    async def write_docs(self, docs: list[JSON]) -> list[JSON]:
-        self.writes += 1
-        if self.writes >= self.fail_at:
-            raise Unreachable("the phone's storage went away")
-        return await super().write_docs(docs)
+from tests.integration.mobile.helpers import (
+    FailingWrites,
+    local_snapshot,
+    make_case,
+    put_docs,
+    remote_snapshot,
+)
 
 
 async def test_a_batch_the_source_recorded_but_the_target_lost_is_pulled_again(

@@ -11,25 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mobile.replication import LocalDB, RemoteDB, Unreachable, replicate
-from mobile.replication.endpoint import JSON
+from mobile.replication import RemoteDB, Unreachable, replicate
 from mobile.store import LocalStore
-from tests.integration.mobile.helpers import local_snapshot, make_case, payload, put_docs, remote_snapshot
-
-
-class FailOnce(LocalDB):
-    """The real local store, whose `fail_at`-th write is lost (the writes after it go through)."""
-
-    def __init__(self, store: LocalStore, fail_at: int) -> None:
-        super().__init__(store)
-        self.fail_at = fail_at
-        self.writes = 0
-
-    async def write_docs(self, docs: list[JSON]) -> list[JSON]:
-        self.writes += 1
-        if self.writes == self.fail_at:
-            raise Unreachable("the phone's storage hiccupped")
-        return await super().write_docs(docs)
+from tests.integration.mobile.helpers import (
+    FailingWrites,
+    local_snapshot,
+    make_case,
+    payload,
+    put_docs,
+    remote_snapshot,
+)
 
 
 class ScanReads(httpx.AsyncBaseTransport):
@@ -78,7 +69,7 @@ async def test_a_group_fetched_ahead_of_a_failed_write_lands(
     wire = ScanReads()
     async with RemoteDB(url, transport=wire) as remote:
         with pytest.raises(Unreachable):
-            await replicate(remote, FailOnce(store, fail_at=2))
+            await replicate(remote, FailingWrites(store, fail_at=2, once=True))
         # the first group, and the third, fetched while the second's write failed (in the
         # source's order of changes, which Apache CouchDB's shards choose)
         landed = set(local_snapshot(store))

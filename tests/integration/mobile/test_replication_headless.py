@@ -17,7 +17,7 @@ from ulid import ULID
 
 from mobile.headless_sync import Tokens, login, sync_databases
 from mobile.store import LocalStore
-from mobile.sync_plan import Gateway, sync_round
+from mobile.sync_plan import Gateway, RoundResult, sync_round
 from shared.ids import case_id, event_id
 from tests.integration.mobile.helpers import payload
 from tests.integration.sync_server.server_fixtures import (
@@ -136,17 +136,25 @@ async def test_what_a_round_pulled_is_not_counted_as_waiting_to_sync(
     assert sync(agent_store, server, town.agents[0]).returncode == 0
     store = LocalStore(tmp_path / "staff.sqlite")
     try:
-        async with httpx.AsyncClient(timeout=30) as client:
-            account = await login(client, server.url, town.staff, PASSWORD, f"dev-round-{town.code}")
-            tokens = Tokens(client, server.url, account)
-            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh)
-            result = await sync_round(store, gateway, town.dbs)
+        result = await staff_round(server, town, store, f"dev-round-{town.code}")
         assert [part.name for part in result.databases] == list(town.dbs)
         assert sum(part.pull.docs_written for part in result.databases) >= 2 and store.get(doc_id)
         # The round's last pushes walked past what its pulls wrote: nothing waits to be pushed.
         assert result.pending == 0 and result.pushed_seq == store.info()["update_seq"]
     finally:
         store.close()
+
+
+async def staff_round(
+    server: RunningServer, town: Township, store: LocalStore, device: str,
+    wire: httpx.AsyncBaseTransport | None = None,
+) -> RoundResult:
+    """One sync round of the township's staff device through `wire`, as the app runs it."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        account = await login(client, server.url, town.staff, PASSWORD, device)
+        tokens = Tokens(client, server.url, account)
+        gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh, transport=wire)
+        return await sync_round(store, gateway, town.dbs)
 
 
 class InFlight(httpx.AsyncBaseTransport):
@@ -184,11 +192,7 @@ async def test_a_staff_round_syncs_its_villages_at_once_and_brings_each_whole(
     store = LocalStore(tmp_path / "staff.sqlite")
     wire = InFlight()
     try:
-        async with httpx.AsyncClient(timeout=30) as client:
-            account = await login(client, server.url, town.staff, PASSWORD, f"dev-overlap-{town.code}")
-            tokens = Tokens(client, server.url, account)
-            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh, transport=wire)
-            result = await sync_round(store, gateway, town.dbs)
+        result = await staff_round(server, town, store, f"dev-overlap-{town.code}", wire)
         assert wire.most == len(town.dbs)  # both villages had a request on the wire at one time
         assert [part.name for part in result.databases] == list(town.dbs)
         for doc_id, scan in written:
@@ -246,11 +250,8 @@ async def test_a_staff_round_asks_each_village_only_about_its_own_documents(
     store = LocalStore(tmp_path / "staff.sqlite")
     wire = Recording()
     try:
-        async with httpx.AsyncClient(timeout=30) as client:
-            account = await login(client, server.url, town.staff, PASSWORD, f"dev-routed-{town.code}")
-            tokens = Tokens(client, server.url, account)
-            gateway = Gateway(server.url, lambda: tokens.access, tokens.refresh, transport=wire)
-            await sync_round(store, gateway, town.dbs)  # pulls both villages, then pushes each again
+        # pulls both villages, then pushes each again
+        await staff_round(server, town, store, f"dev-routed-{town.code}", wire)
         home = {}
         for row in store.changes(since=0, include_docs=True)["results"]:
             doc = row["doc"]
