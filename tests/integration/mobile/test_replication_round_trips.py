@@ -115,22 +115,28 @@ async def test_a_push_asks_its_first_revs_diff_while_the_server_log_travels(
     couchdb_url: str, make_db: Callable[[str], str], tmp_path: Path
 ) -> None:
     """On a push the phone's own log arrives first: the first page and its `_revs_diff` go out on
-    its word, while the server's log is still on the way (ADR 0159)."""
+    its word, while the server's log and the gzip probe are still on the way (ADR 0159)."""
     url = f"{couchdb_url}/{make_db('rtt-push')}"
     store = LocalStore(tmp_path / "agent.sqlite")
-    for i in range(12):
+    for i in range(40):  # a `_revs_diff` body past the size that is gzipped
         store.put(make_case(i))
-    link = HoldUntil(_checkpoint_read, _revs_diff_of_documents)
+
+    def log_or_probe(request: httpx.Request) -> bool:
+        return _checkpoint_read(request) or (
+            request.url.path.endswith("/_revs_diff") and not _revs_diff_of_documents(request)
+        )
+
+    link = HoldUntil(log_or_probe, _revs_diff_of_documents)
     # as through the gateway: a far target (to a near one the reader asks once the logs are in)
-    async with RemoteDB(url, transport=link, compress_requests=False, inline_attachments=False) as remote:
+    async with RemoteDB(url, transport=link, inline_attachments=False) as remote:
         first = await replicate(store, remote)
-        for i in range(12, 15):
+        for i in range(40, 43):
             store.put(make_case(i))
         link.enough.clear()
         link.seen = 0
         again = await replicate(store, remote)
-    assert link.held_answers == [True, True]
-    assert first.docs_written == 12 and again.docs_written == 3
+    assert link.held_answers == [True, True, True]  # the log and the probe, then the log
+    assert first.docs_written == 40 and again.docs_written == 3
     assert again.start_seq == first.last_seq
     assert local_snapshot(store) == await remote_snapshot(url)
 
