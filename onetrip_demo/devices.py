@@ -16,7 +16,7 @@ purpose, so the demo also proves the device paths work (ADR 0100). The device cl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from mobile.services.device_state import Account, DeviceState, DeviceStateFile
 from mobile.services.i18n import Translator
 from mobile.services.signature import render_signature
 from mobile.services.sync_runner import SyncRunner
-from mobile.store import LocalStore
+from mobile.store import LocalStore, NotFound
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.catalog_adapter import item_choices
@@ -38,6 +38,7 @@ from mobile.viewmodels.items import ItemChoice
 from mobile.viewmodels.wizard import SIGNATURE
 from onetrip_demo.answers import FORM_VERSION, sample_answers
 from shared.catalog import Catalog
+from shared.divisions import village_db_name
 from shared.documents import EventKind
 from shared.idnumber import mask_id_number
 from shared.ids import new_tracking_code
@@ -121,6 +122,24 @@ class Device:
             raise DemoDeviceError(f"sync of {self.username} failed: {result.snapshot.error or 'offline'}")
         self.public_key = result.public_key or self.public_key
         self.pushed_seq = max(self.pushed_seq, result.pushed_seq)
+
+    def serves(self, village: str) -> bool:
+        """Whether this phone syncs the village's database."""
+        return self.account is not None and village_db_name(village) in self.account.databases
+
+    def revisions(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The winning revision of each of `doc_ids` this phone holds."""
+        held: dict[str, str] = {}
+        for doc_id in doc_ids:
+            try:
+                held[doc_id] = str(self.store.get(doc_id)["_rev"])
+            except NotFound:
+                continue
+        return held
+
+    def lacking(self, revisions: Mapping[str, str]) -> list[str]:
+        """The ids of `revisions` whose revision this phone does not hold (as a leaf or an ancestor)."""
+        return sorted(self.store.revs_diff({doc_id: [rev] for doc_id, rev in revisions.items()}))
 
     # -- the agent's wizard ------------------------------------------------------------
 

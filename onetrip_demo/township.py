@@ -30,7 +30,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypedDict
@@ -38,7 +38,7 @@ from typing import Any, TypedDict
 import httpx
 
 from onetrip_demo.county import county_loop
-from onetrip_demo.devices import Device, device_id_for
+from onetrip_demo.devices import DemoDeviceError, Device, device_id_for
 from onetrip_demo.images import Person, material_image
 from onetrip_demo.plan import Case, Citizen, Story, make_plan, moment
 from shared.catalog import Catalog, load_catalog
@@ -132,7 +132,7 @@ async def seed_township(couch: Couch, settings: Settings, server_url: str, users
                 ("county", lambda: county_loop(couch, settings, server_url,
                                                [(s.case, s.case_id) for s in seeded], now)),
                 ("ratings", lambda: rate(client, server_url, seeded)),
-                ("final sync", lambda: _sync_all(devices.values())),
+                ("final sync", seeder.sync_all),
             ]
             for name, step in steps:
                 seeder.check()
@@ -163,6 +163,33 @@ class _Seeder:
         self.rng = rng
         self.now = now
         self.materials: dict[tuple[str, str], str] = {}  # (id number, kind) → material id
+        self.village_of: dict[str, str] = {}  # case id → village
+        self.pushed: dict[str, str] = {}  # case id → the revision last synced from a phone
+
+    async def sync(self, device: Device) -> None:
+        """The device's sync, again until it holds what the other phones synced before it.
+
+        A sync copies what the server's `_changes` listed, and pouchdb-server lists a document
+        rewritten during that read nowhere in it (its feed is no snapshot, unlike Apache
+        CouchDB's): the document comes with the next sync. The workers rewrite cases just after
+        a phone pushed them, so a step that needs another phone's work (the approver deciding
+        what the intake accepted) asks for it by revision.
+        """
+        expected = {case_id: rev for case_id, rev in self.pushed.items()
+                    if device.serves(self.village_of[case_id])}
+        deadline = time.monotonic() + HOLD_WAIT
+        await device.sync()
+        while lacking := device.lacking(expected):
+            if time.monotonic() > deadline:
+                raise DemoDeviceError(f"{device.username} still lacks {len(lacking)} case(s) after "
+                                      f"{HOLD_WAIT:.0f} s of syncs: {', '.join(lacking[:3])}")
+            log.info("demo: %s lacks %d case(s) after a sync; syncing again", device.username, len(lacking))
+            await device.sync()
+        self.pushed.update(device.revisions(self.village_of))
+
+    async def sync_all(self) -> None:
+        for device in self.devices.values():
+            await self.sync(device)
 
     def check(self) -> None:
         if self.stopped():
@@ -186,8 +213,9 @@ class _Seeder:
             doc = self.capture(device, case)
             doc = device.submit(doc, case.missing, self.rng.randbytes(16))
             entry.case_id, entry.tracking_code = str(doc["_id"]), str(doc["tracking_code"])
+            self.village_of[entry.case_id] = case.village
         for name in sorted(set(self.agent_of.values())):
-            await self.devices[name].sync()
+            await self.sync(self.devices[name])
 
     def capture(self, device: Device, case: Case) -> dict[str, Any]:
         citizen = case.citizen
@@ -214,7 +242,7 @@ class _Seeder:
     async def staff_steps(self, seeded: list[Seeded]) -> None:
         """Step 2: the township's steps: intake on one staff member's device, decisions on another's."""
         staff = self.staff
-        await staff.sync()
+        await self.sync(staff)
         for entry in sorted(seeded, key=lambda s: s.case.number):
             self.check()
             case, steps = entry.case, entry.case.steps
@@ -227,22 +255,22 @@ class _Seeder:
             for step, target in (("accepted", Status.ACCEPTED), ("forwarded", Status.FORWARDED)):
                 if step in steps:
                     self.at(staff, steps[step], 10.5).perform(entry.case_id, target)
-        await staff.sync()
+        await self.sync(staff)
         # The decisions, by the other staff member once the acceptances reached them (受审分离).
         approver = self.approver
-        await approver.sync()
+        await self.sync(approver)
         for entry in sorted(seeded, key=lambda s: s.case.number):
             self.check()
             for step, target in (("approved", Status.APPROVED), ("result_ready", Status.RESULT_READY)):
                 if step in entry.case.steps:
                     self.at(approver, entry.case.steps[step], 10.5).perform(entry.case_id, target)
-        await approver.sync()
-        await staff.sync()
+        await self.sync(approver)
+        await self.sync(staff)
 
     async def agent_steps(self, seeded: list[Seeded], client: httpx.AsyncClient) -> None:
         """Step 3: withdrawals and door-to-door deliveries with the QR token; agents sync."""
         for name in sorted(set(self.agent_of.values())):
-            await self.devices[name].sync()
+            await self.sync(self.devices[name])
         for entry in sorted(seeded, key=lambda s: s.case.number):
             self.check()
             case = entry.case
@@ -255,7 +283,7 @@ class _Seeder:
                 token = await issue_token(client, device, entry.tracking_code)
                 self.at(device, case.steps["delivered"], 14).deliver(token, receiver=case.citizen.name)
         for name in sorted(set(self.agent_of.values())):
-            await self.devices[name].sync()
+            await self.sync(self.devices[name])
 
     async def conflict(self, seeded: list[Seeded]) -> None:
         """Step 4: the same applicant renamed on two devices while both were offline."""
@@ -269,8 +297,8 @@ class _Seeder:
             staff = self.at(self.staff, day, 11)
             applicant = staff.book.get(entry.case_id)["applicant"]
             staff.edit(entry.case_id, {"applicant": {**applicant, "name": _respelled(name, 1)}})
-            await agent.sync()
-            await staff.sync()
+            await self.sync(agent)
+            await self.sync(staff)
 
     def drafts(self, seeded: list[Seeded]) -> None:
         """Step 7: drafts started today, kept on the phone (not synced yet)."""
@@ -283,11 +311,6 @@ class _Seeder:
                 case.village, case.item.code, case.situation,
                 {"name": case.citizen.name, "id_number": case.citizen.id_number, "phone": ""})
             entry.case_id = str(doc["_id"])
-
-
-async def _sync_all(devices: Iterable[Device]) -> None:
-    for device in devices:
-        await device.sync()
 
 
 def _respelled(name: str, who: int) -> str:
@@ -306,6 +329,8 @@ def _person(citizen: Citizen) -> Person:
                   f"{citizen.village} 号")
 
 
+# Seconds a phone syncs again until it holds what the phones before it synced (`_Seeder.sync`).
+HOLD_WAIT = 30.0
 # Seconds the seeder waits for the workers to index a case it just synced (normally well under one).
 INDEX_WAIT = 30.0
 
