@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import aiohttp
-from yarl import URL
 
 from shared.jsontypes import JSON
 from sync_server.couch import Couch, CouchError, CouchUnavailable
@@ -129,20 +128,11 @@ def _take_group(waiting: list[_Member]) -> list[_Member]:
 async def _bulk_docs(couch: Couch, db: str, docs: list[tuple[str, bytes]]) -> list[JSON]:
     """One `POST _bulk_docs` with `new_edits: false` (aiohttp: ADR 0102); CouchDB's failures."""
     body = b'{"new_edits":false,"docs":[' + b",".join(doc for _, doc in docs) + b"]}"
-    url = URL(f"{couch.base_url}/{quote(db, safe='')}/_bulk_docs", encoded=True)
-    try:
-        async with couch.forwarding().post(url, data=body, headers=HEADERS, timeout=TIMEOUT) as answer:
-            raw = await answer.read()
-            status = answer.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise CouchUnavailable(f"CouchDB is unreachable: {type(exc).__name__}") from exc
+    raw = await couch.post_bytes(f"/{quote(db, safe='')}/_bulk_docs", body, headers=HEADERS, timeout=TIMEOUT)
     try:
         parsed = json.loads(raw)
     except ValueError:
         parsed = None
-    if status >= 400:
-        shaped = parsed if isinstance(parsed, dict) else {}
-        raise CouchError(status, str(shaped.get("error", "unknown_error")), str(shaped.get("reason", "")))
     return [row for row in parsed if isinstance(row, dict)] if isinstance(parsed, list) else []
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from sync_server import jsonlimits
-from sync_server.gateway.encoding import encoded
+from sync_server.couch import encoded
 from sync_server.gateway.sniff import SNIFF_BYTES
 
 BLOCK = 64 * 1024

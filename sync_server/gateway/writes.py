@@ -27,13 +27,12 @@ from shared.ids import Kind, parse_id
 from sync_server.auth.accounts import User
 from sync_server.citizen.index import canonical_code
 from sync_server.context import ServerContext
-from sync_server.couch import Couch, CouchError, doc_path, in_doc_order
+from sync_server.couch import Couch, CouchError, doc_path, encoded, in_doc_order
 from sync_server.errors import ApiError
 from sync_server.gateway import multipart
 from sync_server.gateway.answers import FormBook
 from sync_server.gateway.audit import AcceptedWrite, AuditAhead, record_writes
 from sync_server.gateway.bodies import MAX_REQUEST, SPOOL_IN_MEMORY, media_type, read_json, spool
-from sync_server.gateway.encoding import encoded
 from sync_server.gateway.grouped import write_together
 from sync_server.gateway.journal import JournalError
 from sync_server.gateway.lookups import IDENTITY, load_winners

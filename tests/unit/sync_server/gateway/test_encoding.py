@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sync_server.gateway.encoding import encoded
+from sync_server.couch import encoded
 from sync_server.gateway.validation import has_lone_surrogate
 
 
@@ -31,3 +31,10 @@ def test_encoded_reads_back_as_the_value(value: Any) -> None:
 ])
 def test_lone_surrogates_found_in_keys_and_values(value: Any, lone: bool) -> None:
     assert has_lone_surrogate(value) is lone
+
+
+def test_a_lone_surrogate_in_a_look_up_is_sent_escaped() -> None:
+    """Look-up keys are what a device named: a lone surrogate there is asked about, not a crash."""
+    body = encoded({"keys": ["case:\ud800", "中"]})
+    assert body == b'{"keys":["case:\\ud800","\\u4e2d"]}'
+    assert json.loads(body) == {"keys": ["case:\ud800", "中"]}
