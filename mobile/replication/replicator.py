@@ -51,7 +51,7 @@ from mobile.replication.errors import Cancelled, RemoteError, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
-from mobile.replication.transfer import Batch, DocFilter, fetch_batch, retrieve, write_batch
+from mobile.replication.transfer import Batch, Bodies, DocFilter, fetch_batch, retrieve, write_batch
 from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
@@ -336,13 +336,10 @@ async def _read_batches(
             page, first_page = await first_page, None
         else:
             page = await read_page(source, since, batch_size, row_filter, revs_diff)
-        since = page.batch.last_seq
+        since = page.last_seq
         if page.read:
             # A page whose rows are all filtered out is still a batch: its checkpoint moves past them.
-            batch = page.batch
-            if page.asked is None:  # the first page, read while the logs travelled to a near engine
-                batch = replace(batch, missing=await _asked(revs_diff, batch.rows))
-            await queue.put(batch)
+            await queue.put(await page.batch(revs_diff))
             read += page.read
             if source_log is not None:
                 await source_log.record(since, read)
@@ -356,12 +353,21 @@ RevsDiff = Callable[[Mapping[str, list[str]]], Awaitable[dict[str, JSON]]]
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the source's changes as a batch (the rows kept and what the target lacks of them),
-    how many rows the source listed, and whether the target was asked yet (`asked` None: not yet)."""
+    """A page of the source's changes: the rows kept (`routed_rows`), what the target lacks of
+    them (None: not asked yet), how many rows the source listed, where the page ends, and the
+    bodies read to route it."""
 
-    batch: Batch
+    rows: list[JSON]
+    missing: dict[str, JSON] | None
     read: int
-    asked: bool | None = True
+    last_seq: Seq
+    bodies: Bodies | None = None
+
+    async def batch(self, revs_diff: RevsDiff) -> Batch:
+        """The page as a batch, asking the target now if it was not asked yet (the first page,
+        read while the logs travelled to a near engine)."""
+        missing = self.missing if self.missing is not None else await _asked(revs_diff, self.rows)
+        return Batch(self.rows, missing, self.last_seq, self.bodies)
 
 
 async def read_page(
@@ -372,10 +378,9 @@ async def read_page(
     page = await source.changes(since, batch_size)
     rows: list[JSON] = page.get("results", [])
     last_seq = page.get("last_seq", since)
-    kept = rows if row_filter is None or not rows else await row_filter(rows)
-    if revs_diff is None:
-        return Page(Batch(kept, {}, last_seq), len(rows), None)
-    return Page(Batch(kept, await _asked(revs_diff, kept), last_seq), len(rows))
+    kept, bodies = (rows, None) if row_filter is None or not rows else await row_filter(rows)
+    missing = None if revs_diff is None else await _asked(revs_diff, kept)
+    return Page(kept, missing, len(rows), last_seq, bodies)
 
 
 async def _asked(revs_diff: RevsDiff, rows: list[JSON]) -> dict[str, JSON]:
@@ -383,12 +388,13 @@ async def _asked(revs_diff: RevsDiff, rows: list[JSON]) -> dict[str, JSON]:
     return await revs_diff(revs) if revs else {}
 
 
-RowFilter = Callable[[list[JSON]], Awaitable[list[JSON]]]
+RowFilter = Callable[[list[JSON]], Awaitable[tuple[list[JSON], Bodies]]]
 
 
 def routed_rows(source: Endpoint, doc_filter: DocFilter | None) -> RowFilter | None:
     """For a filtered run from the local store (a push of a sync round, routed per village), the
-    rows of a page whose revisions all fail `doc_filter`, dropped before `_revs_diff` (ADR 0158).
+    rows of a page whose revisions all fail `doc_filter`, dropped before `_revs_diff` (ADR 0158),
+    and the bodies read to decide, which the batch then carries so they are not read twice.
 
     A township staff device's store holds every village: without this, each village's push asked
     its database about every document of the other villages (all "missing" there) only to drop
@@ -400,10 +406,12 @@ def routed_rows(source: Endpoint, doc_filter: DocFilter | None) -> RowFilter | N
         return None
     local = source
 
-    async def kept(rows: list[JSON]) -> list[JSON]:
+    async def kept(rows: list[JSON]) -> tuple[list[JSON], Bodies]:
         wanted = [(row["id"], change["rev"]) for row in rows for change in row["changes"]]
-        passing = {doc["_id"] for doc in await local.bulk_get(wanted) if doc_filter(doc)}
-        return [row for row in rows if row["id"] in passing]
+        docs = await local.bulk_get(wanted)
+        passing = {doc["_id"] for doc in docs if doc_filter(doc)}
+        bodies = {(doc["_id"], doc["_rev"]): doc for doc in docs if doc["_id"] in passing}
+        return [row for row in rows if row["id"] in passing], bodies
 
     return kept
 

@@ -35,13 +35,18 @@ DocFilter = Callable[[JSON], bool]
 Lacking = set[tuple[str, str, str]]  # (doc id, rev, attachment name)
 
 
+Bodies = dict[tuple[str, str], JSON]  # revisions read, by (doc id, rev)
+
+
 @dataclass(frozen=True)
 class Batch:
-    """One page of the source's changes and what the target said it lacks."""
+    """One page of the source's changes and what the target said it lacks; `bodies`, when the
+    page was routed from the local store, the revisions already read for that (ADR 0158)."""
 
     rows: list[JSON]
     missing: dict[str, JSON]
     last_seq: Seq
+    bodies: Bodies | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,10 @@ async def fetch_batch(
     wanted = [(doc_id, rev) for doc_id, diff in batch.missing.items() for rev in diff.get("missing", [])]
     if not wanted:
         return Fetched(batch, [])
-    docs = await source.bulk_get(wanted)
+    if batch.bodies is not None:  # read when the page was routed: not read again
+        docs = [batch.bodies[key] for key in wanted if key in batch.bodies]
+    else:
+        docs = await source.bulk_get(wanted)
     read = len(docs)
     if doc_filter is not None:
         docs = [d for d in docs if doc_filter(d)]
