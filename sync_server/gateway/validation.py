@@ -39,6 +39,7 @@ import orjson
 
 from shared.documents import (
     REVIEW_STATUSES,
+    EventKind,
     case_id,
     case_ulid,
     division_of,
@@ -66,6 +67,7 @@ from sync_server.gateway.sniff import SNIFF_BYTES, check_attachment, parse_type
 COUCH_FIELDS = frozenset({"_id", "_rev", "_revisions", "_deleted", "_attachments", "_conflicts"})
 NEW_CASE_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_EVENT_KINDS = frozenset(kind.value for kind in EventKind)
 _REV = re.compile(r"^[1-9][0-9]{0,9}-[0-9a-zA-Z]{1,64}$")
 _REV_HASH = re.compile(r"^[0-9a-zA-Z]{1,64}$")
 
@@ -282,6 +284,8 @@ def _check_event(doc: JSON, role: AccountRole, user: str | None) -> str | None:
     reason = _fields(doc, Kind.EVENT)
     if reason:
         return reason
+    if doc["kind"] not in _EVENT_KINDS:  # a timeline, the deadlines and the county read only these
+        return refuse(f"未知的事件类型 {doc['kind']!r}", f"unknown event kind {doc['kind']!r}")
     if doc["case_id"] != case_id(case_ulid(doc["_id"])):
         return refuse("事件的 case_id 与标识不符", "the event's case_id does not match its id")
     return check_event_author(doc, role, user)

@@ -122,6 +122,8 @@ REFUSED = [
     ("type not Latin-1", case(_attachments={"a.jpg": {"content_type": "image/jpeg; x=图", "data": JPEG}}),
      AGENT, Stored(), "content type"),
     ("rated by a device", event(kind="rated"), AGENT, Stored(), "server"),
+    ("unknown event kind", event(kind="approved_by_magic"), AGENT, Stored(), "unknown event kind"),
+    ("event kind not a string", event(kind=["created"]), AGENT, Stored(), "kind"),
     ("server_time by a device", event(server_time="2026-11-24T06:30:00Z"), AGENT, Stored(), "server_time"),
     ("new case accepted_at", case(status="submitted", accepted_at="2026-11-24T06:30:00Z"), AGENT, Stored(),
      "accepted_at"),
