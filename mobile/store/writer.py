@@ -31,6 +31,7 @@ from mobile.store.reader import DocRecord, load_body, load_record, load_refs, re
 from mobile.store.revtree import RevNode, RevPath
 from shared.jsontypes import utf8_encodable
 
+_INDEX_SELECT = ", ".join(f"i.{column}" for column in query.INDEX_COLUMNS)
 # ids per `IN (...)` look-up: under SQLite's smallest default limit of bound parameters (999)
 _LOOKUP_CHUNK = 500
 
@@ -65,18 +66,16 @@ class Tx:
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))
             marks = ", ".join("?" * len(chunk))
-            found = [
-                row
-                for row in self.cx.execute(
-                    # and whether the winner has attachment rows (ADR 0161)
-                    "SELECT id, seq, winner, deleted, tree, EXISTS (SELECT 1 FROM rev_attachments a "
-                    f"WHERE a.doc_id = docs.id AND a.rev = docs.winner) FROM docs WHERE id IN ({marks})",
-                    chunk,
-                )
-            ]
-            for row in found:
-                self._preloaded[row[0]] = row
-            self._preindex.update(query.read_index(self.cx, [row[0] for row in found]))
+            # with whether the winner has attachment rows, and the document's doc_index row: one
+            # query (ADR 0161)
+            for row in self.cx.execute(
+                "SELECT d.id, d.seq, d.winner, d.deleted, d.tree, EXISTS (SELECT 1 FROM rev_attachments a "
+                f"WHERE a.doc_id = d.id AND a.rev = d.winner), {_INDEX_SELECT} FROM docs d "
+                f"LEFT JOIN doc_index i ON i.id = d.id WHERE d.id IN ({marks})",
+                chunk,
+            ):
+                self._preloaded[row[0]] = row[:6]
+                self._preindex[row[0]] = None if row[6] is None else row[6:]
 
     def stored(self, doc_id: str) -> tuple[Any, ...] | None:
         """The document's `docs` row (id, seq, winner, deleted, tree JSON, and when preloaded a
