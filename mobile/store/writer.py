@@ -13,6 +13,10 @@ rows of a batch, and the deletion of the bodies it compacts (ADR 0144), are writ
 `executemany` each just before COMMIT, the documents' records are read with one query per
 batch, and the next sequence is counted in memory. A document that comes twice in one batch
 flushes what is pending before it is read again, so each write still sees every earlier one.
+
+The next revision of a document without conflicts (most of a later pull) takes over the `revs`
+row of the leaf it compacts with one UPDATE, and its tree is written as text when the stored
+one is exactly its history (ADR 0161).
 """
 
 from __future__ import annotations
