@@ -174,18 +174,6 @@ def write_index(
 _UNKNOWN: tuple[Any, ...] = ("unknown",)  # not read by the caller: replace the row whole
 
 
-def read_index(cx: sqlite3.Connection, doc_ids: Sequence[str]) -> dict[str, tuple[Any, ...] | None]:
-    """The `doc_index` rows of `doc_ids` (None: the document has none), in one query; at most 500."""
-    found: dict[str, tuple[Any, ...] | None] = dict.fromkeys(doc_ids)
-    if doc_ids:
-        marks = ", ".join("?" * len(doc_ids))
-        for row in cx.execute(
-            f"SELECT {', '.join(INDEX_COLUMNS)} FROM doc_index WHERE id IN ({marks})", list(doc_ids)
-        ):
-            found[row[0]] = tuple(row)
-    return found
-
-
 def where_clause(
     doc_type: str,
     *,

@@ -260,6 +260,23 @@ def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: in
     return extend_chain(rows, path, revs_limit, text)
 
 
+def next_on_path(stored: str, path: RevPath, revs_limit: int) -> str | None:
+    """`to_json(merge(from_json(stored), path, revs_limit))` when `stored` is exactly the chain of
+    `path`'s ancestors — what `path_json` writes for them, no revision stemmed — so that `path` adds
+    one new leaf on top of it: the next revision of a document without conflicts, whose history
+    came whole (ADR 0161). Compared as text, without reading the tree; None for anything else
+    (the caller reads the tree then)."""
+    ids = path.ids
+    if not 2 <= len(ids) <= revs_limit:
+        return None
+    added = ids[0] + ids[1]  # the new row's ids, written below as they are: plain ones only
+    if not added.isascii() or not added.isalnum():
+        return None
+    if path_json(RevPath(path.start - 1, ids[1:]), revs_limit) != stored:
+        return None
+    return f'{stored[:-1]},[{path.start},"{ids[0]}","{ids[1]}",{int(path.deleted)}]]'
+
+
 def chain_rows(tree_json: str) -> list[list[Any]] | None:
     """The stored rows of a tree that is a single chain — one root, one leaf (the last row), no
     branch: every row one generation after the previous one and its child —, oldest first; None

@@ -13,13 +13,17 @@ rows of a batch, and the deletion of the bodies it compacts (ADR 0144), are writ
 `executemany` each just before COMMIT, the documents' records are read with one query per
 batch, and the next sequence is counted in memory. A document that comes twice in one batch
 flushes what is pending before it is read again, so each write still sees every earlier one.
+
+The next revision of a document without conflicts (most of a later pull) takes over the `revs`
+row of the leaf it compacts with one UPDATE, and its tree is written as text when the stored
+one is exactly its history (ADR 0161).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -31,6 +35,7 @@ from mobile.store.reader import DocRecord, load_body, load_record, load_refs, re
 from mobile.store.revtree import RevNode, RevPath
 from shared.jsontypes import utf8_encodable
 
+_INDEX_SELECT = ", ".join(f"i.{column}" for column in query.INDEX_COLUMNS)
 # ids per `IN (...)` look-up: under SQLite's smallest default limit of bound parameters (999)
 _LOOKUP_CHUNK = 500
 
@@ -51,6 +56,10 @@ class Tx:
         self._preindex: dict[str, tuple[Any, ...] | None] = {}
         self._old_index: dict[str, tuple[Any, ...] | None] = {}
         self._drops: list[tuple[str, str]] = []  # (doc_id, rev) of bodies that stopped being leaves
+        # a chain's new leaf taking its old leaf's `revs` row: (rev, deleted, body, doc_id, old rev),
+        # and the old leaves among them that may have attachment rows (ADR 0161)
+        self._replaces: list[tuple[Any, ...]] = []
+        self._ref_drops: list[tuple[str, str]] = []
         self.dropped = False  # some revision was dropped: garbage may need collecting
 
     def preload(self, doc_ids: list[str]) -> None:
@@ -61,19 +70,21 @@ class Tx:
             chunk = wanted[start : start + _LOOKUP_CHUNK]
             self._preloaded.update(dict.fromkeys(chunk))
             marks = ", ".join("?" * len(chunk))
-            found = [
-                row
-                for row in self.cx.execute(
-                    f"SELECT id, seq, winner, deleted, tree FROM docs WHERE id IN ({marks})", chunk
-                )
-            ]
-            for row in found:
-                self._preloaded[row[0]] = row
-            self._preindex.update(query.read_index(self.cx, [row[0] for row in found]))
+            # with whether the winner has attachment rows, and the document's doc_index row: one
+            # query (ADR 0161)
+            for row in self.cx.execute(
+                "SELECT d.id, d.seq, d.winner, d.deleted, d.tree, EXISTS (SELECT 1 FROM rev_attachments a "
+                f"WHERE a.doc_id = d.id AND a.rev = d.winner), {_INDEX_SELECT} FROM docs d "
+                f"LEFT JOIN doc_index i ON i.id = d.id WHERE d.id IN ({marks})",
+                chunk,
+            ):
+                self._preloaded[row[0]] = row[:6]
+                self._preindex[row[0]] = None if row[6] is None else row[6:]
 
     def stored(self, doc_id: str) -> tuple[Any, ...] | None:
-        """The document's `docs` row (id, seq, winner, deleted, tree JSON), including what this
-        transaction wrote to it; None for a document the store does not have."""
+        """The document's `docs` row (id, seq, winner, deleted, tree JSON, and when preloaded a
+        sixth column: 0 if its winner has no attachment rows), including what this transaction
+        wrote to it; None for a document the store does not have."""
         self._old_index.pop(doc_id, None)
         if doc_id in self._touched:
             self.flush()
@@ -114,20 +125,44 @@ class Tx:
         self._drops.extend((doc_id, rev) for rev in revs)
         self.dropped = True
 
+    def pend_replace(
+        self, doc_id: str, old_rev: str, rev: str, deleted: bool, body_json: str, refs: bool
+    ) -> None:
+        """The new only leaf of a chain takes the `revs` row of the old one, which it compacts: one
+        UPDATE instead of a DELETE and an INSERT (ADR 0161). `refs`: the old leaf may have attachment
+        rows, dropped as `pend_drops` drops them."""
+        self._replaces.append((rev, int(deleted), body_json, doc_id, old_rev))
+        if refs:
+            self._ref_drops.append((doc_id, old_rev))
+            self.dropped = True
+
     def flush(self) -> None:
         """Write the pending rows (before any read that could need them, and before COMMIT)."""
         cx = self.cx
-        if self._drops:
+        if self._drops or self._ref_drops:
             # a pending row is never one of these: a document written again is flushed first
+            unreferenced = self._drops + self._ref_drops
             cx.execute(_GC_TABLE)
             cx.executemany(
                 "INSERT INTO temp.gc_digests (digest) "
                 "SELECT digest FROM rev_attachments WHERE doc_id = ? AND rev = ?",
-                self._drops,
+                unreferenced,
             )
-            cx.executemany("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", self._drops)
-            cx.executemany("DELETE FROM revs WHERE doc_id = ? AND rev = ?", self._drops)
-            self._drops = []
+            cx.executemany("DELETE FROM rev_attachments WHERE doc_id = ? AND rev = ?", unreferenced)
+            if self._drops:
+                cx.executemany("DELETE FROM revs WHERE doc_id = ? AND rev = ?", self._drops)
+            self._drops, self._ref_drops = [], []
+        if self._replaces:
+            before = cx.total_changes
+            cx.executemany(
+                "UPDATE OR REPLACE revs SET rev = ?, deleted = ?, body = ? WHERE doc_id = ? AND rev = ?",
+                self._replaces,
+            )
+            if cx.total_changes - before != len(self._replaces):
+                # some old leaf had no body to take over: insert every new one (the same row again
+                # where the update did take one)
+                self._revs.extend((doc_id, rev, dl, body) for rev, dl, body, doc_id, _ in self._replaces)
+            self._replaces = []
         if self._revs:
             cx.executemany(
                 "INSERT OR REPLACE INTO revs (doc_id, rev, deleted, body) VALUES (?, ?, ?, ?)", self._revs
@@ -223,6 +258,18 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         raise BadRequest(str(exc)) from exc
     rev = path.rev  # the canonical form: "03-a" arrives as 3-a
     stored = tx.stored(doc.id)
+    # the next revision of a document without conflicts, its history whole: the tree as text
+    next_tree = None if stored is None else revtree.next_on_path(stored[4], path, revs_limit)
+    if next_tree is not None:
+        assert stored is not None
+        atts = _resolve_replicated(tx, doc, path)
+        body_json = _body_json(doc.body)
+        _store_revision(
+            tx, doc.id, rev, doc.deleted, body_json, atts, replaces=(stored[2], _has_refs(stored))
+        )
+        tx.pend_doc(doc.id, rev, doc.deleted, next_tree)
+        tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
+        return rev
     chain = None if stored is None else revtree.chain_rows(stored[4])
     if chain is not None:
         known = revtree.chain_holds(chain, path.start, path.ids[0])
@@ -236,17 +283,7 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         # success") and PouchDB both do so, and replicas must build the same trees.
         return rev
     # a new revision is always a leaf: every parent a tree names is in the tree
-    atts = (
-        _NO_ATTACHMENTS
-        if doc.attachments is None
-        else resolve(
-            doc.attachments,
-            new_pos=path.start,
-            parent_refs={},
-            stored_length=partial(stored_length, tx.cx),
-            new_edits=False,
-        )
-    )
+    atts = _resolve_replicated(tx, doc, path)
     body_json = _body_json(doc.body)
     if stored is None:
         # A document new to this store (most of a pull): its tree is the path, its only leaf
@@ -261,8 +298,9 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         if tree_json is not None:
             # The next revisions of a document without conflicts: the new leaf replaces the
             # only one — again `_persist`'s rows, without building or merging the tree.
-            _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
-            tx.pend_drops(doc.id, {old_leaf})
+            _store_revision(
+                tx, doc.id, rev, doc.deleted, body_json, atts, replaces=(old_leaf, _has_refs(stored))
+            )
             tx.pend_doc(doc.id, rev, doc.deleted, tree_json)
             tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
             return rev
@@ -271,6 +309,23 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     new_tree = revtree.merge(record.tree, path, revs_limit)
     _persist(tx, doc.id, record, new_tree, rev, (body_json, doc.body), atts)
     return rev
+
+
+def _resolve_replicated(tx: Tx, doc: Incoming, path: RevPath) -> ResolvedAttachments:
+    if doc.attachments is None:
+        return _NO_ATTACHMENTS
+    return resolve(
+        doc.attachments,
+        new_pos=path.start,
+        parent_refs={},
+        stored_length=partial(stored_length, tx.cx),
+        new_edits=False,
+    )
+
+
+def _has_refs(stored: tuple[Any, ...]) -> bool:
+    """Whether the winner of a `Tx.stored` row may have attachment rows (unknown: it may)."""
+    return len(stored) < 6 or bool(stored[5])
 
 
 def _parse(rev: str) -> None:
@@ -283,6 +338,15 @@ def _parse(rev: str) -> None:
 # one encoder for every body: json.dumps with options builds a new one per call
 _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _NO_ATTACHMENTS = ResolvedAttachments({}, {})
+
+
+# orjson, where the build has it, encodes a body several times faster than the standard library, with
+# the same JSON (ADR 0161); the standard library stays the reference and the fallback.
+_orjson_dumps: Callable[[Any], bytes] | None
+try:
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - a phone build without the wheel
+    _orjson_dumps = None
 
 
 def _not_json(value: object) -> object:
@@ -301,6 +365,16 @@ _c_encoder = (
 
 
 def _body_json(body: Mapping[str, Any]) -> str:
+    if _orjson_dumps is not None:
+        try:
+            data = _orjson_dumps(body)
+        except TypeError:
+            pass  # not for orjson (a lone surrogate, a huge int, a key not a str, ...): the reference decides
+        else:
+            # orjson writes NaN and infinities as null, where the reference refuses them: a body
+            # with a null anywhere is encoded again by the reference (ADR 0161)
+            if b"null" not in data:
+                return data.decode("utf-8")  # orjson refuses what UTF-8 cannot carry
     try:
         text = "".join(_c_encoder(body, 0)) if _c_encoder is not None else _encode_body(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -337,10 +411,21 @@ def _persist(
 
 
 def _store_revision(
-    tx: Tx, doc_id: str, rev: str, deleted: bool, body_json: str, atts: ResolvedAttachments
+    tx: Tx,
+    doc_id: str,
+    rev: str,
+    deleted: bool,
+    body_json: str,
+    atts: ResolvedAttachments,
+    replaces: tuple[str, bool] | None = None,
 ) -> None:
+    """The revision's body and attachments; `replaces`: (the only leaf it compacts, whether that one
+    may have attachment rows), whose `revs` row it takes over."""
     cx = tx.cx
-    tx._revs.append((doc_id, rev, int(deleted), body_json))
+    if replaces is None:
+        tx._revs.append((doc_id, rev, int(deleted), body_json))
+    else:
+        tx.pend_replace(doc_id, replaces[0], rev, deleted, body_json, replaces[1])
     for digest, data in atts.contents.items():
         cx.execute(
             "INSERT OR IGNORE INTO blobs (digest, length, data) VALUES (?, ?, ?)", (digest, len(data), data)

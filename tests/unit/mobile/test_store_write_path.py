@@ -363,3 +363,184 @@ def test_bodies_are_encoded_as_the_standard_encoder_does_and_refused_alike(db: L
     assert [r.get("error") for r in results] == ["bad_request"] * 3 + [None]
     assert all("not JSON" in r["reason"] for r in results[:3])
     assert db.info()["doc_count"] == 1
+
+
+# -- ADR 0161: the next revision of a chain as text, its body by orjson, one row taken over ----
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=merged_trees(),
+    base=st.lists(st.sampled_from(["h00", "h01", "h02", "a1", "b2", "é", 'q"']), min_size=1, max_size=6),
+    new=st.sampled_from(["n1", "h01", "é", "a1"]),
+    limit=st.integers(min_value=1, max_value=8),
+    deleted=st.booleans(),
+    use_tree=st.booleans(),
+)
+def test_next_on_path_is_the_merged_trees_json_or_declines(
+    case: tuple[dict[str, RevNode], list[RevPath]],
+    base: list[str],
+    new: str,
+    limit: int,
+    deleted: bool,
+    use_tree: bool,
+) -> None:
+    """Whatever the stored tree (a random merged one, or a chain with any ids) and the arriving
+    path, the text answer is the merged tree's JSON; a chain whose history arrives whole with a
+    plain new id is always answered."""
+    ancestors = RevPath(len(base) + 1, tuple(base))
+    stored = revtree.to_json(case[0]) if use_tree else revtree.path_json(ancestors, 1000)
+    path = RevPath(ancestors.start + 1, (new, *base), deleted)
+    if len(set(path.ids)) < len(path.ids):
+        return  # a revision id twice in one history: not a path any replica sends
+    text = revtree.next_on_path(stored, path, limit)
+    if text is not None:
+        assert text == revtree.to_json(revtree.merge(revtree.from_json(stored), path, limit))
+    plain = "".join(path.ids).isascii() and "".join(path.ids).isalnum()
+    if not use_tree and plain and len(path.ids) <= limit:
+        assert text is not None
+
+
+def test_next_on_path_declines_a_known_leaf_a_branch_and_a_stemmed_history() -> None:
+    stored = '[[1,"a",null,0],[2,"b","a",0]]'
+    assert revtree.next_on_path(stored, RevPath(3, ("c", "b", "a")), 5) == (
+        '[[1,"a",null,0],[2,"b","a",0],[3,"c","b",0]]'
+    )
+    assert revtree.next_on_path(stored, RevPath(2, ("b", "a")), 5) is None  # known
+    assert revtree.next_on_path(stored, RevPath(2, ("x", "a")), 5) is None  # a branch at 2
+    assert revtree.next_on_path(stored, RevPath(3, ("c", "b")), 5) is None  # history cut short
+    assert revtree.next_on_path(stored, RevPath(3, ("c", "b", "a")), 2) is None  # must stem
+    tomb = '[[1,"a",null,0],[2,"b","a",1]]'
+    assert revtree.next_on_path(tomb, RevPath(3, ("c", "b", "a")), 5) is None  # left to the merge
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xFFFF), max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3) | st.integers(max_value=9, min_value=0), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _reference(body: Mapping[str, Any]) -> str | None:
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=st.dictionaries(st.text(max_size=4), _JSON, max_size=4))
+def test_a_body_encoded_by_orjson_reads_back_as_the_reference_and_is_refused_alike(
+    body: dict[str, Any],
+) -> None:
+    """orjson where it can, the standard library where it cannot (NaN, a lone surrogate, an int
+    beyond 64 bits, a key not a string): the same value read back, the same refusals."""
+    expected = _reference(body)
+    try:
+        text = writer._body_json(body)
+    except BadRequest:
+        assert expected is None
+        return
+    assert expected is not None
+    assert json.loads(text) == json.loads(expected)
+    assert text.encode("utf-8")
+
+
+def test_orjson_writes_the_usual_body_and_the_reference_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual body takes the fast path; a body orjson would write differently (NaN as null)
+    or not at all falls back to the reference."""
+    calls: list[object] = []
+    real = writer._orjson_dumps
+    assert real is not None  # a dependency of the project
+
+    def counted(body: Any) -> bytes:
+        calls.append(body)
+        return real(body)
+
+    monkeypatch.setattr(writer, "_orjson_dumps", counted)
+    body = {"name": "王芳", "n": [1, 2.5, True], "note": 'a"b\\c\n'}
+    assert json.loads(writer._body_json(body)) == body
+    assert writer._body_json({"v": None}) == '{"v":null}'  # null: encoded again by the reference
+    with pytest.raises(BadRequest, match="not JSON"):
+        writer._body_json({"v": float("inf")})
+    with pytest.raises(BadRequest, match="surrogate"):
+        writer._body_json({"v": "\ud800"})
+    assert writer._body_json({"v": 2**70}) == '{"v":1180591620717411303424}'
+    assert len(calls) == 5
+    monkeypatch.setattr(writer, "_orjson_dumps", None)  # a build without orjson
+    assert writer._body_json(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _rev_rows(db: LocalStore) -> list[tuple[str, str]]:
+    return sorted(db._db.execute("SELECT doc_id, rev FROM revs").fetchall())
+
+
+def test_a_next_revision_takes_over_its_parents_row(db: LocalStore) -> None:
+    """One `revs` row per chain after its next revision, the old leaf's scan collected when
+    nothing refers to it any more, and a leaf that had lost its body row still gets one."""
+    scan = base64.b64encode(b"scan bytes").decode()
+    db.bulk_docs(
+        [
+            replicated("plain", 2, ["b", "a"], v=1),
+            replicated(
+                "scanned", 2, ["b", "a"], _attachments={"s.jpg": {"content_type": "image/jpeg", "data": scan}}
+            ),
+            replicated("bodiless", 2, ["b", "a"], v=1),
+        ],
+        new_edits=False,
+    )
+    db._db.execute("DELETE FROM revs WHERE doc_id = 'bodiless'")  # e.g. a file edited by hand
+    results = db.bulk_docs(
+        [
+            replicated("plain", 3, ["c", "b", "a"], v=2),
+            replicated("scanned", 3, ["c", "b", "a"], v=2),  # the scan removed
+            replicated("bodiless", 3, ["c", "b", "a"], v=2),
+        ],
+        new_edits=False,
+    )
+    assert all(r.get("ok") for r in results)
+    assert _rev_rows(db) == [("bodiless", "3-c"), ("plain", "3-c"), ("scanned", "3-c")]
+    assert [db.get(d)["v"] for d in ("plain", "scanned", "bodiless")] == [2, 2, 2]
+    assert "_attachments" not in db.get("scanned")
+    assert db._db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 0
+    assert db._db.execute("SELECT COUNT(*) FROM rev_attachments").fetchone()[0] == 0
+    assert db.get("plain", revs=True)["_revisions"] == {"start": 3, "ids": ["c", "b", "a"]}
+
+
+def test_a_next_revision_keeping_its_scan_keeps_the_content(db: LocalStore) -> None:
+    data = b"kept scan"
+    scan = base64.b64encode(data).decode()
+    db.bulk_docs(
+        [replicated("d", 1, ["a"], _attachments={"s.jpg": {"content_type": "image/jpeg", "data": scan}})],
+        new_edits=False,
+    )
+    stub = db.get("d")["_attachments"]["s.jpg"]
+    db.bulk_docs([replicated("d", 2, ["b", "a"], v=2, _attachments={"s.jpg": stub})], new_edits=False)
+    assert db.get_attachment("d", "s.jpg") == data
+    assert _rev_rows(db) == [("d", "2-b")]
+
+
+def test_a_scan_dropped_within_one_batch_is_collected(db: LocalStore) -> None:
+    """A document written twice in one batch is read again outside the batch's query: its old
+    leaf counts as possibly holding attachments, and the scan the next revision drops goes."""
+    scan = base64.b64encode(b"scan of one batch").decode()
+    results = db.bulk_docs(
+        [
+            replicated("d", 1, ["a"], _attachments={"s.jpg": {"content_type": "image/jpeg", "data": scan}}),
+            replicated("d", 2, ["b", "a"], v=2),
+        ],
+        new_edits=False,
+    )
+    assert all(r.get("ok") for r in results)
+    assert _rev_rows(db) == [("d", "2-b")]
+    assert db._db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 0
+    assert db.get("d") == {"_id": "d", "_rev": "2-b", "v": 2}
