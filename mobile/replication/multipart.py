@@ -140,28 +140,33 @@ def decode_bulk_get(body: bytes, content_type: str) -> list[JSON]:
     named by its `Content-Disposition` filename, gzip-encoded where CouchDB stored it so) or a
     plain JSON part (no attachments; an error row carries `error="true"` and is skipped).
     Attachments come back as `"data": bytes`, as the replicator's fetched documents hold them.
+
+    Parts are found by their offsets in `body`, nested ones inside their outer part's span: the
+    only copy of a scan's bytes is the `bytes` the store is handed (ADR 0163).
     """
     docs: list[JSON] = []
-    for headers, content in _parts(body, _boundary(content_type)):
+    for headers, start, end in _parts(body, _boundary(content_type)):
         kind = headers.get("content-type", "")
         if kind.startswith("multipart/related"):
-            docs.append(_related_doc(content, _boundary(kind)))
+            docs.append(_related_doc(body, start, end, _boundary(kind)))
         elif kind.startswith("application/json") and "error" not in kind:
-            docs.append(json.loads(content))
+            docs.append(json.loads(body[start:end]))
     return docs
 
 
-def _related_doc(body: bytes, boundary: str) -> JSON:
-    parts = _parts(body, boundary)
+def _related_doc(body: bytes, start: int, end: int, boundary: str) -> JSON:
+    parts = _parts(body, boundary, start, end)
     if not parts:
         raise ValueError("empty multipart/related document")
-    doc: JSON = json.loads(parts[0][1])
+    _, doc_start, doc_end = parts[0]
+    doc: JSON = json.loads(body[doc_start:doc_end])
     atts: dict[str, JSON] = doc.get("_attachments") or {}
-    for headers, content in parts[1:]:
+    for headers, part_start, part_end in parts[1:]:
         name = _param(headers.get("content-disposition", ""), "filename")
         att = atts.get(name)
         if att is None:
             raise ValueError(f"attachment part {name!r} not named in the document")
+        content = body[part_start:part_end]
         if headers.get("content-encoding", "").strip().lower() == "gzip":
             content = gzip.decompress(content)  # its digest is of the encoded bytes: not checked
         elif att.get("digest", "").startswith("md5-") and digest_of(content) != att["digest"]:
@@ -189,20 +194,24 @@ def _param(header: str, name: str) -> str:
     return ""
 
 
-def _parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
-    """(headers with lower-case names, content) of each part; `Content-Length` is honoured."""
+def _parts(
+    body: bytes, boundary: str, start: int = 0, end: int | None = None
+) -> list[tuple[dict[str, str], int, int]]:
+    """(headers with lower-case names, content start, content end) of each part of the multipart
+    body in `body[start:end]`; `Content-Length` is honoured. Nothing is copied but the headers."""
+    stop = len(body) if end is None else end
     delimiter = b"--" + boundary.encode("ascii")
-    out: list[tuple[dict[str, str], bytes]] = []
-    at = body.find(delimiter)
+    out: list[tuple[dict[str, str], int, int]] = []
+    at = body.find(delimiter, start, stop)
     while at >= 0:
-        start = at + len(delimiter)
-        if body[start : start + 2] == b"--":  # the closing delimiter
+        head_start = at + len(delimiter)
+        if body.startswith(b"--", head_start, stop):  # the closing delimiter
             break
-        head_end = body.find(b"\r\n\r\n", start)
+        head_end = body.find(b"\r\n\r\n", head_start, stop)
         if head_end < 0:
             raise ValueError("truncated multipart part")
         headers: dict[str, str] = {}
-        for line in body[start:head_end].decode("latin-1").split("\r\n"):
+        for line in body[head_start:head_end].decode("latin-1").split("\r\n"):
             key, sep, value = line.partition(":")
             if sep:
                 headers[key.strip().lower()] = value.strip()
@@ -210,12 +219,12 @@ def _parts(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
         length = headers.get("content-length")
         if length is not None and length.isdigit():
             content_end = content_start + int(length)
-            at = body.find(delimiter, content_end)
+            at = body.find(delimiter, content_end, stop) if content_end <= stop else -1
         else:
-            at = body.find(b"\r\n" + delimiter, content_start)
+            at = body.find(b"\r\n" + delimiter, content_start, stop)
             content_end = at
             at = at + 2 if at >= 0 else at
         if at < 0:
             raise ValueError("truncated multipart answer")
-        out.append((headers, body[content_start:content_end]))
+        out.append((headers, content_start, content_end))
     return out

@@ -91,3 +91,22 @@ def test_a_truncated_answer_is_refused() -> None:
     body, content_type = _answer()
     with pytest.raises(ValueError):
         decode_bulk_get(body[: len(body) // 2], content_type)
+
+
+def test_scan_bytes_are_plain_bytes_for_the_stores_digest_memo() -> None:
+    """Parts are read by offset in the answer; what the store is handed is one `bytes` object
+    (the digest checked here is taken back by the store only for that very object)."""
+    docs = decode_bulk_get(*_answer())
+    data = docs[0]["_attachments"]["scan.jpg"]["data"]
+    assert type(data) is bytes and data == SCAN
+
+
+def test_a_part_longer_than_its_document_is_refused() -> None:
+    """A nested part's `Content-Length` reaching past its document's outer part is a broken
+    answer, not bytes borrowed from the next document."""
+    body, content_type = _answer()
+    stated = b"Content-Length: " + str(len(SCAN)).encode() + b"\r\n"
+    assert body.count(stated) == 1
+    with pytest.raises(ValueError, match="truncated"):
+        decode_bulk_get(body.replace(stated, b"Content-Length: " + str(len(SCAN) + 300).encode() + b"\r\n"),
+                        content_type)
