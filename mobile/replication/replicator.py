@@ -314,17 +314,28 @@ class ReadAhead:
     def __init__(self, source: Endpoint, target: Endpoint, doc_filter: DocFilter | None) -> None:
         self.source, self.target, self.doc_filter = source, target, doc_filter
         self.open: list[Batch] = []
+        self.last: asyncio.Task[list[JSON]] | None = None
 
     def ask(self, batch: Batch) -> Batch:
-        """The batch with its revisions asked for (as it was when there are none to ask)."""
+        """The batch with its revisions asked for (as it was when there are none to ask), as soon
+        as the previous batch's have arrived: never competing with the answer the transfer stage
+        waits for, only with that batch's scans."""
         wanted = wanted_revisions(batch.missing)
         if not wanted or batch.bodies is not None or batch.revisions is not None:
             return batch
-        task = asyncio.create_task(self.source.bulk_get(wanted))
+        task = asyncio.create_task(self._after(self.last, wanted))
         task.add_done_callback(retrieve)  # a batch cancelled at once is never awaited
+        self.last = task
         asked = replace(batch, revisions=task)
         self.open.append(asked)
         return asked
+
+    async def _after(
+        self, previous: asyncio.Task[list[JSON]] | None, wanted: list[tuple[str, str]]
+    ) -> list[JSON]:
+        if previous is not None:
+            await asyncio.wait({previous})
+        return await self.source.bulk_get(wanted)
 
     def taken(self, batch: Batch) -> None:
         """The transfer stage fetched the batch: from now on it writes what arrived."""
