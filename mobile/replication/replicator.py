@@ -51,7 +51,16 @@ from mobile.replication.errors import Cancelled, RemoteError, Unauthorized
 from mobile.replication.local import LocalDB, Store
 from mobile.replication.remote import RemoteDB
 from mobile.replication.summary import BatchResult, Progress, ReplicationSummary
-from mobile.replication.transfer import Batch, Bodies, DocFilter, fetch_batch, retrieve, write_batch
+from mobile.replication.transfer import (
+    Batch,
+    Bodies,
+    DocFilter,
+    fetch_batch,
+    land_complete,
+    retrieve,
+    wanted_revisions,
+    write_batch,
+)
 from shared.timestamps import iso_utc
 
 log = logging.getLogger(__name__)
@@ -72,6 +81,10 @@ WRITES_IN_FLIGHT = 2
 # A first push into a near database that holds no document asks no `_revs_diff`: the answer
 # would be "everything is missing" (ADR 0151).
 SKIP_REVS_DIFF_WHEN_EMPTY = True
+# From a remote source, a batch's revisions (`_bulk_get`, stubs) are asked for as soon as it is
+# read, so they travel while the previous batch's scans do; a run that stops lands what of them
+# arrived (`ReadAhead`, ADR 0162).
+READ_AHEAD = True
 
 
 class CancelToken(Protocol):
@@ -135,6 +148,8 @@ async def replicate(
     stopping = asyncio.Event()
     where = Checkpointer(doc_id, session)
     source_logger = SourceLog(source, where, source_log)
+    # From a remote source, a batch's revisions are asked for as soon as it is read (ADR 0162).
+    ahead = ReadAhead(source, target, doc_filter) if READ_AHEAD and isinstance(source, RemoteDB) else None
     reader = asyncio.create_task(
         read_batches(
             source,
@@ -147,11 +162,14 @@ async def replicate(
             first_page,
             row_filter,
             ask_target=ask_target,
+            read_ahead=ahead,
         )
     )
     in_flight = WRITES_IN_FLIGHT if isinstance(target, RemoteDB) else 1
     mover = asyncio.create_task(
-        transfer_batches(source, target, doc_filter, batches, written, stopping, in_flight=in_flight)
+        transfer_batches(
+            source, target, doc_filter, batches, written, stopping, in_flight=in_flight, read_ahead=ahead
+        )
     )
     checkpointed_at = time.monotonic()
     unrecorded = False  # batches written since the target's log was last written
@@ -171,11 +189,14 @@ async def replicate(
     except Exception as exc:
         # Let the batch being fetched land in the target (what arrived is not fetched again next
         # time), unless the caller cancelled: then stop at once.
-        await wind_down(reader, mover, batches, stopping, at_once=isinstance(exc, Cancelled))
+        at_once = isinstance(exc, Cancelled)
+        await wind_down(reader, mover, batches, stopping, at_once=at_once, read_ahead=ahead)
         raise
     finally:
         reader.cancel()
         mover.cancel()
+        if ahead is not None:
+            ahead.cancel()
     if unrecorded:
         target_log = await record_checkpoint(target, where, target_log, summary)
     sent, received = _traffic(source, target)
@@ -260,15 +281,88 @@ async def wind_down(
     stopping: asyncio.Event,
     *,
     at_once: bool,
+    read_ahead: ReadAhead | None = None,
 ) -> None:
-    """Stop reading; let the transfer stage write what it fetched (or cancel it too when `at_once`)."""
+    """Stop reading; let the transfer stage write what it fetched, then land what was read ahead
+    and not taken (or cancel all of it when `at_once`)."""
     stopping.set()
     reader.cancel()
     with contextlib.suppress(asyncio.QueueFull):  # wake the transfer stage if it waits for a batch
         batches.put_nowait(None)
     if at_once:
         mover.cancel()
+        if read_ahead is not None:
+            read_ahead.cancel()
     await asyncio.gather(reader, mover, return_exceptions=True)
+    if read_ahead is not None and not at_once:
+        await read_ahead.land()
+
+
+class ReadAhead:
+    """The batches whose revisions (`_bulk_get`, stubs) were asked for as soon as they were read, so
+    that they travel while the batch before them is fetched (ADR 0162), and that the transfer stage
+    has not taken yet.
+
+    What arrives must not be fetched again (ADR 0135), so a run that stops before the transfer
+    stage took such a batch lands it while winding down (`land`): it waits for every read-ahead
+    answer still on its way (a request cancelled after its answer left the server would have
+    arrived for nothing), then writes each batch's revisions that need no byte from the source. A
+    landed batch is never checkpointed: the next run resumes before it, and `_revs_diff` skips what
+    landed. Only a caller's cancel drops them unlanded, as it stops the transfer stage at once.
+    """
+
+    def __init__(self, source: Endpoint, target: Endpoint, doc_filter: DocFilter | None) -> None:
+        self.source, self.target, self.doc_filter = source, target, doc_filter
+        self.open: list[Batch] = []
+        self.last: asyncio.Task[list[JSON]] | None = None
+
+    def ask(self, batch: Batch) -> Batch:
+        """The batch with its revisions asked for (as it was when there are none to ask), as soon
+        as the previous batch's have arrived: never competing with the answer the transfer stage
+        waits for, only with that batch's scans."""
+        wanted = wanted_revisions(batch.missing)
+        if not wanted or batch.bodies is not None or batch.revisions is not None:
+            return batch
+        task = asyncio.create_task(self._after(self.last, wanted))
+        task.add_done_callback(retrieve)  # a batch cancelled at once is never awaited
+        self.last = task
+        asked = replace(batch, revisions=task)
+        self.open.append(asked)
+        return asked
+
+    async def _after(
+        self, previous: asyncio.Task[list[JSON]] | None, wanted: list[tuple[str, str]]
+    ) -> list[JSON]:
+        if previous is not None:
+            await asyncio.wait({previous})
+        return await self.source.bulk_get(wanted)
+
+    def taken(self, batch: Batch) -> None:
+        """The transfer stage fetched the batch: from now on it writes what arrived."""
+        self.open = [b for b in self.open if b is not batch]
+
+    async def land(self) -> None:
+        """Write what arrived of the batches not taken: see the class."""
+        batches, self.open = self.open, []
+        tasks = [b.revisions for b in batches if b.revisions is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+        for batch in batches:
+            task = batch.revisions
+            if task is None or task.cancelled() or task.exception() is not None:
+                continue  # nothing arrived
+            try:
+                landed = await land_complete(self.target, batch, task.result(), self.doc_filter)
+            except Exception as exc:  # the run already failed; this adds nothing to report
+                log.warning("landing a batch read ahead failed: %s", exc)
+                continue
+            log.info("landed %d revisions read ahead before the run stopped", landed)
+
+    def cancel(self) -> None:
+        for batch in self.open:
+            if batch.revisions is not None:
+                batch.revisions.cancel()
+        self.open = []
 
 
 async def read_batches(
@@ -283,19 +377,30 @@ async def read_batches(
     row_filter: RowFilter | None = None,
     *,
     ask_target: bool = True,
+    read_ahead: ReadAhead | None = None,
 ) -> None:
     """Producer: the revisions refused last time (`retry`), then pages of changes, each with its
     `_revs_diff` (or, when not `ask_target`, every revision counted missing), then None (or the
-    error that stopped it). Once a batch is handed on, the source's replication log records it
-    (`source_log`), while the batch is fetched. `row_filter` drops the rows of a page that are not
-    to be copied before their `_revs_diff` (`routed_rows`).
+    error that stopped it); with `read_ahead`, each batch's revisions already asked for. Once a
+    batch is handed on, the source's replication log records it (`source_log`), while the batch is
+    fetched. `row_filter` drops the rows of a page that are not to be copied before their
+    `_revs_diff` (`routed_rows`).
 
     Runs one batch ahead of the writer.
     """
     diff = target.revs_diff if ask_target else _all_missing
     try:
         await _read_batches(
-            source, diff, since, batch_size, queue, list(retry), source_log, first_page, row_filter
+            source,
+            diff,
+            since,
+            batch_size,
+            queue,
+            list(retry),
+            source_log,
+            first_page,
+            row_filter,
+            read_ahead,
         )
     except Exception as exc:
         await queue.put(exc)
@@ -318,7 +423,9 @@ async def _read_batches(
     source_log: SourceLog | None,
     first_page: asyncio.Task[Page] | None,
     row_filter: RowFilter | None,
+    read_ahead: ReadAhead | None,
 ) -> None:
+    ask = read_ahead.ask if read_ahead is not None else _as_is
     read = 0
     if retry:
         # Always a batch, even when the target took them all meanwhile: its checkpoint is what
@@ -328,7 +435,7 @@ async def _read_batches(
             wanted.setdefault(str(held["id"]), []).append(str(held["rev"]))
         held_rows: list[JSON] = [{"id": i, "changes": [{"rev": r} for r in rs]} for i, rs in wanted.items()]
         missing = await revs_diff(wanted)
-        await queue.put(Batch(held_rows, missing, since))
+        await queue.put(ask(Batch(held_rows, missing, since)))
         if source_log is not None:
             await source_log.record(since, read)
     while True:
@@ -339,13 +446,17 @@ async def _read_batches(
         since = page.last_seq
         if page.read:
             # A page whose rows are all filtered out is still a batch: its checkpoint moves past them.
-            await queue.put(await page.batch(revs_diff))
+            await queue.put(ask(await page.batch(revs_diff)))
             read += page.read
             if source_log is not None:
                 await source_log.record(since, read)
         if page.read < batch_size:
             await queue.put(None)
             return
+
+
+def _as_is(batch: Batch) -> Batch:
+    return batch
 
 
 RevsDiff = Callable[[Mapping[str, list[str]]], Awaitable[dict[str, JSON]]]
@@ -433,9 +544,11 @@ async def transfer_batches(
     stopping: asyncio.Event,
     *,
     in_flight: int = 1,
+    read_ahead: ReadAhead | None = None,
 ) -> None:
     """Stage 2: fetch batch k+1 while batch k is written, and start writing it without waiting for
-    batch k's answer; hand each written batch on, in order.
+    batch k's answer; hand each written batch on, in order. A batch read ahead (`read_ahead`) is
+    this stage's to write once fetched; until then `ReadAhead.land` owns what arrived of it.
 
     Up to `in_flight` writes run at once (a remote target: ADRs 0151, 0159); they are handed on in the
     order of the batches, and the first failure stops the hand-over, so no checkpoint covers a
@@ -471,6 +584,8 @@ async def transfer_batches(
                 if await hand_over(0):
                     await outbox.put(exc)
                 return
+            if read_ahead is not None:
+                read_ahead.taken(item)
             if not await hand_over(in_flight - 1):
                 # An earlier batch failed, but this one arrived: land it before stopping, so the
                 # next run does not fetch it again (it is not checkpointed).

@@ -47,6 +47,13 @@ class Batch:
     missing: dict[str, JSON]
     last_seq: Seq
     bodies: Bodies | None = None
+    # The missing revisions (`bulk_get`, stubs), asked for when the batch was read (ADR 0162): they
+    # travel while the batch before it is fetched. None: asked when the batch is fetched.
+    revisions: asyncio.Task[list[JSON]] | None = None
+
+
+def wanted_revisions(missing: dict[str, JSON]) -> list[tuple[str, str]]:
+    return [(doc_id, rev) for doc_id, diff in missing.items() for rev in diff.get("missing", [])]
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,15 @@ def retrieve(task: asyncio.Task[Any]) -> None:
 async def fetch_batch(
     source: Endpoint, target: Endpoint, batch: Batch, doc_filter: DocFilter | None
 ) -> Fetched:
-    """Read the revisions the target lacks, and the first `MAX_FETCH_BYTES` of attachments it lacks."""
-    wanted = [(doc_id, rev) for doc_id, diff in batch.missing.items() for rev in diff.get("missing", [])]
+    """Read the revisions the target lacks (or await them, read ahead), and the first
+    `MAX_FETCH_BYTES` of attachments it lacks."""
+    wanted = wanted_revisions(batch.missing)
     if not wanted:
         return Fetched(batch, [])
     if batch.bodies is not None:  # read when the page was routed: not read again
         docs = [batch.bodies[key] for key in wanted if key in batch.bodies]
+    elif batch.revisions is not None:
+        docs = await batch.revisions
     else:
         docs = await source.bulk_get(wanted)
     read = len(docs)
@@ -89,6 +99,29 @@ async def fetch_batch(
     first, *later = by_bytes(docs, lacking, MAX_FETCH_BYTES)
     ready, count, error = await fetch_attachments(source, first, lacking)
     return Fetched(batch, ready, read, count, error, later, lacking)
+
+
+async def land_complete(
+    target: Endpoint, batch: Batch, docs: list[JSON], doc_filter: DocFilter | None
+) -> int:
+    """Write the revisions of `batch` that need no byte from the source: those without attachments
+    and those whose attachments the target already holds (ADR 0162). A revision lacking bytes is
+    not written, so it stays missing and the next run asks for it again. Returns how many were
+    written (refusals are not counted: the batch is never checkpointed, the next run retries them).
+    """
+    if doc_filter is not None:
+        docs = [d for d in docs if doc_filter(d)]
+    if not docs:
+        return 0
+    ancestors = {i: d.get("possible_ancestors", []) for i, d in batch.missing.items()}
+    lacking = await target.missing_attachments(docs, ancestors)
+    complete = [
+        d for d in docs if not any((d["_id"], d["_rev"], name) in lacking for name in attachment_stubs(d))
+    ]
+    if not complete:
+        return 0
+    refused = await target.write_docs(complete)
+    return len(complete) - len(refused)
 
 
 def by_bytes(docs: list[JSON], lacking: Lacking, limit: int) -> list[list[JSON]]:
