@@ -217,7 +217,10 @@ async def test_the_county_operator_home_shows_the_demo_hand_offs(
     stories: dict[str, set[str]] = {}
     for case in seeded["demo"]["cases"]:
         stories.setdefault(case["story"], set()).add(case["id"])
-    assert {e.case_id for e in home.dead_letters()} == stories["dead_letter"]
+    # The county is this module's, but a server kept between runs (COUCHDB_URL) still holds the
+    # dead letters of the townships seeded before: only this township's cases are compared.
+    ours = set().union(*stories.values())
+    assert {e.case_id for e in home.dead_letters()} & ours == stories["dead_letter"]
     assert {e.case_id for e in home.results()} >= stories["county_result"] | stories["county_approved"]
     assert {e.case_id for e in home.handed_off()} >= stories["forwarded"]
     ctx.close()
