@@ -94,8 +94,7 @@ async def fetch_batch(
         docs = [d for d in docs if doc_filter(d)]
     if not docs:
         return Fetched(batch, [], read)
-    ancestors = {i: d.get("possible_ancestors", []) for i, d in batch.missing.items()}
-    lacking = await target.missing_attachments(docs, ancestors)
+    lacking = await lacking_of(target, batch, docs)
     first, *later = by_bytes(docs, lacking, MAX_FETCH_BYTES)
     ready, count, error = await fetch_attachments(source, first, lacking)
     return Fetched(batch, ready, read, count, error, later, lacking)
@@ -113,8 +112,7 @@ async def land_complete(
         docs = [d for d in docs if doc_filter(d)]
     if not docs:
         return 0
-    ancestors = {i: d.get("possible_ancestors", []) for i, d in batch.missing.items()}
-    lacking = await target.missing_attachments(docs, ancestors)
+    lacking = await lacking_of(target, batch, docs)
     complete = [
         d for d in docs if not any((d["_id"], d["_rev"], name) in lacking for name in attachment_stubs(d))
     ]
@@ -122,6 +120,13 @@ async def land_complete(
         return 0
     refused = await target.write_docs(complete)
     return len(complete) - len(refused)
+
+
+async def lacking_of(target: Endpoint, batch: Batch, docs: list[JSON]) -> Lacking:
+    """The attachments of `docs` the target lacks, its leaves `_revs_diff` named as possible
+    ancestors taken into account."""
+    ancestors = {i: d.get("possible_ancestors", []) for i, d in batch.missing.items()}
+    return await target.missing_attachments(docs, ancestors)
 
 
 def by_bytes(docs: list[JSON], lacking: Lacking, limit: int) -> list[list[JSON]]:
