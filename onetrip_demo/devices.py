@@ -28,7 +28,7 @@ from mobile.services.device_state import Account, DeviceState, DeviceStateFile
 from mobile.services.i18n import Translator
 from mobile.services.signature import render_signature
 from mobile.services.sync_runner import SyncRunner
-from mobile.store import LocalStore, NotFound
+from mobile.store import LocalStore
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.casebook import CaseBook, iso
 from mobile.viewmodels.catalog_adapter import item_choices
@@ -128,14 +128,11 @@ class Device:
         return self.account is not None and village_db_name(village) in self.account.databases
 
     def revisions(self, doc_ids: Iterable[str]) -> dict[str, str]:
-        """The winning revision of each of `doc_ids` this phone holds."""
-        held: dict[str, str] = {}
-        for doc_id in doc_ids:
-            try:
-                held[doc_id] = str(self.store.get(doc_id)["_rev"])
-            except NotFound:
-                continue
-        return held
+        """The winning revision of each of `doc_ids` this phone holds (deleted ones left out),
+        from one read of its changes feed, without the bodies."""
+        wanted = set(doc_ids)
+        return {str(row["id"]): str(row["changes"][0]["rev"]) for row in self.store.changes()["results"]
+                if row["id"] in wanted and not row.get("deleted")}
 
     def lacking(self, revisions: Mapping[str, str]) -> list[str]:
         """The ids of `revisions` whose revision this phone does not hold (as a leaf or an ancestor)."""
