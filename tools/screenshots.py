@@ -2,11 +2,11 @@
 
 Starts `onetrip up` in a temporary data folder on free ports, waits for the demo township,
 then drives the web app and the citizen page in headless Debian Chromium on a 360×760 phone
-viewport, exactly as a person would: an agent signs in, syncs, fills in an application and
-hands over the receipt, delivers a result by its QR text; township staff open the conflict
-review, a case they accepted (受审分离: someone else decides it), supervision with the cases
-behind a figure and a result's QR slip; the county operator opens the county home; the citizen
-looks the case up and rates it. The pictures are
+viewport, exactly as a person would: an agent signs in, syncs, fills in an application (the
+pension item's form included) and hands over the receipt, delivers a result by its QR text;
+township staff open the conflict review, a case they accepted (受审分离: someone else decides
+it), supervision with the cases behind a figure and a result's QR slip; the county operator
+opens the county home; the citizen looks the case up and rates it. The pictures are
 palette-compressed into `docs/img/` (each well under 150 KB). Someone still has to LOOK at
 them before committing: a picture proves nothing until a person has seen it.
 
@@ -36,6 +36,7 @@ import httpx
 from PIL import Image, ImageDraw, ImageFont
 
 from sync_server.engine import free_port
+from tools import flutter_web
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img"
@@ -360,7 +361,8 @@ def _result_to_deliver(stack: Stack, demo: dict[str, Any], agent: str) -> dict[s
 
 
 def new_application(phone: Phone) -> None:
-    """Item → situation → applicant → materials (one scanned) → one-time notice → signature → receipt."""
+    """Item → situation → applicant → the item's form → materials (one scanned) → one-time
+    notice → signature → receipt."""
     from shared.idnumber import make_id_number
 
     page = phone.page
@@ -380,7 +382,8 @@ def new_application(phone: Phone) -> None:
     phone.fill("手机号", "19900001234")
     phone.text("身份证号正确")
     phone.click("下一步")
-    phone.wait("wizard-materials")
+    phone.wait("wizard-form")
+    pension_form(phone)
     scan = sample_scan(["居民身份证（样本）", f"姓名 {name}", "出生 1958-05-17",
                         f"公民身份号码 {number[:6]}********{number[-4:]}"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -390,22 +393,42 @@ def new_application(phone: Phone) -> None:
             phone.ident("pick-id_card").first.click()
         chooser.value.set_files(str(path))
         page.get_by_role("button", name="重拍").first.wait_for(timeout=20000)
-    phone.shot("03-wizard-materials")
+    phone.shot("04-wizard-materials")
     phone.click("下一步")
     phone.wait("wizard-notice")
-    phone.shot("04-one-time-notice")
+    phone.shot("05-one-time-notice")
     phone.click("下一步")
     phone.draw_signature()
     phone.wait("signing-fingerprint")
-    phone.shot("05-signing")  # the ways to sign: own signature, 按手印 fingerprint, 代签 proxy
+    phone.shot("06-signing")  # the ways to sign: own signature, 按手印 fingerprint, 代签 proxy
     phone.click("下一步")
     phone.wait("wizard-review")
     phone.click("提交")
     phone.wait("tracking-code")
     page.wait_for_timeout(3500)  # the "submitted" note covers the bottom for 3 s
-    phone.shot("06-receipt")
+    phone.shot("07-receipt")
     phone.click("首页")
     phone.wait("case-list")
+
+
+def pension_form(phone: Phone) -> None:
+    """The pension item's form (SB-001, one page) filled with the demo's valid sample answers:
+    the choices first (each redraws the screen), then the typed answers, then Next."""
+    from onetrip_demo.answers import sample_answers
+
+    page = phone.page
+    answers = sample_answers("SB-001", date.today())
+    if answers is None:
+        raise ScreenshotError("the demo has no sample answers for SB-001")
+    flutter_web.wait_for(page, "q-insured_status")
+    for name in ("insured_status", "contribution_grade", "payment_method", "other_pension"):
+        flutter_web.choose(page, f"q-{name}-{answers[name]}")
+    for name in ("account_number", "phone", "registered_address"):  # the account shows once bank is chosen
+        flutter_web.type_at(page, f"q-{name}", str(answers[name]))
+    flutter_web.unfocus(page)
+    flutter_web.bring(page, "q-payment_method")
+    phone.shot("03-wizard-form")
+    flutter_web.next_to(page, "wizard-materials")
 
 
 def deliver(phone: Phone, stack: Stack, agent: Login, case: dict[str, Any]) -> None:
@@ -425,7 +448,7 @@ def deliver(phone: Phone, stack: Stack, agent: Login, case: dict[str, Any]) -> N
     phone.click("核验")
     phone.text("二维码有效")
     phone.draw_signature()
-    phone.shot("14-delivery")
+    phone.shot("15-delivery")
     phone.click("送达")
     phone.wait("delivered")
     phone.click("首页")
@@ -449,7 +472,7 @@ def township(phone: Phone, submitted_code: str, accepted: list[str], slip: dict[
     page = phone.page
     open_case(phone, submitted_code)
     scroll_down(phone)  # down to the timeline and the township's actions
-    phone.shot("07-township-case")
+    phone.shot("08-township-case")
     back_home(phone)
     phone.ident("open-reviews").first.click()
     phone.text("办件 Case", timeout=30000)
@@ -462,14 +485,14 @@ def township(phone: Phone, submitted_code: str, accepted: list[str], slip: dict[
         with contextlib.suppress(Exception):
             page.get_by_text("✓", exact=False).first.wait_for(timeout=3000)
             break
-    phone.shot("09-conflict-review")
+    phone.shot("10-conflict-review")
     back_home(phone)
     phone.ident("open-supervision").first.click()
     phone.text("满意", timeout=30000)
-    phone.shot("10-supervision")
+    phone.shot("11-supervision")
     phone.ident("figure-red").first.click()  # the red card's cases (overdue)
     phone.wait("drill-red")
-    phone.shot("11-supervision-drill")
+    phone.shot("12-supervision-drill")
     back_home(phone)
     # A case this staff member accepted: 办结 is someone else's decision (受审分离, ADR 0122).
     for code in accepted:
@@ -477,7 +500,7 @@ def township(phone: Phone, submitted_code: str, accepted: list[str], slip: dict[
         with contextlib.suppress(Exception):
             phone.wait("separation-note", timeout=5000)
             scroll_down(phone)
-            phone.shot("08-separation-note")
+            phone.shot("09-separation-note")
             back_home(phone)
             break
         back_home(phone)
@@ -487,7 +510,7 @@ def township(phone: Phone, submitted_code: str, accepted: list[str], slip: dict[
         phone.ident("open-result-slip").first.click()
         phone.wait("slip-qr")
         phone.text(slip["tracking_code"])
-        phone.shot("13-result-slip")
+        phone.shot("14-result-slip")
         back_home(phone)
 
 
@@ -524,7 +547,7 @@ def county_home(phone: Phone) -> None:
     """The county operator's start screen: results on their way back, dead letters, hand-offs."""
     phone.wait("county-results", timeout=30000)
     phone.wait("county-handoffs")
-    phone.shot("12-county-home")
+    phone.shot("13-county-home")
 
 
 def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
@@ -535,18 +558,20 @@ def citizen(phone: Phone, stack: Stack, case: dict[str, Any]) -> None:
     page.fill("#last4", case["id_last4"])
     page.get_by_role("button", name="查询").click()
     page.locator("#timeline li").first.wait_for(timeout=20000)
-    phone.shot("15-citizen-tracking")
+    phone.shot("16-citizen-tracking")
     rate = page.locator("#rate")
     if rate.is_visible():
         page.get_by_text("非常满意").click()
         page.fill("#comment", "代办员上门送达，一趟都没跑")
         rate.scroll_into_view_if_needed()
-        phone.shot("16-citizen-rating")
+        phone.shot("17-citizen-rating")
         page.get_by_role("button", name="提交评价").click()
         page.locator("#thanks").wait_for(timeout=20000)
-    page.locator("#timeline").scroll_into_view_if_needed()
-    page.evaluate("window.scrollBy(0, -120)")  # the status line above the timeline stays in view
-    phone.shot("17-citizen-timeline")
+    # The status line at the top, the timeline below it (a fixed offset above the timeline cut
+    # the status box in half).
+    page.evaluate("document.getElementById('status').scrollIntoView({block: 'start'})")
+    page.evaluate("window.scrollBy(0, -12)")
+    phone.shot("18-citizen-timeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -562,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with demo_stack(work / "data") as stack:
             taken = capture(stack, _demo(stack.data), args.out)
-    except ScreenshotError as exc:
+    except (ScreenshotError, flutter_web.StepNotReached) as exc:
         print(f"screenshots failed: {exc}", file=sys.stderr)
         return 1
     finally:
