@@ -315,8 +315,9 @@ def capture(stack: Stack, demo: dict[str, Any], out: Path) -> list[Path]:
             sync(phone)
             sync(phone)
             phone.shot("01-case-list")
-            new_application(phone)
+            code, last4 = new_application(phone)
             sync(phone)
+            on_server(stack, code, last4)
             if result is not None:
                 deliver(phone, stack, agent_login, result)
                 sync(phone)
@@ -360,9 +361,9 @@ def _result_to_deliver(stack: Stack, demo: dict[str, Any], agent: str) -> dict[s
     return max(ready, key=lambda c: deadlines.get(c["id"], ""), default=None)
 
 
-def new_application(phone: Phone) -> None:
+def new_application(phone: Phone) -> tuple[str, str]:
     """Item → situation → applicant → the item's form → materials (one scanned) → one-time
-    notice → signature → receipt."""
+    notice → signature → receipt. Returns the receipt's tracking code and the ID number's last 4."""
     from shared.idnumber import make_id_number
 
     page = phone.page
@@ -405,10 +406,30 @@ def new_application(phone: Phone) -> None:
     phone.wait("wizard-review")
     phone.click("提交")
     phone.wait("tracking-code")
+    node = phone.ident("tracking-code").first
+    code = (node.get_attribute("aria-label") or node.inner_text()).split()[0]
     page.wait_for_timeout(3500)  # the "submitted" note covers the bottom for 3 s
     phone.shot("07-receipt")
     phone.click("首页")
     phone.wait("case-list")
+    return code, number[-4:]
+
+
+def on_server(stack: Stack, code: str, last4: str, timeout: float = 90.0) -> None:
+    """The new application, form answers and all, reached the server through the gateway: the
+    citizen's look-up finds it (a refused push would leave the tour's story untrue)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=stack.server, timeout=30) as client:
+        while True:
+            answer = client.post("/api/track", json={"code": code, "id_last4": last4})
+            if answer.status_code == 200:
+                print(f"  {code} is on the server", flush=True)
+                return
+            if time.monotonic() > deadline:
+                raise ScreenshotError(f"the new application {code} is not on the server "
+                                      f"({answer.status_code} {answer.text[:200]})")
+            # A miss is slowed down per code (429 with Retry-After); otherwise ask again soon.
+            time.sleep(float(answer.headers.get("Retry-After", "1")))
 
 
 def pension_form(phone: Phone) -> None:
