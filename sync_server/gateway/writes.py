@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.catalog import item_doc_id
 from shared.divisions import Level
-from shared.ids import Kind, parse_id
+from shared.ids import Kind
 from sync_server.auth.accounts import User
 from sync_server.citizen.index import canonical_code
 from sync_server.context import ServerContext
@@ -39,7 +39,7 @@ from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import couch_error, forward
 from sync_server.gateway.separation import load_acceptance, may_decide
 from sync_server.gateway.sniff import check_attachment
-from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
+from sync_server.gateway.validation import JSON, Stored, check_document, kind_of, one_revision_each
 from sync_server.provision import CATALOG_DB, SERVER_DB
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,7 @@ def _ancestor_revs(doc: JSON, new_edits: bool) -> list[str]:
 
 
 def _is_case(doc_id: str) -> bool:
-    try:
-        return parse_id(doc_id).kind is Kind.CASE
-    except Exception:
-        return False
+    return kind_of(doc_id) is Kind.CASE
 
 
 def doc_ids(docs: Sequence[Any]) -> list[str]:
