@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from shared.catalog import item_doc_id
 from shared.divisions import Level
-from shared.ids import Kind, parse_id
+from shared.ids import Kind
 from sync_server.auth.accounts import User
 from sync_server.citizen.index import canonical_code
 from sync_server.context import ServerContext
@@ -39,7 +39,7 @@ from sync_server.gateway.lookups import IDENTITY, load_winners
 from sync_server.gateway.proxy import couch_error, forward
 from sync_server.gateway.separation import load_acceptance, may_decide
 from sync_server.gateway.sniff import check_attachment
-from sync_server.gateway.validation import JSON, Stored, check_document, one_revision_each
+from sync_server.gateway.validation import JSON, Stored, check_document, kind_of, one_revision_each
 from sync_server.provision import CATALOG_DB, SERVER_DB
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,7 @@ def _ancestor_revs(doc: JSON, new_edits: bool) -> list[str]:
 
 
 def _is_case(doc_id: str) -> bool:
-    try:
-        return parse_id(doc_id).kind is Kind.CASE
-    except Exception:
-        return False
+    return kind_of(doc_id) is Kind.CASE
 
 
 def doc_ids(docs: Sequence[Any]) -> list[str]:
@@ -143,7 +140,8 @@ async def add_acceptance(couch: Couch, db: str, docs: Sequence[Any],
 async def add_tracking_owners(couch: Couch, db: str, docs: Sequence[Any],
                               stored: dict[str, Stored]) -> dict[str, Stored]:
     """`stored` with the tracking index's owner of each tracking code a case does not hold yet
-    (one read of `ot-server`, only when a batch brings new codes: a case's first submission)."""
+    (one read of `ot-server`, shared with concurrent writes, only when a batch brings new codes:
+    a case's first submission)."""
     codes: dict[str, str] = {}
     for doc in docs:
         if not isinstance(doc, dict) or not _is_case(str(doc.get("_id"))):
@@ -154,10 +152,11 @@ async def add_tracking_owners(couch: Couch, db: str, docs: Sequence[Any],
             codes[doc["_id"]] = f"track:{code}"
     if not codes:
         return stored
-    answer = await couch.post_json(f"/{SERVER_DB}/_all_docs", {"keys": sorted(set(codes.values()))},
-                                   params={"include_docs": True}, headers=IDENTITY)
-    owners = {row["id"]: (str(row["doc"].get("db")), str(row["doc"].get("case_id")))
-              for row in answer["rows"] if isinstance(row.get("doc"), dict)}
+    # Through the shared reader (ADR 0167): the concurrent writes of a push, and of many devices,
+    # ask their new codes in one read instead of one each; never a read sent before they arrived.
+    index = await load_winners(couch, SERVER_DB, codes.values())
+    owners = {key: (str(held.doc.get("db")), str(held.doc.get("case_id")))
+              for key, held in index.items() if held.doc is not None}
     for doc_id, key in codes.items():
         if key in owners:
             stored[doc_id] = replace(stored.get(doc_id, Stored()), tracking_owner=owners[key])
