@@ -12,13 +12,23 @@ a free port over `couchdb_url`, creates a township with two agents, then measure
   through the gateway and directly in alternating rounds: throughput and p50/p95 latency per
   request kind, errors, and the median per-round ratios to direct;
 - a whole replication with the app's replicator (`mobile.replication`), cases plus
-  incompressible scans like `bench.replication`'s data: pull and push, direct vs gateway.
+  incompressible scans like `bench.replication`'s data: pull and push, direct vs gateway, and
+  through a byte relay: the floor (below).
+
+The floor (`relay`, ADR 0165): a minimal asyncio TCP relay in front of the engine, in its own
+process like the server, that parses nothing and copies bytes both ways. The replicator reaches
+the engine through it exactly as directly (same credentials, same requests), so relay ÷ direct is
+what one more process hop costs on this machine, whatever that process does — the part of
+gateway ÷ direct no gateway can remove while the phone, the engine and the server share the
+cores. A reference, like PouchDB in `bench.replication`; `python -m bench.gateway --relay PORT
+UPSTREAM` runs one alone.
 
 Command line: `python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] [--engine-pid PID]
-[--parts requests,devices,replication] [--profile DIR]`; with a baseline (a copy of the source tree
-before a change) its server runs in the same alternating rounds; with the engine's process id its
+[--parts requests,devices,replication] [--profile DIR] [--no-relay]`; with a baseline (a copy of the
+source tree before a change) its server runs in the same alternating rounds; with the engine's process id its
 CPU per replication is reported beside the server's. `--parts` runs only some parts (all by
-default); `--profile` records each server process with py-spy (raw folded stacks, 200 Hz) into DIR.
+default); `--profile` records each server process with py-spy (raw folded stacks, 200 Hz) into DIR;
+`--no-relay` leaves the relay out of the replication rounds.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from ulid import ULID
@@ -95,6 +106,63 @@ def _start_server(couchdb_url: str, data_dir: Path,
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("the server did not start")
+
+
+RELAY_BLOCK = 256 * 1024
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(RELAY_BLOCK):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+
+async def _relay(port: int, upstream_host: str, upstream_port: int) -> None:
+    """Accept on `port`, open one upstream connection per client connection, copy bytes both ways."""
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(upstream_host, upstream_port)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    server = await asyncio.start_server(connection, "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+def run_relay(port: int, upstream: str) -> None:
+    """The relay in this process until it is stopped (uvloop when installed, as uvicorn uses it)."""
+    parts = urlsplit(upstream)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_relay(port, parts.hostname or "127.0.0.1", parts.port or 80))
+    else:
+        uvloop.run(_relay(port, parts.hostname or "127.0.0.1", parts.port or 80))
+
+
+def _start_relay(couchdb_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The relay on a free port in its own process; the engine's URL through it (credentials kept)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.gateway", "--relay", str(port), couchdb_url])
+    parts = urlsplit(couchdb_url)
+    credentials = parts.netloc.rpartition("@")[0]
+    url = urlunsplit((parts.scheme, f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}",
+                      parts.path, "", "")).rstrip("/")
+    base, auth = split_credentials(url)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/", auth=auth, timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the relay did not start")
 
 
 async def _token(client: httpx.AsyncClient, username: str) -> str:
@@ -275,11 +343,13 @@ async def _counted(run: Any, cpu: dict[str, list[float]], key: str, server: int 
 
 async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[str, str], pull_village: str,
                        push_villages: list[str], tmp: Path, pids: dict[str, int],
-                       engine_pid: int | None) -> dict[str, Any]:
+                       engine_pid: int | None, relay: str | None = None) -> dict[str, Any]:
     """Pull the same database directly and through each server; push a store of new documents
     into a new, empty village database each time (a device's first push of its week's work).
+    `relay`: the engine's URL through the byte relay (the floor), pulled and pushed like direct.
 
-    Rounds alternate direct / gateway (/ baseline) so that load on the shared machine hits all alike.
+    Rounds alternate direct / relay / gateway (/ baseline), who goes first rotating, so that load on
+    the shared machine hits all alike.
     CPU seconds per run of the replicator, each server (`pids`) and the engine (`engine_pid`, when
     it runs on this machine) are counted too: on a loaded machine they move far less than wall time.
     """
@@ -287,25 +357,28 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
     pull_db = village_db(pull_village)
     async with httpx.AsyncClient(base_url=base, auth=auth, timeout=300) as admin:
         await _seed(admin, pull_db, _replication_docs(pull_village))
-    times: dict[str, list[float]] = {f"{d}_{k}": [] for d in ("pull", "push") for k in ("direct", *servers)}
+    engines = {"direct": couchdb_url, **({"relay": relay} if relay else {})}  # reached without the gateway
+    kinds = [*engines, *servers]
+    times: dict[str, list[float]] = {f"{d}_{k}": [] for d in ("pull", "push") for k in kinds}
     cpu: dict[str, list[float]] = {}
     pushes = iter(push_villages)
-    plan = [[(kind, next(pushes)) for kind in ("direct", *servers)] for _ in range(REPLICATION_ROUNDS)]
+    plan = [[(kind, next(pushes)) for kind in kinds] for _ in range(REPLICATION_ROUNDS)]
     for runs in plan:  # seeded before any timing, one store per push
         for _, village in runs:
             await _seeded_store(couchdb_url, village, tmp / f"push-{village}.sqlite")
     n = 0
-    for runs in plan:
+    for r, in_order in enumerate(plan):
+        runs = in_order[r % len(in_order):] + in_order[:r % len(in_order)]  # who goes first rotates
         for kind, _ in runs:
             n += 1
-            url = f"{couchdb_url}/{pull_db}" if kind == "direct" else f"{servers[kind]}/sync/{pull_db}"
+            url = f"{engines[kind]}/{pull_db}" if kind in engines else f"{servers[kind]}/sync/{pull_db}"
             async with RemoteDB(url, token=token.get(kind)) as source:
                 store = LocalStore(tmp / f"pull-{n}.sqlite")
                 times[f"pull_{kind}"].append(await _counted(_replicate(source, store), cpu, f"pull_{kind}",
                                                             pids.get(kind), engine_pid))
         for kind, village in runs:
             push_db = village_db(village)
-            url = f"{couchdb_url}/{push_db}" if kind == "direct" else f"{servers[kind]}/sync/{push_db}"
+            url = f"{engines[kind]}/{push_db}" if kind in engines else f"{servers[kind]}/sync/{push_db}"
             # Binary scans both ways, as a device sends them: a direct push on loopback would
             # otherwise send them base64 in `_bulk_docs` (ADR 0142) and the ratio would compare
             # two upload forms instead of measuring the gateway.
@@ -322,11 +395,11 @@ async def _replication(couchdb_url: str, servers: dict[str, str], token: dict[st
                                                 if any(v)}}
     for direction in ("pull", "push"):
         direct = times[f"{direction}_direct"]
-        for kind in servers:
+        for kind in kinds[1:]:  # the relay's ratio is the floor printed beside the gateway's
             ratios = [g / d for g, d in zip(times[f"{direction}_{kind}"], direct, strict=True)]
             figures[f"{direction}_{kind}_ratio"] = round(statistics.median(ratios), 2)
         figures[f"{direction}_direct_s"] = round(statistics.median(direct), 2)
-        for kind in servers:
+        for kind in kinds[1:]:
             figures[f"{direction}_{kind}_s"] = round(statistics.median(times[f"{direction}_{kind}"]), 2)
     return figures
 
@@ -370,10 +443,12 @@ async def _requests(clients: dict[str, httpx.AsyncClient], dbs: dict[str, str], 
 async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, batch: int = 100,
                         devices: int = 100, docs_each: int = 20,
                         baseline: Path | None = None, engine_pid: int | None = None,
-                        parts: Sequence[str] = PARTS, profile: Path | None = None) -> dict[str, Any]:
+                        parts: Sequence[str] = PARTS, profile: Path | None = None,
+                        relay: bool = True) -> dict[str, Any]:
     """`baseline`: a copy of the tree before a change, run as a second server in the same rounds;
     `engine_pid`: the engine's process when it runs on this machine (its CPU is counted);
-    `parts`: which of `PARTS` to run; `profile`: a folder for py-spy recordings of the servers."""
+    `parts`: which of `PARTS` to run; `profile`: a folder for py-spy recordings of the servers;
+    `relay`: the replication rounds also go through the byte relay (the floor)."""
     tag = f"{int(time.time()) % 900 + 100:03d}"
     kinds = ["gateway", *(["baseline"] if baseline else [])]
     couch = Couch(couchdb_url)
@@ -382,7 +457,7 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
         codes = iter(f"{township}{n:03d}" for n in range(3, 999))
         micro = {kind: next(codes) for kind in kinds}
         pull_village = next(codes)
-        push_villages = [next(codes) for _ in range(REPLICATION_ROUNDS * (len(kinds) + 1))]
+        push_villages = [next(codes) for _ in range(REPLICATION_ROUNDS * (len(kinds) + 2))]
         for code in (*micro.values(), pull_village, *push_villages):
             await add_division(couch, Division(code, f"基准{code}", ""))
     finally:
@@ -422,9 +497,12 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
             figures["concurrent"] = await _crowds(base, auth, servers, tokens, dbs, villages, devices,
                                                   docs_each)
         if "replication" in parts:
+            relay_url = None
+            if relay:
+                procs["relay"], relay_url = _start_relay(couchdb_url)
             pids = {kind: proc.pid for kind, proc in procs.items()}
             figures["replication"] = await _replication(couchdb_url, servers, tokens, pull_village,
-                                                        push_villages, data_dir, pids, engine_pid)
+                                                        push_villages, data_dir, pids, engine_pid, relay_url)
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -437,6 +515,11 @@ async def bench_gateway(couchdb_url: str, data_dir: Path, *, docs: int = 2000, b
 
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["--relay"] and len(args) == 3:
+        run_relay(int(args[1]), args[2])
+        return
+    relay = "--no-relay" not in args
+    args = [a for a in args if a != "--no-relay"]
     baseline, engine_pid = None, None
     if "--baseline" in args:
         at = args.index("--baseline")
@@ -460,13 +543,14 @@ def main() -> None:
         del args[at:at + 2]
     if not args:
         sys.exit("usage: python -m bench.gateway COUCHDB_URL [DOCS] [DEVICES] [--baseline TREE] "
-                 "[--engine-pid PID] [--parts requests,devices,replication] [--profile DIR]")
+                 "[--engine-pid PID] [--parts requests,devices,replication] [--profile DIR] [--no-relay]\n"
+                 "       python -m bench.gateway --relay PORT UPSTREAM_URL")
     docs = int(args[1]) if len(args) > 1 else 2000
     devices = int(args[2]) if len(args) > 2 else 100
     with tempfile.TemporaryDirectory() as tmp:
         figures = asyncio.run(bench_gateway(args[0], Path(tmp), docs=docs, devices=devices,
                                             baseline=baseline, engine_pid=engine_pid, parts=parts,
-                                            profile=profile))
+                                            profile=profile, relay=relay))
     print(json.dumps(figures, indent=2))
 
 

@@ -21,6 +21,7 @@ from sync_server.auth.current import current_user
 from sync_server.context import ServerContext, context_of
 from sync_server.couch import doc_path
 from sync_server.errors import ApiError
+from sync_server.gateway.binarybulk import binary_bulk_get, wants_binary
 from sync_server.gateway.bodies import MAX_SMALL, read_json
 from sync_server.gateway.diff import revs_diff
 from sync_server.gateway.latest import checked_latest
@@ -91,6 +92,9 @@ async def _dispatch(ctx: ServerContext, request: Request, user: User, path: Sync
                 return JSONResponse({"results": []})
             params = await checked_latest(couch, db, query, named_in(docs), bulk=True)
             body = json.dumps({"docs": docs}, ensure_ascii=False).encode()
+            if wants_binary(accept["Accept"], params):  # the app's read of scans (ADR 0164)
+                return await binary_bulk_get(couch, db, params, body,
+                                             "gzip" in request.headers.get("accept-encoding", ""))
             return await forward(couch, "POST", f"/{db}/_bulk_get", params=params, content=body,
                                  headers={"Content-Type": "application/json", **accept})
         case Endpoint.BULK_DOCS:
