@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -322,15 +322,6 @@ _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 _NO_ATTACHMENTS = ResolvedAttachments({}, {})
 
 
-# orjson, where the build has it, encodes a body several times faster than the standard library, with
-# the same JSON (ADR 0161); the standard library stays the reference and the fallback.
-_orjson_dumps: Callable[[Any], bytes] | None
-try:
-    from orjson import dumps as _orjson_dumps
-except ImportError:  # pragma: no cover - a phone build without the wheel
-    _orjson_dumps = None
-
-
 def _not_json(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -347,16 +338,9 @@ _c_encoder = (
 
 
 def _body_json(body: Mapping[str, Any]) -> str:
-    if _orjson_dumps is not None:
-        try:
-            data = _orjson_dumps(body)
-        except TypeError:
-            pass  # not for orjson (a lone surrogate, a huge int, a key not a str, ...): the reference decides
-        else:
-            # orjson writes NaN and infinities as null, where the reference refuses them: a body
-            # with a null anywhere is encoded again by the reference (ADR 0161)
-            if b"null" not in data:
-                return data.decode("utf-8")  # orjson refuses what UTF-8 cannot carry
+    """The body as stored: the standard library's JSON, NaN and infinities refused. Not orjson: a
+    phone build has no wheel for it, and its NaN-as-null needs a second encoding to refuse them
+    (ADR 0161, addendum)."""
     try:
         text = "".join(_c_encoder(body, 0)) if _c_encoder is not None else _encode_body(body)
     except (TypeError, ValueError, RecursionError) as exc:
