@@ -1,8 +1,9 @@
 """A CouchDB database over HTTP (远程数据库): Apache CouchDB 3.x, pouchdb-server or the gateway `/sync/{db}`.
 
 Only the replication subset of the CouchDB API is used. JSON request bodies above `GZIP_MIN_BYTES` go
-gzip-compressed once a probe showed the server accepts them (the gateway and pouchdb-server do; a
-server answering the probe with an error simply gets plain bodies), answers are asked for with
+gzip-compressed once a probe, sent when the client opens, showed the server accepts them (the gateway
+and pouchdb-server do; a server answering the probe with an error simply gets plain bodies, and so
+does a body sent before the probe answered), answers are asked for with
 `Accept-Encoding: gzip`, except reads from a near engine (`plain_answers`, ADR 0149). Network errors
 and 5xx are retried with exponential backoff; 401/403 raise
 `Unauthorized` at once.
@@ -47,9 +48,6 @@ log = logging.getLogger(__name__)
 
 # Below about one TCP segment gzip saves nothing worth a CPU cycle on a phone.
 GZIP_MIN_BYTES = 1400
-# While the gzip probe is still out, a body up to this size goes plain instead of waiting for the
-# probe's answer: on a village link 32 KB take 0.13 s, the wait a round trip (0.3 s) (ADR 0159).
-PLAIN_WHILE_PROBING = 32 * 1024
 # Four attachment transfers at once fill a village link without starving the JSON requests
 # (docs/design.md §Bytes on a village link).
 ATTACHMENT_CONCURRENCY = 4
@@ -117,8 +115,8 @@ class RemoteDB:
         )
         self.backoff = backoff
         self.traffic = Traffic()
-        self._gzip: bool | None = compress_requests  # None: probe on the first large body
-        self._gzip_lock = asyncio.Lock()
+        self._gzip: bool | None = compress_requests  # None: not known (yet): plain bodies
+        self._probe: asyncio.Task[None] | None = None
         self._bulk_get = True
         self._binary_bulk = True  # until the server answers a bulk read of bytes with base64
         self._slots = slots if slots is not None else asyncio.Semaphore(attachment_concurrency)
@@ -131,9 +129,12 @@ class RemoteDB:
         return f"RemoteDB({self.url!r})"
 
     async def aclose(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         await self.client.aclose()
 
     async def __aenter__(self) -> RemoteDB:
+        self._probe_gzip_soon()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -153,14 +154,19 @@ class RemoteDB:
         compress: bool = True,
     ) -> httpx.Response:
         """One request with retries; raises `Unauthorized`, `RemoteError` or `Unreachable`."""
+        if self._probe is None:  # the first use of a client not opened with `async with`
+            self._probe_gzip_soon()
         hdrs = dict(headers or {})
         body = content
         if json_body is not None:
             body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
             hdrs["Content-Type"] = "application/json"
-            if compress and len(body) >= GZIP_MIN_BYTES and await self._gzip_this(len(body)):
-                body = gzip.compress(body, compresslevel=6)
-                hdrs["Content-Encoding"] = "gzip"
+            if compress and len(body) >= GZIP_MIN_BYTES:
+                if self._gzip:
+                    body = gzip.compress(body, compresslevel=6)
+                    hdrs["Content-Encoding"] = "gzip"
+                else:
+                    self._probe_gzip_soon()  # asked again after a probe the network lost
         query = encode_params(params)
 
         async def send() -> httpx.Response:
@@ -197,24 +203,24 @@ class RemoteDB:
             return self.inline_attachments
         return self.rtt is not None and self.rtt < NEAR_RTT
 
-    async def _gzip_this(self, size: int) -> bool:
-        """Whether to gzip a body of `size` bytes: as the probe answered; while the probe is still
-        out, a small body goes plain rather than wait a round trip (the first `_revs_diff` of a push,
-        asked while the logs are read, ADR 0159)."""
-        if self._gzip is None and self._gzip_lock.locked() and size <= PLAIN_WHILE_PROBING:
-            return False
-        return await self._accepts_gzip()
+    def _probe_gzip_soon(self) -> None:
+        """Send the gzip probe unless its answer is known or on its way. It starts when the client
+        opens (or at its first request), alongside the replication logs' reads, so no body waits
+        for it: one sent before the answer goes plain (ADR 0159)."""
+        if self._gzip is None and (self._probe is None or self._probe.done()):
+            self._probe = asyncio.create_task(self._learn_gzip())
 
-    async def _accepts_gzip(self) -> bool:
-        async with self._gzip_lock:
-            if self._gzip is None:
-                self._gzip = await self._probe_gzip()
-            return bool(self._gzip)
+    async def _learn_gzip(self) -> None:
+        try:
+            self._gzip = await self._probe_gzip()
+        except Exception as exc:  # nobody awaits this task: whatever broke stays unknown, bodies plain
+            log.info("gzip probe to %s failed: %s", self.url, exc)
 
     async def _probe_gzip(self) -> bool | None:
         """POST an empty gzipped `_revs_diff`; a server that decodes it answers `{}`.
 
-        None (ask again next time) when the network or the server failed: a flaky first minute must
+        None (asked again by the next large body) when the network or the server failed, or the
+        credentials were refused (the request that needs them says so): a flaky first minute must
         not cost gzip for the rest of the sync.
         """
         started = time.perf_counter()
@@ -228,9 +234,7 @@ class RemoteDB:
             return None
         self._timed(time.perf_counter() - started, 0, response)
         self.traffic.requests += 1
-        if response.status_code in (401, 403):
-            raise _error(response)
-        if response.status_code >= 500:
+        if response.status_code in (401, 403) or response.status_code >= 500:
             return None
         try:
             return response.status_code == 200 and response.json() == {}
@@ -250,11 +254,7 @@ class RemoteDB:
         return result
 
     async def get_local(self, doc_id: str) -> JSON | None:
-        """A `_local/` doc; the first call also runs the gzip probe alongside, saving a round trip later."""
-        found, _ = await asyncio.gather(self._get_local(doc_id), self._accepts_gzip())
-        return found
-
-    async def _get_local(self, doc_id: str) -> JSON | None:
+        """A `_local/` doc (None when there is none)."""
         try:
             result: JSON = await self.get_json(doc_path(doc_id))
         except RemoteError as exc:

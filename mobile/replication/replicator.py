@@ -57,6 +57,7 @@ from mobile.replication.transfer import (
     DocFilter,
     fetch_batch,
     land_complete,
+    read_already,
     retrieve,
     wanted_revisions,
     write_batch,
@@ -313,7 +314,7 @@ class ReadAhead:
 
     def __init__(self, source: Endpoint, target: Endpoint, doc_filter: DocFilter | None) -> None:
         self.source, self.target, self.doc_filter = source, target, doc_filter
-        self.open: list[Batch] = []
+        self.open: list[tuple[Batch, asyncio.Task[list[JSON]]]] = []
         self.last: asyncio.Task[list[JSON]] | None = None
 
     def ask(self, batch: Batch) -> Batch:
@@ -321,13 +322,13 @@ class ReadAhead:
         as the previous batch's have arrived: never competing with the answer the transfer stage
         waits for, only with that batch's scans."""
         wanted = wanted_revisions(batch.missing)
-        if not wanted or batch.bodies is not None or batch.revisions is not None:
+        if not wanted or batch.revisions is not None:
             return batch
         task = asyncio.create_task(self._after(self.last, wanted))
         task.add_done_callback(retrieve)  # a batch cancelled at once is never awaited
         self.last = task
         asked = replace(batch, revisions=task)
-        self.open.append(asked)
+        self.open.append((asked, task))
         return asked
 
     async def _after(
@@ -339,17 +340,15 @@ class ReadAhead:
 
     def taken(self, batch: Batch) -> None:
         """The transfer stage fetched the batch: from now on it writes what arrived."""
-        self.open = [b for b in self.open if b is not batch]
+        self.open = [(b, task) for b, task in self.open if b is not batch]
 
     async def land(self) -> None:
         """Write what arrived of the batches not taken: see the class."""
         batches, self.open = self.open, []
-        tasks = [b.revisions for b in batches if b.revisions is not None]
-        if tasks:
-            await asyncio.wait(tasks)
-        for batch in batches:
-            task = batch.revisions
-            if task is None or task.cancelled() or task.exception() is not None:
+        if batches:
+            await asyncio.wait([task for _, task in batches])
+        for batch, task in batches:
+            if task.cancelled() or task.exception() is not None:
                 continue  # nothing arrived
             try:
                 landed = await land_complete(self.target, batch, task.result(), self.doc_filter)
@@ -359,9 +358,8 @@ class ReadAhead:
             log.info("landed %d revisions read ahead before the run stopped", landed)
 
     def cancel(self) -> None:
-        for batch in self.open:
-            if batch.revisions is not None:
-                batch.revisions.cancel()
+        for _, task in self.open:
+            task.cancel()
         self.open = []
 
 
@@ -466,7 +464,7 @@ RevsDiff = Callable[[Mapping[str, list[str]]], Awaitable[dict[str, JSON]]]
 class Page:
     """A page of the source's changes: the rows kept (`routed_rows`), what the target lacks of
     them (None: not asked yet), how many rows the source listed, where the page ends, and the
-    bodies read to route it."""
+    bodies read to route it (None: not routed)."""
 
     rows: list[JSON]
     missing: dict[str, JSON] | None
@@ -476,9 +474,13 @@ class Page:
 
     async def batch(self, revs_diff: RevsDiff) -> Batch:
         """The page as a batch, asking the target now if it was not asked yet (the first page,
-        read while the logs travelled to a near engine)."""
+        read while the logs travelled to a near engine); a routed page's batch carries the bodies
+        read to route it that the target lacks, so they are not read again (ADR 0158)."""
         missing = self.missing if self.missing is not None else await _asked(revs_diff, self.rows)
-        return Batch(self.rows, missing, self.last_seq, self.bodies)
+        if self.bodies is None:
+            return Batch(self.rows, missing, self.last_seq)
+        held = [self.bodies[key] for key in wanted_revisions(missing) if key in self.bodies]
+        return Batch(self.rows, missing, self.last_seq, read_already(held))
 
 
 async def read_page(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,16 +40,23 @@ Bodies = dict[tuple[str, str], JSON]  # revisions read, by (doc id, rev)
 
 @dataclass(frozen=True)
 class Batch:
-    """One page of the source's changes and what the target said it lacks; `bodies`, when the
-    page was routed from the local store, the revisions already read for that (ADR 0158)."""
+    """One page of the source's changes and what the target said it lacks."""
 
     rows: list[JSON]
     missing: dict[str, JSON]
     last_seq: Seq
-    bodies: Bodies | None = None
-    # The missing revisions (`bulk_get`, stubs), asked for when the batch was read (ADR 0162): they
-    # travel while the batch before it is fetched. None: asked when the batch is fetched.
-    revisions: asyncio.Task[list[JSON]] | None = None
+    # The missing revisions (`bulk_get`, stubs) when they were read before the batch is fetched:
+    # those read to route a page from the local store (ADR 0158), or asked for as soon as a remote
+    # source's batch was read, to travel while the batch before it is fetched (ADR 0162). None:
+    # asked when the batch is fetched.
+    revisions: Awaitable[list[JSON]] | None = None
+
+
+def read_already(docs: list[JSON]) -> asyncio.Future[list[JSON]]:
+    """`docs` as a batch's `revisions` when they are in hand already (a finished future)."""
+    done: asyncio.Future[list[JSON]] = asyncio.get_running_loop().create_future()
+    done.set_result(docs)
+    return done
 
 
 def wanted_revisions(missing: dict[str, JSON]) -> list[tuple[str, str]]:
@@ -78,17 +85,12 @@ def retrieve(task: asyncio.Task[Any]) -> None:
 async def fetch_batch(
     source: Endpoint, target: Endpoint, batch: Batch, doc_filter: DocFilter | None
 ) -> Fetched:
-    """Read the revisions the target lacks (or await them, read ahead), and the first
+    """Read the revisions the target lacks (or await those read before: `Batch.revisions`), and the first
     `MAX_FETCH_BYTES` of attachments it lacks."""
     wanted = wanted_revisions(batch.missing)
     if not wanted:
         return Fetched(batch, [])
-    if batch.bodies is not None:  # read when the page was routed: not read again
-        docs = [batch.bodies[key] for key in wanted if key in batch.bodies]
-    elif batch.revisions is not None:
-        docs = await batch.revisions
-    else:
-        docs = await source.bulk_get(wanted)
+    docs = await (batch.revisions if batch.revisions is not None else source.bulk_get(wanted))
     read = len(docs)
     if doc_filter is not None:
         docs = [d for d in docs if doc_filter(d)]

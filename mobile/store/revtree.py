@@ -252,7 +252,7 @@ def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: in
     """`to_json(merge(tree, path, revs_limit))` when `tree` is one chain ending at `leaf_rev` and
     `path` continues it (the next revisions of a document without conflicts, which is what most
     of a later pull is); None when it is anything else, for the general merge (ADR 0144).
-    The store calls `chain_rows` + `extend_chain` on the stored JSON instead (ADR 0155)."""
+    The store calls `next_on_chain` on the stored JSON instead (ADR 0155)."""
     text = to_json(tree)
     rows = chain_rows(text) if tree else None
     if rows is None or f"{rows[-1][0]}-{rows[-1][1]}" != leaf_rev:
@@ -260,21 +260,31 @@ def extend_only_leaf(tree: RevTree, leaf_rev: str, path: RevPath, revs_limit: in
     return extend_chain(rows, path, revs_limit, text)
 
 
-def next_on_path(stored: str, path: RevPath, revs_limit: int) -> str | None:
-    """`to_json(merge(from_json(stored), path, revs_limit))` when `stored` is exactly the chain of
-    `path`'s ancestors — what `path_json` writes for them, no revision stemmed — so that `path` adds
-    one new leaf on top of it: the next revision of a document without conflicts, whose history
-    came whole (ADR 0161). Compared as text, without reading the tree; None for anything else
-    (the caller reads the tree then)."""
+def next_on_chain(stored: str, path: RevPath, revs_limit: int) -> str | None:
+    """The tree JSON once the replicated revision `path` is written into `stored`, when that is a
+    single chain (`chain_rows`, ADR 0155): `stored` itself when the chain holds the revision already
+    (nothing changes: see `LocalStore`'s replicated writes), the chain continued when `path`
+    continues its leaf (`extend_chain`); None for any other tree or path, for the general merge.
+
+    The next revision of a document without conflicts whose history came whole (most of a later
+    pull) is answered without reading the rows: when `stored` is exactly what `path_json` writes
+    for `path`'s ancestors (nothing stemmed, no deleted leaf, plain ids), the new row is appended
+    to the text (ADR 0161)."""
     ids = path.ids
-    if not 2 <= len(ids) <= revs_limit:
+    if 2 <= len(ids) <= revs_limit:
+        added = ids[0] + ids[1]  # the new row's ids, written below as they are: plain ones only
+        if (
+            added.isascii()
+            and added.isalnum()
+            and path_json(RevPath(path.start - 1, ids[1:]), revs_limit) == stored
+        ):
+            return f'{stored[:-1]},[{path.start},"{ids[0]}","{ids[1]}",{int(path.deleted)}]]'
+    rows = chain_rows(stored)
+    if rows is None:
         return None
-    added = ids[0] + ids[1]  # the new row's ids, written below as they are: plain ones only
-    if not added.isascii() or not added.isalnum():
-        return None
-    if path_json(RevPath(path.start - 1, ids[1:]), revs_limit) != stored:
-        return None
-    return f'{stored[:-1]},[{path.start},"{ids[0]}","{ids[1]}",{int(path.deleted)}]]'
+    if chain_holds(rows, path.start, ids[0]):
+        return stored
+    return extend_chain(rows, path, revs_limit, stored)
 
 
 def chain_rows(tree_json: str) -> list[list[Any]] | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -258,26 +258,18 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
         raise BadRequest(str(exc)) from exc
     rev = path.rev  # the canonical form: "03-a" arrives as 3-a
     stored = tx.stored(doc.id)
-    # the next revision of a document without conflicts, its history whole: the tree as text
-    next_tree = None if stored is None else revtree.next_on_path(stored[4], path, revs_limit)
-    if next_tree is not None:
-        assert stored is not None
+    if stored is None:
+        # A document new to this store (most of a pull): its tree is the path, its only leaf
+        # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
         atts = _resolve_replicated(tx, doc, path)
-        body_json = _body_json(doc.body)
-        _store_revision(
-            tx, doc.id, rev, doc.deleted, body_json, atts, replaces=(stored[2], _has_refs(stored))
-        )
-        tx.pend_doc(doc.id, rev, doc.deleted, next_tree)
+        _store_revision(tx, doc.id, rev, doc.deleted, _body_json(doc.body), atts)
+        tx.pend_doc(doc.id, rev, doc.deleted, revtree.path_json(path, revs_limit))
         tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
         return rev
-    chain = None if stored is None else revtree.chain_rows(stored[4])
-    if chain is not None:
-        known = revtree.chain_holds(chain, path.start, path.ids[0])
-        record = None
-    else:
-        record = None if stored is None else record_from_row(stored)
-        known = record is not None and rev in record.tree
-    if known:
+    # a single chain (most documents), from its stored JSON: known, or continued by the new leaf
+    tree_json = revtree.next_on_chain(stored[4], path, revs_limit)
+    record = record_from_row(stored) if tree_json is None else None
+    if tree_json == stored[4] or (record is not None and rev in record.tree):
         # Already known: nothing changes, not even ancestry the path might add. CouchDB
         # ("this doc isn't a leaf or already exists in the tree; ignore but consider it a
         # success") and PouchDB both do so, and replicas must build the same trees.
@@ -285,27 +277,17 @@ def write_replicated(tx: Tx, doc: Incoming, revs_limit: int) -> str:
     # a new revision is always a leaf: every parent a tree names is in the tree
     atts = _resolve_replicated(tx, doc, path)
     body_json = _body_json(doc.body)
-    if stored is None:
-        # A document new to this store (most of a pull): its tree is the path, its only leaf
-        # wins, nothing is dropped — the same rows `_persist` writes, without building the tree.
-        _store_revision(tx, doc.id, rev, doc.deleted, body_json, atts)
-        tx.pend_doc(doc.id, rev, doc.deleted, revtree.path_json(path, revs_limit))
+    if tree_json is not None:
+        # The next revisions of a document without conflicts: the new leaf replaces the only one
+        # (the winner), taking over its `revs` row — again `_persist`'s rows, without building or
+        # merging the tree.
+        _store_revision(
+            tx, doc.id, rev, doc.deleted, body_json, atts, replaces=(stored[2], _has_refs(stored))
+        )
+        tx.pend_doc(doc.id, rev, doc.deleted, tree_json)
         tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
         return rev
-    if chain is not None:
-        old_leaf = f"{chain[-1][0]}-{chain[-1][1]}"
-        tree_json = revtree.extend_chain(chain, path, revs_limit, stored[4])
-        if tree_json is not None:
-            # The next revisions of a document without conflicts: the new leaf replaces the
-            # only one — again `_persist`'s rows, without building or merging the tree.
-            _store_revision(
-                tx, doc.id, rev, doc.deleted, body_json, atts, replaces=(old_leaf, _has_refs(stored))
-            )
-            tx.pend_doc(doc.id, rev, doc.deleted, tree_json)
-            tx.pend_index(doc.id, None if doc.deleted else query.index_row(doc.id, doc.body))
-            return rev
-        record = record_from_row(stored)
-    assert record is not None  # stored is not None here
+    assert record is not None  # tree_json is None here
     new_tree = revtree.merge(record.tree, path, revs_limit)
     _persist(tx, doc.id, record, new_tree, rev, (body_json, doc.body), atts)
     return rev
@@ -340,15 +322,6 @@ _encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow
 _NO_ATTACHMENTS = ResolvedAttachments({}, {})
 
 
-# orjson, where the build has it, encodes a body several times faster than the standard library, with
-# the same JSON (ADR 0161); the standard library stays the reference and the fallback.
-_orjson_dumps: Callable[[Any], bytes] | None
-try:
-    from orjson import dumps as _orjson_dumps
-except ImportError:  # pragma: no cover - a phone build without the wheel
-    _orjson_dumps = None
-
-
 def _not_json(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -365,16 +338,9 @@ _c_encoder = (
 
 
 def _body_json(body: Mapping[str, Any]) -> str:
-    if _orjson_dumps is not None:
-        try:
-            data = _orjson_dumps(body)
-        except TypeError:
-            pass  # not for orjson (a lone surrogate, a huge int, a key not a str, ...): the reference decides
-        else:
-            # orjson writes NaN and infinities as null, where the reference refuses them: a body
-            # with a null anywhere is encoded again by the reference (ADR 0161)
-            if b"null" not in data:
-                return data.decode("utf-8")  # orjson refuses what UTF-8 cannot carry
+    """The body as stored: the standard library's JSON, NaN and infinities refused. Not orjson: a
+    phone build has no wheel for it, and its NaN-as-null needs a second encoding to refuse them
+    (ADR 0161, addendum)."""
     try:
         text = "".join(_c_encoder(body, 0)) if _c_encoder is not None else _encode_body(body)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -19,7 +19,8 @@ async def test_a_pair_never_replicates_twice_at_once(
     url = f"{couchdb_url}/{make_db('exclusive')}"
     store = LocalStore(tmp_path / "agent.sqlite")
     store.put(make_case(1))
-    async with RemoteDB(url) as remote:
+    # no gzip probe (sent as a client opens): every request counted below is the replication's
+    async with RemoteDB(url, compress_requests=False) as remote:
         lock = await pair_lock(LocalDB(store), remote)
         async with lock:  # another run of local → remote is in progress
             push = asyncio.create_task(replicate_exclusive(LocalDB(store), remote))

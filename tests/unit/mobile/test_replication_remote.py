@@ -3,6 +3,7 @@ and the multipart/related body. The CouchDB protocol itself is tested against th
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import gzip
@@ -17,6 +18,9 @@ from mobile.replication.multipart import encode_related
 from mobile.store.attachments import digest_of
 
 FAST = Backoff(retries=3, initial=0.001, maximum=0.002)
+# The retry tests count requests: no gzip probe (sent when a client opens) among them.
+NO_PROBE = False
+HANG_S = 30
 
 
 async def test_401_is_raised_at_once() -> None:
@@ -27,7 +31,7 @@ async def test_401_is_raised_at_once() -> None:
         return httpx.Response(401, json={"error": "unauthorized", "reason": "token expired"})
 
     async with RemoteDB("http://gw/sync/db", token="t", transport=httpx.MockTransport(handler),
-                        backoff=FAST) as remote:
+                        backoff=FAST, compress_requests=NO_PROBE) as remote:
         with pytest.raises(Unauthorized) as raised:
             await remote.info()
     assert raised.value.status == 401 and calls == ["/sync/db/"]
@@ -45,7 +49,7 @@ async def test_5xx_and_network_errors_are_retried_then_succeed() -> None:
         return answer
 
     async with RemoteDB("http://gw/sync/db", token="t", transport=httpx.MockTransport(handler),
-                        backoff=FAST) as remote:
+                        backoff=FAST, compress_requests=NO_PROBE) as remote:
         assert await remote.info() == {"db_name": "db"}
         assert remote.traffic.requests == 3
 
@@ -54,7 +58,8 @@ async def test_retries_end_in_unreachable() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(502, text="bad gateway")
 
-    async with RemoteDB("http://gw/db", transport=httpx.MockTransport(handler), backoff=FAST) as remote:
+    async with RemoteDB("http://gw/db", transport=httpx.MockTransport(handler), backoff=FAST,
+                        compress_requests=NO_PROBE) as remote:
         with pytest.raises(Unreachable):
             await remote.info()
         assert remote.traffic.requests == 4
@@ -77,6 +82,31 @@ async def test_large_bodies_are_gzipped_only_when_the_probe_says_so(probe_status
     async with RemoteDB("http://h/db", transport=httpx.MockTransport(handler)) as remote:
         await remote.write_docs([{"_id": f"d{i}", "_rev": "1-a", "pad": "x" * 100} for i in range(40)])
     assert (seen[-1].headers.get("Content-Encoding") == "gzip") is gzipped
+
+
+async def test_no_body_waits_for_the_gzip_probe_sent_when_the_client_opens() -> None:
+    """The probe goes out as the client opens; a body of any size sent before its answer goes plain
+    (ADR 0159), the next one after it gzipped."""
+    answer_probe = asyncio.Event()
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("_revs_diff") and request.content == gzip.compress(b"{}"):
+            seen.append("probe")
+            await answer_probe.wait()
+            return httpx.Response(200, json={})
+        seen.append(request.headers.get("Content-Encoding", "plain"))
+        return httpx.Response(201, json=[])
+
+    docs = [{"_id": f"d{i}", "_rev": "1-a", "pad": "x" * 100} for i in range(400)]  # ~50 KB
+    async with RemoteDB("http://h/db", transport=httpx.MockTransport(handler)) as remote:
+        # bounded only so that a body waiting for the held probe fails instead of hanging
+        await asyncio.wait_for(remote.write_docs(docs), HANG_S)
+        answer_probe.set()
+        assert remote._probe is not None
+        await remote._probe
+        await remote.write_docs(docs)
+    assert seen == ["probe", "plain", "gzip"]
 
 
 def test_multipart_related_carries_json_then_raw_bytes() -> None:

@@ -365,7 +365,7 @@ def test_bodies_are_encoded_as_the_standard_encoder_does_and_refused_alike(db: L
     assert db.info()["doc_count"] == 1
 
 
-# -- ADR 0161: the next revision of a chain as text, its body by orjson, one row taken over ----
+# -- ADR 0161: the next revision of a chain as text, one row taken over, the body refused as JSON refuses ----
 
 
 @settings(max_examples=300, deadline=None)
@@ -377,7 +377,7 @@ def test_bodies_are_encoded_as_the_standard_encoder_does_and_refused_alike(db: L
     deleted=st.booleans(),
     use_tree=st.booleans(),
 )
-def test_next_on_path_is_the_merged_trees_json_or_declines(
+def test_next_on_chain_is_the_merged_trees_json_or_declines(
     case: tuple[dict[str, RevNode], list[RevPath]],
     base: list[str],
     new: str,
@@ -386,32 +386,38 @@ def test_next_on_path_is_the_merged_trees_json_or_declines(
     use_tree: bool,
 ) -> None:
     """Whatever the stored tree (a random merged one, or a chain with any ids) and the arriving
-    path, the text answer is the merged tree's JSON; a chain whose history arrives whole with a
-    plain new id is always answered."""
+    path, the answer is the merged tree's JSON, or the stored text itself when the revision is
+    known; a chain whose history arrives whole is always answered."""
     ancestors = RevPath(len(base) + 1, tuple(base))
     stored = revtree.to_json(case[0]) if use_tree else revtree.path_json(ancestors, 1000)
     path = RevPath(ancestors.start + 1, (new, *base), deleted)
     if len(set(path.ids)) < len(path.ids):
         return  # a revision id twice in one history: not a path any replica sends
-    text = revtree.next_on_path(stored, path, limit)
-    if text is not None:
-        assert text == revtree.to_json(revtree.merge(revtree.from_json(stored), path, limit))
-    plain = "".join(path.ids).isascii() and "".join(path.ids).isalnum()
-    if not use_tree and plain and len(path.ids) <= limit:
+    text = revtree.next_on_chain(stored, path, limit)
+    tree = revtree.from_json(stored)
+    if text == stored:
+        assert path.rev in tree
+    elif text is not None:
+        assert path.rev not in tree
+        assert text == revtree.to_json(revtree.merge(tree, path, limit))
+    if not use_tree:
         assert text is not None
 
 
-def test_next_on_path_declines_a_known_leaf_a_branch_and_a_stemmed_history() -> None:
+def test_next_on_chain_appends_to_the_text_a_known_history_or_declines() -> None:
     stored = '[[1,"a",null,0],[2,"b","a",0]]'
-    assert revtree.next_on_path(stored, RevPath(3, ("c", "b", "a")), 5) == (
-        '[[1,"a",null,0],[2,"b","a",0],[3,"c","b",0]]'
-    )
-    assert revtree.next_on_path(stored, RevPath(2, ("b", "a")), 5) is None  # known
-    assert revtree.next_on_path(stored, RevPath(2, ("x", "a")), 5) is None  # a branch at 2
-    assert revtree.next_on_path(stored, RevPath(3, ("c", "b")), 5) is None  # history cut short
-    assert revtree.next_on_path(stored, RevPath(3, ("c", "b", "a")), 2) is None  # must stem
+    grown = '[[1,"a",null,0],[2,"b","a",0],[3,"c","b",0]]'
+    assert revtree.next_on_chain(stored, RevPath(3, ("c", "b", "a")), 5) == grown  # as text
+    assert revtree.next_on_chain(stored, RevPath(3, ("c", "b")), 5) == grown  # history cut short: rows
+    assert revtree.next_on_chain(stored, RevPath(3, ("c", "b", "a")), 2) == '[[2,"b",null,0],[3,"c","b",0]]'
+    assert revtree.next_on_chain(stored, RevPath(2, ("b", "a")), 5) is stored  # known
+    assert revtree.next_on_chain(stored, RevPath(2, ("x", "a")), 5) is None  # a branch at 2
     tomb = '[[1,"a",null,0],[2,"b","a",1]]'
-    assert revtree.next_on_path(tomb, RevPath(3, ("c", "b", "a")), 5) is None  # left to the merge
+    assert revtree.next_on_chain(tomb, RevPath(3, ("c", "b", "a")), 5) == (
+        '[[1,"a",null,0],[2,"b","a",1],[3,"c","b",0]]'
+    )
+    conflict = '[[1,"a",null,0],[2,"b","a",0],[2,"c","a",0]]'
+    assert revtree.next_on_chain(conflict, RevPath(3, ("d", "b", "a")), 5) is None  # not a chain
 
 
 _JSON = st.recursive(
@@ -439,11 +445,11 @@ def _reference(body: Mapping[str, Any]) -> str | None:
 
 @settings(max_examples=400, deadline=None)
 @given(body=st.dictionaries(st.text(max_size=4), _JSON, max_size=4))
-def test_a_body_encoded_by_orjson_reads_back_as_the_reference_and_is_refused_alike(
+def test_a_body_reads_back_as_the_reference_and_is_refused_alike(
     body: dict[str, Any],
 ) -> None:
-    """orjson where it can, the standard library where it cannot (NaN, a lone surrogate, an int
-    beyond 64 bits, a key not a string): the same value read back, the same refusals."""
+    """NaN, a lone surrogate, a key not a string: refused as the reference refuses them; anything
+    else is the same value read back."""
     expected = _reference(body)
     try:
         text = writer._body_json(body)
@@ -455,29 +461,15 @@ def test_a_body_encoded_by_orjson_reads_back_as_the_reference_and_is_refused_ali
     assert text.encode("utf-8")
 
 
-def test_orjson_writes_the_usual_body_and_the_reference_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The usual body takes the fast path; a body orjson would write differently (NaN as null)
-    or not at all falls back to the reference."""
-    calls: list[object] = []
-    real = writer._orjson_dumps
-    assert real is not None  # a dependency of the project
-
-    def counted(body: Any) -> bytes:
-        calls.append(body)
-        return real(body)
-
-    monkeypatch.setattr(writer, "_orjson_dumps", counted)
-    body = {"name": "王芳", "n": [1, 2.5, True], "note": 'a"b\\c\n'}
-    assert json.loads(writer._body_json(body)) == body
-    assert writer._body_json({"v": None}) == '{"v":null}'  # null: encoded again by the reference
-    with pytest.raises(BadRequest, match="not JSON"):
-        writer._body_json({"v": float("inf")})
+def test_a_body_is_the_standard_librarys_json_and_nan_is_refused() -> None:
+    body = {"name": "王芳", "n": [1, 2.5, True], "note": 'a"b\\c\n', "v": None}
+    assert writer._body_json(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    for bad in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(BadRequest, match="not JSON"):
+            writer._body_json({"v": [1, {"w": bad}]})
     with pytest.raises(BadRequest, match="surrogate"):
         writer._body_json({"v": "\ud800"})
     assert writer._body_json({"v": 2**70}) == '{"v":1180591620717411303424}'
-    assert len(calls) == 5
-    monkeypatch.setattr(writer, "_orjson_dumps", None)  # a build without orjson
-    assert writer._body_json(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _rev_rows(db: LocalStore) -> list[tuple[str, str]]:
