@@ -57,6 +57,11 @@ ATTACHMENT_CONCURRENCY = 4
 # scans so with less CPU, while on a slow link the third more bytes of base64 cost more than the
 # requests saved (ADR 0142). Never through the gateway (a bearer token): there the link carries binary.
 NEAR_RTT = 0.100
+# Answers come without gzip, and a pull writes the source's log once per 5 s, over a round trip this
+# short, through the gateway too: loopback, or the township office's LAN or Wi-Fi (1–5 ms). A
+# mobile link's round trip is 30–100 ms and its bandwidth too low for plain JSON (gzip takes ~85 %
+# off a `_changes` page), so there everything stays gzipped (ADR 0168).
+LAN_RTT = 0.020
 # Raw attachment bytes per `_bulk_docs` when they go inline: ~50 scans of 150 KB.
 INLINE_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -101,8 +106,10 @@ class RemoteDB:
         inline_attachments: bool | None = None,
         slots: asyncio.Semaphore | None = None,
     ) -> None:
-        """`inline_attachments`: True sends scans base64 in `_bulk_docs`, False one binary PUT each,
-        None decides (`near`): binary to the gateway (`token`), else by the measured round trip.
+        """`inline_attachments`: the link as configured (tests and benchmarks emulating one). True:
+        a near engine (scans base64 in `_bulk_docs`, answers plain); False: a far one (one binary
+        PUT per scan, answers gzipped). None decides: to the gateway (`token`) scans binary and
+        answers plain only over a LAN's round trip, else by the measured round trip (`near`).
         `slots`: the attachment transfers this database may have in flight, shared with other
         databases when given (a sync round's, ADR 0158); else its own `attachment_concurrency`."""
         self.url, auth = split_url(url)
@@ -120,9 +127,8 @@ class RemoteDB:
         self._bulk_get = True
         self._binary_bulk = True  # until the server answers a bulk read of bytes with base64
         self._slots = slots if slots is not None else asyncio.Semaphore(attachment_concurrency)
-        self.inline_attachments = (
-            False if token is not None and inline_attachments is None else inline_attachments
-        )
+        self.inline_attachments = inline_attachments
+        self.gateway = token is not None
         self.rtt: float | None = None  # the shortest round trip of a small request so far, seconds
 
     def __repr__(self) -> str:
@@ -201,7 +207,7 @@ class RemoteDB:
         gateway unless asked), else when a round trip was measured and is a loopback's or a LAN's."""
         if self.inline_attachments is not None:
             return self.inline_attachments
-        return self.rtt is not None and self.rtt < NEAR_RTT
+        return not self.gateway and self.rtt is not None and self.rtt < NEAR_RTT
 
     def _probe_gzip_soon(self) -> None:
         """Send the gzip probe unless its answer is known or on its way. It starts when the client
@@ -280,10 +286,13 @@ class RemoteDB:
         return str(response.json().get("rev", ""))
 
     def plain_answers(self) -> bool:
-        """Whether answers are asked for without gzip (ADR 0149): from a `near` engine (loopback or
-        LAN, never the gateway unless configured), where gzip costs both sides CPU and saves no time;
-        over a slow link and through the gateway the bytes matter, so gzip stays."""
-        return self.near()
+        """Whether answers are asked for without gzip (ADRs 0149, 0168): from a `near` engine (or
+        as configured), and through the gateway when its round trip is a LAN's (`LAN_RTT`): there
+        gzip costs both sides CPU and saves no time; over a mobile or village link the bytes
+        matter, so gzip stays."""
+        if self.inline_attachments is not None or not self.gateway:
+            return self.near()
+        return self.rtt is not None and self.rtt < LAN_RTT
 
     def _read_headers(self, accept: str | None = None) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity"} if self.plain_answers() else {}

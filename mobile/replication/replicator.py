@@ -615,15 +615,16 @@ class SourceLog:
         self.written_at: float | None = None  # when this session last wrote it
 
     async def record(self, seq: Seq, docs_read: int) -> None:
-        """Write the log for a batch handed on. From a near source (loopback or LAN) only the first
-        batch's and then one every `NEAR_CHECKPOINT_SECONDS`: the session id, all a later run reads
-        of it, is in the first; each write is one more commit of the engine that serves the pull
-        (ADR 0149)."""
+        """Write the log for a batch handed on. From a source on loopback or the LAN (whose answers
+        come plain, `RemoteDB.plain_answers`, ADRs 0149, 0168) only the first batch's and then one
+        every `NEAR_CHECKPOINT_SECONDS`: the session id, all a later run reads of it, is in the
+        first; each write is one more commit of the engine that serves the pull."""
         if not self.writable:
             return
         if (
             self.written_at is not None
-            and _near(self.source)
+            and isinstance(self.source, RemoteDB)
+            and self.source.plain_answers()
             and time.monotonic() - self.written_at < NEAR_CHECKPOINT_SECONDS
         ):
             return

@@ -15,6 +15,7 @@ import pytest
 
 from mobile.replication import Backoff, RemoteDB, Unauthorized, Unreachable
 from mobile.replication.multipart import encode_related
+from mobile.replication.remote import LAN_RTT, NEAR_RTT
 from mobile.store.attachments import digest_of
 
 FAST = Backoff(retries=3, initial=0.001, maximum=0.002)
@@ -125,3 +126,23 @@ def test_multipart_related_carries_json_then_raw_bytes() -> None:
     assert head["_attachments"]["scan 1.jpg"] == expected
     assert head["_attachments"]["old.png"]["stub"] is True
     assert parts[1].get_content() == data and parts[1].get_filename() == "scan 1.jpg"
+
+
+@pytest.mark.parametrize(
+    ("token", "rtt", "plain"),
+    [
+        ("t", None, False),  # nothing measured yet: gzip
+        ("t", LAN_RTT / 4, True),  # the gateway on the township office's LAN
+        ("t", (LAN_RTT + NEAR_RTT) / 2, False),  # the gateway over a mobile link
+        ("t", NEAR_RTT * 3, False),  # a village link
+        (None, (LAN_RTT + NEAR_RTT) / 2, True),  # an engine reached directly on loopback or LAN
+        (None, NEAR_RTT * 3, False),
+    ],
+)
+def test_answers_come_plain_only_over_a_lan_round_trip_through_the_gateway(
+    token: str | None, rtt: float | None, plain: bool
+) -> None:
+    remote = RemoteDB("http://gw/sync/db", token=token)
+    remote.rtt = rtt
+    assert remote.plain_answers() is plain
+    assert remote.near() is (token is None and rtt is not None and rtt < NEAR_RTT)  # scans stay binary
