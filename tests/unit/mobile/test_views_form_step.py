@@ -106,7 +106,8 @@ async def at_materials_after_the_form(tmp_path: Path) -> Harness:
 async def test_the_form_line_shows_made_from_the_form_and_the_notice_leaves_it_out(tmp_path: Path) -> None:
     h = await at_materials_after_the_form(tmp_path)
     assert h.page.data.vm.can_make_form()  # this machine has a CJK font (the app's own subset)
-    assert h.by_id("material-state-application").content.value == "✓ 由表单生成 Made from the form · 必需 Required"
+    state = h.by_id("material-state-application").content
+    assert state.value == "✓ 由表单生成 Made from the form · 必需 Required"
     shown = idents(h)
     assert "photo-application" not in shown and "pick-application" not in shown  # nothing to photograph
     assert "material-note-application" not in shown
@@ -125,8 +126,9 @@ async def test_without_a_cjk_font_the_form_line_says_why_and_the_notice_lists_it
     h = await at_materials_after_the_form(tmp_path)
     assert h.by_id("material-state-application").content.value == "× 未收 Missing · 必需 Required"
     assert isinstance(h.by_id("material-note-application"), ft.Semantics)
-    assert "本机没有中文字体，生成不了申请表：请收纸质申请表 No Chinese font on this device, so the form cannot be made: " \
-        "collect the paper form" in h.texts()
+    why = "本机没有中文字体，生成不了申请表：请收纸质申请表"
+    because = "No Chinese font on this device, so the form cannot be made: collect the paper form"
+    assert f"{why} {because}" in h.texts()
     assert {"photo-application", "pick-application"} <= idents(h)  # the paper form is photographed
     await h.click(h.button("下一步 Next"))
     assert any(t.startswith("1. 最低生活保障申请书") for t in h.texts())
