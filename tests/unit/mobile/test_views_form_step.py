@@ -84,6 +84,13 @@ def idents(h: Harness) -> set[str]:
     return {str(c.identifier) for c in h.controls() if isinstance(c, ft.Semantics) and c.identifier}
 
 
+def state_of(h: Harness, code: str) -> str:
+    """A material line's state as written under its name."""
+    text = h.by_id(f"material-state-{code}").content
+    assert isinstance(text, ft.Text)
+    return str(text.value)
+
+
 async def at_materials_after_the_form(tmp_path: Path) -> Harness:
     """The app opened on a draft of the 低保 item whose form was just filled in."""
     ctx = make_context(tmp_path)
@@ -106,8 +113,7 @@ async def at_materials_after_the_form(tmp_path: Path) -> Harness:
 async def test_the_form_line_shows_made_from_the_form_and_the_notice_leaves_it_out(tmp_path: Path) -> None:
     h = await at_materials_after_the_form(tmp_path)
     assert h.page.data.vm.can_make_form()  # this machine has a CJK font (the app's own subset)
-    state = h.by_id("material-state-application").content
-    assert state.value == "✓ 由表单生成 Made from the form · 必需 Required"
+    assert state_of(h, "application") == "✓ 由表单生成 Made from the form · 必需 Required"
     shown = idents(h)
     assert "photo-application" not in shown and "pick-application" not in shown  # nothing to photograph
     assert "material-note-application" not in shown
@@ -124,7 +130,7 @@ async def test_without_a_cjk_font_the_form_line_says_why_and_the_notice_lists_it
 ) -> None:
     monkeypatch.setattr(wizard, "cjk_font_path", lambda: None)  # a phone without a Chinese font
     h = await at_materials_after_the_form(tmp_path)
-    assert h.by_id("material-state-application").content.value == "× 未收 Missing · 必需 Required"
+    assert state_of(h, "application") == "× 未收 Missing · 必需 Required"
     assert isinstance(h.by_id("material-note-application"), ft.Semantics)
     why = "本机没有中文字体，生成不了申请表：请收纸质申请表"
     because = "No Chinese font on this device, so the form cannot be made: collect the paper form"
