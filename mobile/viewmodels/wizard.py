@@ -24,6 +24,7 @@ from mobile.services.application_form import (
     render_preview,
 )
 from mobile.services.errors import ScanError, SignatureError
+from mobile.services.fonts import cjk_font_path
 from mobile.services.i18n import Translator
 from mobile.services.scan import Scan, ScanMode, ScanSource, process_scan
 from mobile.services.signature import Stroke, render_signature
@@ -50,6 +51,7 @@ from shared.text import Message
 SIGNATURE = SIGNATURE_ATTACHMENT
 # The checklist line the generated 申请表 fills: catalogs name it one way or the other.
 APPLICATION_FORM_CODES = ("application_form", "application")
+GENERATED = "generated"  # the source of the 申请表's line: made from the form's answers
 log = logging.getLogger(__name__)
 
 
@@ -91,6 +93,13 @@ class MaterialRow:
     error: str
     # While a photo arrives (0…1 of its bytes) and then while it is processed (1.0), else None.
     progress: float | None = None
+    # Why the line is as it is, when the agent could not guess (the form that cannot be made).
+    note: str = ""
+
+    @property
+    def generated(self) -> bool:
+        """Met by the 申请表 the app makes from the form's answers (at submission): no photo."""
+        return self.source == GENERATED
 
 
 class WizardViewModel:
@@ -108,6 +117,7 @@ class WizardViewModel:
         remember_item: Callable[[str], None] = lambda code: None,
         random_bytes: Callable[[int], bytes] = os.urandom,
         forms: FormLoader = lambda item, situation: None,
+        can_make_form: Callable[[], bool] = lambda: cjk_font_path() is not None,
     ) -> None:
         self.book = book
         self.items = list(items)
@@ -133,6 +143,9 @@ class WizardViewModel:
         self.proxy_typed: dict[str, str] | None = None
         self.strokes_drawn: list[list[tuple[float, float]]] = []
         self.forms = forms
+        # Whether this device can make the 申请表 (a CJK font, ADR 0139): the same answer for
+        # the materials step, the one-time notice, the review and submit.
+        self.can_make_form = can_make_form
         self.filling: FormAnswers | None = None  # the form step's answers (None: no form)
         self.page = 0
         self.earlier: dict[str, Any] = {}  # this citizen's answers in earlier cases (免填)
@@ -467,9 +480,16 @@ class WizardViewModel:
         if situation is None or self.case is None:
             return []
         entries = {e["requirement"]: e for e in self.case.get("materials", [])}
+        form_line = self.form_line
+        makes_form = bool(form_line) and self.can_make_form()
         rows = []
         for req in situation.requirements:
             entry = entries.get(req.code, {})
+            if req.code == form_line and makes_form and entry.get("source") != GENERATED:
+                # Submit makes this paper from the answers just filled in (and replaces any
+                # photo of a paper form on the line): received, nothing to photograph or bring.
+                rows.append(MaterialRow(req, True, GENERATED, "", False, "", ""))
+                continue
             rows.append(
                 MaterialRow(
                     requirement=req,
@@ -480,9 +500,20 @@ class WizardViewModel:
                     reusable=self.known.get(req.reuse_key, "") if not entry else "",
                     error=self.row_errors.get(req.code, ""),
                     progress=self.arriving.get(req.code),
+                    note=self.t("form_not_made") if req.code == form_line and not entry else "",
                 )
             )
         return rows
+
+    @property
+    def form_line(self) -> str:
+        """The checklist line the filled 申请表 meets ("" when the item has no form): the first of
+        `APPLICATION_FORM_CODES` the situation lists, else the first code (an extra line)."""
+        if self.filling is None:
+            return ""
+        situation = self.situation
+        codes = [r.code for r in situation.requirements] if situation else []
+        return next((c for c in APPLICATION_FORM_CODES if c in codes), APPLICATION_FORM_CODES[0])
 
     @property
     def busy(self) -> bool:
@@ -748,11 +779,12 @@ class WizardViewModel:
         """The filled 申请表 (PDF, PNG preview, a JPEG for the screens that show scans) stored as
         the case's application-form material: no paper form to photograph."""
         assert self.case is not None
-        if self.filling is None:
+        requirement = self.form_line
+        if not requirement or self.filling is None:
             return
-        situation = self.situation
-        codes = [r.code for r in situation.requirements] if situation else []
-        requirement = next((c for c in APPLICATION_FORM_CODES if c in codes), APPLICATION_FORM_CODES[0])
+        if not self.can_make_form():  # the materials step asked for the paper form
+            log.warning("no CJK font: the application form of %s is not generated", self.case["_id"])
+            return
         a = self.applicant
         document = FormDocument(
             item_name=self.item.name if self.item else str(self.case["item_code"]),
@@ -778,7 +810,7 @@ class WizardViewModel:
              "scan.jpg": ("image/jpeg", jpeg), "thumb.jpg": ("image/jpeg", thumb)},
             self.case["division"],
         )
-        entry = {"requirement": requirement, "material_id": material["_id"], "source": "generated"}
+        entry = {"requirement": requirement, "material_id": material["_id"], "source": GENERATED}
         self._save({"materials": [*self._other_entries(requirement), entry]})
 
     # -- saving --------------------------------------------------------------------------

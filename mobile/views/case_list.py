@@ -79,7 +79,6 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
         ]
     )
     account = nav.ctx.session.account
-    heading = f"{t('cases')} · {nav.ctx.names.person(account.username)}" if account else t("cases")
     # Each icon with its word under it; the staff's three shortcuts live in a row of their own
     # (four icons in the bar left the name a few characters).
     actions: list[ft.Control] = [
@@ -94,12 +93,31 @@ def build(nav: Nav, vm: CaseListViewModel) -> ft.View:
         ),
         _bar_action(ft.Icons.SETTINGS, "设置", t("settings_title"), "/settings", nav, "open-settings"),
     ]
-    return ui.screen(
+    view = ui.screen(
         "/",
-        heading,
+        t("cases"),
         [ft.Semantics(identifier="case-list", content=ui.stack(body))],
         actions=actions,
         bottom=bottom,
+    )
+    if account and isinstance(view.appbar, ft.AppBar):
+        view.appbar.title = _title(t("cases"), nav.ctx.names.person(account.username))
+    return view
+
+
+def _title(heading: str, person: str) -> ft.Control:
+    """"办件 Cases" over the signed-in person's name: on one line a 360 px screen cut the name
+    off ("办件 Cases · 李晓燕(…") next to the bar's icons."""
+    return ft.Semantics(
+        identifier="case-list-title",
+        content=ft.Column(
+            [
+                ft.Text(heading, size=20, weight=ft.FontWeight.BOLD, color="#FFFFFF", no_wrap=True),
+                ft.Text(person, size=16, color="#FFFFFF"),
+            ],
+            spacing=0,
+            tight=True,
+        ),
     )
 
 

@@ -267,10 +267,19 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
         vm.remove(code)
         nav.refresh()
 
-    state = f"✓ {t('material_ok')}" if row.received else f"× {t('material_missing')}"
+    if row.generated:
+        state = f"✓ {t('form_made')}"
+    else:
+        state = f"✓ {t('material_ok')}" if row.received else f"× {t('material_missing')}"
     need = t("required") if row.requirement.required else t("optional")
     head = ft.Row([ui.text(row.requirement.name, bold=True, selectable=False)], wrap=True)
-    lines: list[ft.Control] = [head, ui.text(f"{state} · {need}", 16, color=ui.INK)]
+    status = ft.Semantics(
+        identifier=f"material-state-{code}", content=ui.text(f"{state} · {need}", 16, color=ui.INK)
+    )
+    lines: list[ft.Control] = [head, status]
+    if row.note:
+        note = ui.message(row.note, kind="warn")
+        lines.append(ft.Semantics(identifier=f"material-note-{code}", content=note))
     if row.received and row.material_id:
         thumb = vm.thumbnail(row.material_id)
         if thumb:
@@ -283,6 +292,8 @@ def _material(nav: Nav, vm: WizardViewModel, row: MaterialRow) -> ft.Control:
         lines.append(ft.Semantics(identifier=f"scan-error-{code}", content=ui.message(row.error)))
     # Rows of expanding buttons, never a wrapping Row: Flutter cannot expand inside a Wrap
     # (it draws a grey error box instead).
+    if row.generated:  # made at submission from the answers: nothing to photograph or remove
+        return ui.panel(*lines, bgcolor=ui.OK_BG)
     if row.reusable:
         lines.append(ft.Row([ui.button(t("reuse"), reuse, icon=ft.Icons.RECYCLING, ident=f"reuse-{code}")]))
     capture_label = t("retake") if row.received else t("capture")

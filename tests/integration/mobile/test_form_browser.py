@@ -28,6 +28,7 @@ from tests.integration.mobile.browser import (
     fill,
     seed_device,
     shot,
+    text_of,
     unlock,
     web_app,
 )
@@ -118,8 +119,17 @@ def test_the_dibao_form_with_two_members_offline_to_the_receipt(
     click(page, "下一步 Next")
 
     page.locator('[flt-semantics-identifier="wizard-materials"]').wait_for(timeout=10000)
+    # The 申请表 just filled in is made from the form: received, nothing to photograph or bring.
+    state = page.locator('[flt-semantics-identifier="material-state-application"]')
+    state.wait_for(timeout=10000)
+    assert "由表单生成 Made from the form" in text_of(state)
+    assert page.locator('[flt-semantics-identifier="photo-application"]').count() == 0
+    shot(page, "53a-form-materials")
     click(page, "下一步 Next")
-    page.locator('[flt-semantics-identifier="wizard-notice"]').wait_for(timeout=10000)
+    notice = page.locator('[flt-semantics-identifier="wizard-notice"]')
+    notice.wait_for(timeout=10000)
+    assert "身份证" in text_of(notice) and "最低生活保障申请书" not in text_of(notice)
+    shot(page, "53b-form-notice")
     click(page, "下一步 Next")
     page.locator('[flt-semantics-identifier="wizard-signature"]').wait_for(timeout=10000)
     draw_signature(page)

@@ -89,9 +89,11 @@ def test_staff_header_has_words_whole_name_and_one_submitted_chip(
         node = ident(page, name)
         node.wait_for(timeout=10000)
         assert words in text_of(node) and inside(node.bounding_box())
-    title = page.get_by_text("办件 Cases · 王站长", exact=False).first
+    # "办件 Cases" with the name whole on its own line under it (a line may wrap, never cut)
+    title = ident(page, "case-list-title")
     title.wait_for(timeout=10000)
     assert inside(title.bounding_box())
+    assert "办件 Cases" in text_of(title) and "王站长" in text_of(title), text_of(title)
     assert ident(page, "filter-submitted").count() == 1
     # The rest of the screen is drawn under the shortcuts (a layout error would leave it blank).
     ident(page, "case-row").first.wait_for(timeout=10000)

@@ -19,13 +19,14 @@ from mobile.store import LocalStore
 from mobile.viewmodels.case_detail import CaseDetailViewModel
 from mobile.viewmodels.catalog_adapter import item_choices
 from mobile.viewmodels.form_step import load_form
-from mobile.viewmodels.wizard import Step, WizardViewModel
+from mobile.viewmodels.wizard import MaterialRow, Step, WizardViewModel
 from onetrip_demo.answers import FORM_ITEMS, sample_answers
 from shared.catalog import load_catalog
 from shared.forms import Form, form_from_json, validate_answers
 from shared.forms.model import FieldType
 from sync_server.forms.xlsform import definition_of
 from tests.unit.mobile.factories import VILLAGE, id_number, make_book, make_store
+from tests.unit.mobile.images import jpeg_bytes, text_page
 from tests.unit.mobile.test_viewmodels_wizard import step_of
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,11 +43,15 @@ def catalog_forms(item: str, situation: str) -> Form | None:
     return form_from_json(definition(item)) if item == "JZ-001" else None
 
 
-def make_vm(store: LocalStore, forms: Callable[[str, str], Form | None] = catalog_forms) -> WizardViewModel:
+def make_vm(store: LocalStore, forms: Callable[[str, str], Form | None] = catalog_forms,
+            can_make_form: Callable[[], bool] | None = None) -> WizardViewModel:
     seed = ROOT / "assets" / "catalog" / "seed.json"
     items = item_choices(load_catalog(seed.read_text(encoding="utf-8"), source=str(seed)))
-    return WizardViewModel(make_book(store), items, T, village=VILLAGE, today=lambda: TODAY,
-                           forms=forms, random_bytes=lambda n: bytes(range(n)))
+    vm = WizardViewModel(make_book(store), items, T, village=VILLAGE, today=lambda: TODAY,
+                         forms=forms, random_bytes=lambda n: bytes(range(n)))
+    if can_make_form is not None:  # else this machine's own answer (a CJK font found or not)
+        vm.can_make_form = can_make_form
+    return vm
 
 
 def shipped_forms(item: str, situation: str) -> Form | None:
@@ -216,7 +221,7 @@ def test_submitting_stores_the_filled_application_form_as_its_material(tmp_path:
     vm = make_vm(store)
     to_form(vm)
     fill_whole_form(vm)
-    assert "application" in [r.code for r in vm.missing]  # the paper form, until it is generated
+    assert "application" not in [r.code for r in vm.missing]  # made from the answers, not brought
     assert vm.next() and vm.next() and vm.sign(STROKES, 400, 200) and vm.next()
     assert vm.submit()
     case = store.get(vm.case["_id"])  # type: ignore[index]
@@ -275,3 +280,64 @@ def test_every_shipped_form_is_filled_through_the_form_step(tmp_path: Path, item
     case = vm.book.store.get(vm.case["_id"])
     assert case["form"]["id"] == item_code
     assert validate_answers(form, case["answers"], today=TODAY, complete=True) == []
+
+
+def row_of(vm: WizardViewModel, code: str) -> MaterialRow:
+    return next(r for r in vm.material_rows() if r.requirement.code == code)
+
+
+def test_the_form_line_is_made_from_the_form_not_brought(tmp_path: Path) -> None:
+    """Filled at the form step: the 申请表's line is received from the form at once, so neither
+    the one-time notice nor the review asks the citizen to bring the paper just filled in."""
+    store = make_store(tmp_path)
+    vm = make_vm(store, can_make_form=lambda: True)
+    to_form(vm)
+    fill_whole_form(vm)
+    row = row_of(vm, "application")
+    assert row.received and row.generated and not row.material_id and not row.note
+    assert [r.code for r in vm.missing] == ["id_card", "hukou", "income_statement", "check_authorization",
+                                           "bank_card"]
+    summary = dict(vm.summary())
+    assert "最低生活保障申请书" in summary[T("material_ok")]
+    assert "最低生活保障申请书" not in summary[T("material_missing")]
+    assert vm.next() and vm.step is Step.NOTICE  # the notice is fixed in the draft without it
+    assert "application" not in store.get(vm.case["_id"])["missing"]  # type: ignore[index]
+    # An item without a form keeps its paper application form a material to bring
+    (tmp_path / "other").mkdir()
+    other = make_vm(make_store(tmp_path / "other"), can_make_form=lambda: True)
+    other.choose_item("JZ-002")
+    other.choose_situation(other.item.situations[0].code)  # type: ignore[union-attr]
+    other.set_applicant(name="王秀英", id_number=id_number(), phone="")
+    assert other.next() and other.step is Step.MATERIALS
+    assert all(not r.generated for r in other.material_rows())
+    assert other.form_line == ""
+
+
+def test_without_a_cjk_font_the_paper_form_is_still_asked_for(tmp_path: Path) -> None:
+    """A device that cannot make the PDF (no Chinese font): the line stays missing and says why,
+    the notice and the review list it, and submit stores what the screens said."""
+    store = make_store(tmp_path)
+    vm = make_vm(store, can_make_form=lambda: False)
+    to_form(vm)
+    fill_whole_form(vm)
+    row = row_of(vm, "application")
+    assert not row.received and not row.generated and row.note == T("form_not_made")
+    assert "中文字体" in row.note and "paper form" in row.note
+    assert "application" in [r.code for r in vm.missing]
+    assert "最低生活保障申请书" in dict(vm.summary())[T("material_missing")]
+    assert vm.next() and vm.next() and vm.sign(STROKES, 400, 200) and vm.next()
+    assert vm.submit()
+    case = store.get(vm.case["_id"])  # type: ignore[index]
+    assert "application" in case["missing"]
+    assert all(e["source"] != "generated" for e in case["materials"])
+
+
+def test_without_a_font_a_photo_of_the_paper_form_meets_the_line(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    vm = make_vm(store, can_make_form=lambda: False)
+    to_form(vm)
+    fill_whole_form(vm)
+    assert vm.add_scan("application", jpeg_bytes(text_page()))
+    row = row_of(vm, "application")
+    assert row.received and row.source == "captured" and not row.note
+    assert "application" not in [r.code for r in vm.missing]

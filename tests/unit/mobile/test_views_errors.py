@@ -122,7 +122,10 @@ async def test_staff_shortcuts_have_words_and_the_name_has_room(tmp_path: Path) 
     assert "设置" in texts
     appbar = h.view.appbar
     assert isinstance(appbar, ft.AppBar) and appbar.actions is not None and len(appbar.actions) == 1
-    assert isinstance(appbar.title, ft.Text) and appbar.title.value == "办件 Cases · 王站长"
+    # The name on a line of its own under "办件 Cases": whole on a 360 px screen, not cut off.
+    title = appbar.title
+    assert isinstance(title, ft.Semantics) and isinstance(title.content, ft.Column)
+    assert [c.value for c in title.content.controls if isinstance(c, ft.Text)] == ["办件 Cases", "王站长"]
 
 
 async def test_sync_screen_names_villages_not_databases(tmp_path: Path) -> None:
