@@ -26,6 +26,16 @@ async def _stored(couch: Couch, db: str, docs: list[dict[str, Any]]) -> list[dic
     return [doc for doc in stored if doc is not None]
 
 
+async def _bulk_read(server: RunningServer, agent: str, db: str, asked: list[dict[str, str]],
+                     headers: dict[str, str]) -> httpx.Response:
+    """The agent's `_bulk_get?revs=true&attachments=true` of `asked` through the gateway."""
+    token = token_for(server.url, agent)
+    async with httpx.AsyncClient(base_url=f"{server.url}/sync", timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        return await client.post(f"/{db}/_bulk_get", params={"revs": "true", "attachments": "true"},
+                                 json={"docs": asked}, headers=headers)
+
+
 async def test_a_bulk_read_of_scans_comes_binary_with_the_engines_digests_and_revpos(
     api_server: RunningServer, township: Township, couch: Couch
 ) -> None:
@@ -34,15 +44,11 @@ async def test_a_bulk_read_of_scans_comes_binary_with_the_engines_digests_and_re
     with_scans = make_case(village, "submitted", _attachments={n: attachment(b) for n, b in scans.items()})
     plain = make_case(village, "submitted")
     held = {doc["_id"]: doc for doc in await _stored(couch, db, [with_scans, plain])}
-    token = token_for(api_server.url, township.agents[0])
     asked = [{"id": with_scans["_id"], "rev": held[with_scans["_id"]]["_rev"]},
              {"id": plain["_id"], "rev": held[plain["_id"]]["_rev"]},
              {"id": plain["_id"], "rev": "9-" + "a" * 32}]  # a revision the engine lacks: an error row
-    async with httpx.AsyncClient(base_url=f"{api_server.url}/sync", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as agent:
-        answer = await agent.post(f"/{db}/_bulk_get", params={"revs": "true", "attachments": "true"},
-                                  json={"docs": asked},
-                                  headers={"Accept": "multipart/related", "Accept-Encoding": "gzip"})
+    answer = await _bulk_read(api_server, township.agents[0], db, asked,
+                              {"Accept": "multipart/related", "Accept-Encoding": "gzip"})
     assert answer.status_code == 200, answer.text
     content_type = answer.headers["content-type"]
     assert content_type.startswith("multipart/") and "content-encoding" not in answer.headers
@@ -70,12 +76,8 @@ async def test_a_json_read_of_scans_is_left_as_the_engine_sends_it(
     scan = JPEG + os.urandom(50_000)
     case = make_case(village, "submitted", _attachments={"a.jpg": attachment(scan)})
     [held] = await _stored(couch, db, [case])
-    token = token_for(api_server.url, township.agents[0])
-    async with httpx.AsyncClient(base_url=f"{api_server.url}/sync", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as agent:
-        answer = await agent.post(f"/{db}/_bulk_get", params={"revs": "true", "attachments": "true"},
-                                  json={"docs": [{"id": held["_id"], "rev": held["_rev"]}]},
-                                  headers={"Accept": "application/json"})
+    answer = await _bulk_read(api_server, township.agents[0], db, [{"id": held["_id"], "rev": held["_rev"]}],
+                              {"Accept": "application/json"})
     assert answer.status_code == 200
     data = answer.json()["results"][0]["docs"][0]["ok"]["_attachments"]["a.jpg"]["data"]
     assert base64.b64decode(data) == scan
@@ -91,12 +93,8 @@ async def test_a_scan_named_beyond_a_plain_header_still_arrives_whole(
     name = '户口 "1".jpg'
     case = make_case(village, "submitted", _attachments={name: attachment(scan)})
     [held] = await _stored(couch, db, [case])
-    token = token_for(api_server.url, township.agents[1])
-    async with httpx.AsyncClient(base_url=f"{api_server.url}/sync", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as agent:
-        answer = await agent.post(f"/{db}/_bulk_get", params={"revs": "true", "attachments": "true"},
-                                  json={"docs": [{"id": held["_id"], "rev": held["_rev"]}]},
-                                  headers={"Accept": "multipart/related"})
+    answer = await _bulk_read(api_server, township.agents[1], db, [{"id": held["_id"], "rev": held["_rev"]}],
+                              {"Accept": "multipart/related"})
     assert answer.status_code == 200
     if await couch.is_apache_couchdb():
         assert answer.headers["content-type"].startswith("multipart/") and scan in answer.content

@@ -12,7 +12,7 @@ import pytest
 from mobile.app import make_main
 from mobile.viewmodels import wizard
 from mobile.viewmodels.context import AppContext
-from mobile.viewmodels.wizard import Step
+from mobile.viewmodels.wizard import Step, WizardViewModel
 from tests.unit.mobile.factories import id_number
 from tests.unit.mobile.fakes import sign_in_with_pin
 from tests.unit.mobile.flet_harness import Harness
@@ -29,7 +29,8 @@ def pull_form(ctx: AppContext, item: str) -> None:
     ctx.catalog_store.put(pointer)
 
 
-async def test_the_form_step_shows_messages_choices_and_members(tmp_path: Path) -> None:
+async def dibao_draft(tmp_path: Path) -> tuple[AppContext, WizardViewModel]:
+    """A signed-in app with the 低保 (JZ-001) form pulled, and a draft at its applicant filled in."""
     ctx = make_context(tmp_path)
     await sign_in_with_pin(ctx)
     pull_form(ctx, "JZ-001")
@@ -37,6 +38,11 @@ async def test_the_form_step_shows_messages_choices_and_members(tmp_path: Path) 
     draft.choose_item("JZ-001")
     draft.choose_situation("first")
     draft.set_applicant(name="王秀英", id_number=id_number(), phone="")
+    return ctx, draft
+
+
+async def test_the_form_step_shows_messages_choices_and_members(tmp_path: Path) -> None:
+    ctx, draft = await dibao_draft(tmp_path)
     h = Harness()
     await h.start(make_main(lambda: ctx, background_sync=False))
     shell = h.page.data
@@ -93,13 +99,7 @@ def state_of(h: Harness, code: str) -> str:
 
 async def at_materials_after_the_form(tmp_path: Path) -> Harness:
     """The app opened on a draft of the 低保 item whose form was just filled in."""
-    ctx = make_context(tmp_path)
-    await sign_in_with_pin(ctx)
-    pull_form(ctx, "JZ-001")
-    draft = ctx.wizard()
-    draft.choose_item("JZ-001")
-    draft.choose_situation("first")
-    draft.set_applicant(name="王秀英", id_number=id_number(), phone="")
+    ctx, draft = await dibao_draft(tmp_path)
     assert draft.next() and draft.step is Step.FORM
     fill_whole_form(draft)
     h = Harness()
