@@ -191,9 +191,9 @@ class SupervisionViewModel:
         rows = [
             ("红牌（超期）Red: overdue", str(len(d.get("overdue", [])))),
             ("黄牌（剩1天）Yellow: 1 day left", str(len(d.get("due_soon", [])))),
-            ("平均办理天数 Average handling days", _num(d.get("average_handling_days"))),
+            ("平均办理天数 Average handling days", _days(d.get("average_handling_days"))),
             ("本地办结比例 Finished locally", _pct(d.get("local_share"))),
-            ("满意度 Satisfaction", f"{_num(sat.get('average'))} ({sat.get('count', 0)})"),
+            ("满意度 Satisfaction", _rating(sat.get("average"), sat.get("count", 0))),
         ]
         for village, v in d.get("villages", {}).items():
             rows.append(
@@ -241,8 +241,14 @@ def _case_ref(c: dict[str, Any], names: Names) -> CaseRef:
     return CaseRef(case_id, title, note)
 
 
-def _num(value: Any) -> str:
-    return "—" if value is None else str(value)
+def _days(value: Any) -> str:
+    """Working days, one decimal, with the unit: "3.3 天 days"."""
+    return "—" if value is None else f"{float(value):.1f} 天 days"
+
+
+def _rating(average: Any, count: Any) -> str:
+    """The citizens' average rating out of 5 and how many rated: "4.6 / 5（12 人评价 ratings）"."""
+    return "—" if average is None else f"{float(average):.1f} / 5（{count} 人评价 ratings）"
 
 
 def _pct(value: Any) -> str:

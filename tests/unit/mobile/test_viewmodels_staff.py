@@ -79,8 +79,17 @@ async def test_supervision_lines_spell_out_the_cards() -> None:
     lines = dict(vm.lines())
     assert lines["红牌（超期）Red: overdue"] == "1"
     assert lines["本地办结比例 Finished locally"] == "80%"
-    assert lines["满意度 Satisfaction"] == "4.6 (12)"
+    assert lines["平均办理天数 Average handling days"] == "2.5 天 days"
+    assert lines["满意度 Satisfaction"] == "4.6 / 5（12 人评价 ratings）"
     assert "红 1" in lines["村 Village 330212001001"]
+
+
+def test_supervision_figures_carry_their_unit_or_a_dash_when_not_known() -> None:
+    vm = SupervisionViewModel(api_for(server([])), "330212001")
+    vm.data = {"average_handling_days": 3.2857, "satisfaction": {"average": None, "count": 0}}
+    lines = dict(vm.lines())
+    assert lines["平均办理天数 Average handling days"] == "3.3 天 days"
+    assert lines["满意度 Satisfaction"] == "—"
 
 
 async def test_offline_staff_screens_say_they_need_the_network() -> None:
