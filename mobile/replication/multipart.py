@@ -136,8 +136,8 @@ def decode_bulk_get(body: bytes, content_type: str) -> list[JSON]:
     """The documents of a `_bulk_get?attachments=true` answer sent as `multipart/related`.
 
     Apache CouchDB's form (asked with `Accept: multipart/related`): one outer part per revision,
-    either a nested `multipart/related` (the document as JSON, then one part per attachment,
-    named by its `Content-Disposition` filename, gzip-encoded where CouchDB stored it so) or a
+    either a nested `multipart/related` (the document as JSON, then one part per attachment in
+    the order of its `follows` entries, gzip-encoded where CouchDB stored it so) or a
     plain JSON part (no attachments; an error row carries `error="true"` and is skipped).
     Attachments come back as `"data": bytes`, as the replicator's fetched documents hold them.
 
@@ -161,11 +161,14 @@ def _related_doc(body: bytes, start: int, end: int, boundary: str) -> JSON:
     _, doc_start, doc_end = parts[0]
     doc: JSON = json.loads(body[doc_start:doc_end])
     atts: dict[str, JSON] = doc.get("_attachments") or {}
-    for headers, part_start, part_end in parts[1:]:
-        name = _param(headers.get("content-disposition", ""), "filename")
-        att = atts.get(name)
-        if att is None:
-            raise ValueError(f"attachment part {name!r} not named in the document")
+    # The parts follow in the order the document names its `follows` attachments, as CouchDB's own
+    # parser takes them: the `Content-Disposition` filename is written unescaped (a quote or a
+    # semicolon in a name cannot be read back from it), so it is not what names a part.
+    follows = [name for name, att in atts.items() if isinstance(att, dict) and att.get("follows")]
+    if len(follows) != len(parts) - 1:
+        raise ValueError(f"{len(parts) - 1} attachment part(s) for {len(follows)} named in the document")
+    for name, (headers, part_start, part_end) in zip(follows, parts[1:], strict=True):
+        att = atts[name]
         content = body[part_start:part_end]
         if headers.get("content-encoding", "").strip().lower() == "gzip":
             content = gzip.decompress(content)  # its digest is of the encoded bytes: not checked

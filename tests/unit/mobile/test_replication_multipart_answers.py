@@ -13,14 +13,14 @@ from mobile.store.attachments import digest_of
 SCAN = b"\xff\xd8\xff\xe0\r\n--not-a-boundary\r\n\r\n" + bytes(range(256)) + b"\r\n"
 
 
-def _answer(scan: bytes = SCAN) -> tuple[bytes, str]:
+def _answer(scan: bytes = SCAN, name: str = "scan.jpg") -> tuple[bytes, str]:
     inner = b"--inner1"
     doc = {
         "_id": "case:1",
         "_rev": "2-b",
         "_revisions": {"start": 2, "ids": ["b", "a"]},
         "_attachments": {
-            "scan.jpg": {
+            name: {
                 "content_type": "image/jpeg",
                 "revpos": 2,
                 "digest": digest_of(SCAN),
@@ -43,7 +43,8 @@ def _answer(scan: bytes = SCAN) -> tuple[bytes, str]:
         [
             b"\r\n--" + inner + b"\r\nContent-Type: application/json\r\n\r\n",
             json.dumps(doc).encode(),
-            b"\r\n--" + inner + b'\r\nContent-Disposition: attachment; filename="scan.jpg"\r\n'
+            # the name as Apache CouchDB 3.5 writes it: UTF-8, quotes not escaped
+            b"\r\n--" + inner + b'\r\nContent-Disposition: attachment; filename="' + name.encode() + b'"\r\n'
             b"Content-Type: image/jpeg\r\nContent-Length: " + str(len(scan)).encode() + b"\r\n\r\n",
             scan,
             b"\r\n--" + inner + b'\r\nContent-Disposition: attachment; filename="note.txt"\r\n'
@@ -79,6 +80,24 @@ def test_documents_come_with_their_bytes() -> None:
     assert "follows" not in atts["scan.jpg"] and atts["scan.jpg"]["revpos"] == 2
     assert atts["note.txt"]["data"] == b"bee" and "encoding" not in atts["note.txt"]
     assert docs[0]["_revisions"] == {"start": 2, "ids": ["b", "a"]}
+
+
+def test_a_name_with_quotes_and_chinese_is_matched_by_the_documents_order() -> None:
+    """CouchDB writes a part's filename unescaped (`filename="户口 "1";x.jpg"`): the parts are
+    taken in the order the document lists its `follows` attachments, as CouchDB itself reads them."""
+    name = '户口 "1";x\\.jpg'
+    docs = decode_bulk_get(*_answer(name=name))
+    atts = docs[0]["_attachments"]
+    assert atts[name]["data"] == SCAN and atts["note.txt"]["data"] == b"bee"
+
+
+def test_a_document_naming_more_attachments_than_its_parts_is_refused() -> None:
+    body, content_type = _answer()
+    one_more = b'"note.txt": {"content_type": "text/plain"'
+    assert body.count(one_more) == 1
+    body = body.replace(one_more, b'"more.txt": {"follows": true}, ' + one_more)
+    with pytest.raises(ValueError, match="attachment part"):
+        decode_bulk_get(body, content_type)
 
 
 def test_bytes_that_do_not_match_their_digest_are_refused() -> None:
